@@ -1,0 +1,3 @@
+from pitline.cli import main
+
+main()

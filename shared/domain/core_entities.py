@@ -1,0 +1,113 @@
+"""Entities of the first modules: forms, equipment, inventory stock, and conflict resolutions.
+Other modules register theirs in their own files and import them from `shared.domain`."""
+
+from __future__ import annotations
+
+from shared.conflicts import Strategy
+from shared.entities import EntitySpec, FieldSpec, register
+
+EQUIPMENT_CLASSES = (
+    "truck", "excavator", "dozer", "loader", "grader", "drill", "water_cart", "light_vehicle", "other",
+)
+EQUIPMENT_STATUSES = ("operating", "standby", "down", "disposed")
+SHIFTS = ("day", "night")
+
+FORM = register(
+    EntitySpec(
+        name="forms.submission",
+        strategy=Strategy.FIELD_MERGE,
+        fields={
+            "form": FieldSpec("str", required=True, max_length=64, label="Form"),
+            "title": FieldSpec("str", max_length=200, label="Title"),
+            "data": FieldSpec("dict", label="Answers"),
+            "submitted_by": FieldSpec("str", max_length=128),
+            "status": FieldSpec("str", choices=("draft", "submitted", "reviewed")),
+        },
+    )
+)
+
+EQUIPMENT_UNIT = register(
+    EntitySpec(
+        name="equipment.unit",
+        strategy=Strategy.FIELD_MERGE,
+        fields={
+            "fleet_no": FieldSpec("str", required=True, max_length=32, label="Fleet number"),
+            "equipment_class": FieldSpec("str", required=True, choices=EQUIPMENT_CLASSES, label="Class"),
+            "make": FieldSpec("str", max_length=64, label="Make"),
+            "model": FieldSpec("str", max_length=64, label="Model"),
+            "serial": FieldSpec("str", max_length=64, label="Serial number"),
+            "status": FieldSpec("str", choices=EQUIPMENT_STATUSES, label="Status"),
+            "rental": FieldSpec("bool", label="Rental unit"),
+            "rental_rate": FieldSpec("number", min=0, label="Rental rate per hour"),
+            "customer": FieldSpec("str", max_length=128, label="Rental customer"),
+        },
+    )
+)
+
+USAGE_LOG = register(
+    EntitySpec(
+        name="equipment.usage_log",
+        strategy=Strategy.SERVER_WINS,
+        fields={
+            "equipment_id": FieldSpec("str", required=True, label="Equipment"),
+            "shift_date": FieldSpec("date", required=True, label="Shift date"),
+            "shift": FieldSpec("str", required=True, choices=SHIFTS, label="Shift"),
+            "operator": FieldSpec("str", max_length=128, label="Operator"),
+            "operating_hours": FieldSpec("number", min=0, max=12, label="Operating hours"),
+            "standby_hours": FieldSpec("number", min=0, max=12, label="Standby hours"),
+            "repair_hours": FieldSpec("number", min=0, max=12, label="Repair hours"),
+            "idle_hours": FieldSpec("number", min=0, max=12, label="Idle hours"),
+            "unknown_hours": FieldSpec("number", min=0, max=12, label="Unknown (no data)"),
+            "hour_meter_start": FieldSpec("number", min=0, label="Hour meter at start"),
+            "hour_meter_end": FieldSpec("number", min=0, label="Hour meter at end"),
+            "source": FieldSpec("str", choices=("manual", "telematics"), label="Source"),
+            "notes": FieldSpec("str", max_length=2000, label="Notes"),
+        },
+    )
+)
+
+BREAKDOWN = register(
+    EntitySpec(
+        name="equipment.breakdown",
+        strategy=Strategy.FIELD_MERGE,
+        fields={
+            "equipment_id": FieldSpec("str", required=True, label="Equipment"),
+            "started_at": FieldSpec("datetime", required=True, label="Start"),
+            "ended_at": FieldSpec("datetime", label="End"),
+            "cause": FieldSpec("str", max_length=200, label="Cause"),
+            "fault_code": FieldSpec("str", max_length=64, label="Fault code"),
+            "severity": FieldSpec("str", choices=("low", "medium", "high", "critical"), label="Severity"),
+            "notes": FieldSpec("str", max_length=4000, label="Notes"),
+            "source": FieldSpec("str", choices=("manual", "telematics"), label="Source"),
+        },
+    )
+)
+
+STOCK_BALANCE = register(
+    EntitySpec(
+        name="inventory.stock",
+        strategy=Strategy.ADJUSTMENT,
+        adjustable=frozenset({"on_hand"}),
+        fields={
+            "store_id": FieldSpec("str", required=True, label="Store"),
+            "item_id": FieldSpec("str", required=True, label="Item"),
+            "on_hand": FieldSpec("number", label="On hand"),
+            "unit": FieldSpec("str", max_length=16, label="Unit"),
+        },
+    )
+)
+
+CONFLICT_RESOLUTION = register(
+    EntitySpec(
+        name="sync.conflict_resolution",
+        strategy=Strategy.SERVER_WINS,
+        create_only=True,
+        site_scoped=False,
+        fields={
+            "conflict_id": FieldSpec("str", required=True),
+            "choice": FieldSpec("str", required=True, choices=("server", "client", "custom")),
+            "data": FieldSpec("dict", label="Resolved values (for 'custom')"),
+            "note": FieldSpec("str", max_length=2000),
+        },
+    )
+)

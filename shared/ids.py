@@ -1,0 +1,59 @@
+"""ULIDs: 128-bit, lexicographically sortable by creation time, used as idempotency keys.
+
+Monotonic within a process: two ids made in the same millisecond still sort in creation order,
+which keeps outbox scans and event ids in order without a second column.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_DECODE = {c: i for i, c in enumerate(_ALPHABET)}
+_lock = threading.Lock()
+_last_ms = -1
+_last_rand = 0
+
+
+def _encode(value: int) -> str:
+    chars = []
+    for _ in range(26):
+        chars.append(_ALPHABET[value & 31])
+        value >>= 5
+    return "".join(reversed(chars))
+
+
+def new_ulid(now_ms: int | None = None) -> str:
+    """Return a new ULID string (26 Crockford base32 characters)."""
+    global _last_ms, _last_rand
+    ms = int(time.time() * 1000) if now_ms is None else now_ms
+    with _lock:
+        if ms <= _last_ms:
+            ms = _last_ms
+            rand = _last_rand + 1
+            if rand >= 1 << 80:  # 2^80 ids in one millisecond: move to the next one
+                ms += 1
+                rand = int.from_bytes(os.urandom(10), "big")
+        else:
+            rand = int.from_bytes(os.urandom(10), "big")
+        _last_ms, _last_rand = ms, rand
+    return _encode((ms << 80) | rand)
+
+
+def is_ulid(value: object) -> bool:
+    """True if `value` is a well-formed ULID string."""
+    if not isinstance(value, str) or len(value) != 26:
+        return False
+    if any(c not in _DECODE for c in value.upper()):
+        return False
+    return _DECODE[value[0].upper()] <= 7  # the first character holds only 3 bits
+
+
+def ulid_timestamp_ms(value: str) -> int:
+    """Milliseconds since the epoch encoded in a ULID."""
+    n = 0
+    for c in value[:10].upper():
+        n = (n << 5) | _DECODE[c]
+    return n
