@@ -1,0 +1,61 @@
+"""The hub's ASGI application: a pool, the routers, the event fan-out, error handlers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from hub import api
+from hub.db import create_pool
+from hub.errors import install_error_handlers
+from hub.migrate import check_schema
+from hub.settings import HubSettings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: HubSettings) -> FastAPI:
+    """Build the app for a database URL that is already resolved (embedded or configured)."""
+    if settings.database_url is None:
+        raise ValueError("create_app needs a database URL; `pitline hub serve` starts the embedded server first")
+    database_url: str = settings.database_url
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        check_schema(database_url)
+        app.state.pool = await create_pool(database_url, min_size=settings.pool_min, max_size=settings.pool_max)
+        fanout = None
+        try:
+            from hub.sync.fanout import EventFanout
+        except ImportError:
+            EventFanout = None
+        if EventFanout is not None:
+            fanout = EventFanout(app.state.pool, settings)
+            await fanout.start(database_url)
+        app.state.fanout = fanout
+        try:
+            yield
+        finally:
+            if fanout is not None:
+                await fanout.stop()
+            await app.state.pool.close()
+
+    app = FastAPI(title="Pitline hub", version="0.1.0", lifespan=lifespan)
+    app.state.settings = settings
+    install_error_handlers(app)
+    for router in api.routers():
+        app.include_router(router)
+
+    @app.get("/healthz", summary="The process is alive")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """Factory for `uvicorn --factory hub.app:app_from_environment` (PITLINE_DATABASE_URL must be set)."""
+    return create_app(HubSettings.load())

@@ -1,0 +1,107 @@
+"""`pitline hub …`: serve, migrate, and provisioning for tests and the demo."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from datetime import timedelta
+
+import typer
+
+from hub.settings import HubSettings
+
+app = typer.Typer(help="The Pitline hub: HQ service that every desktop and edge agent syncs to.", no_args_is_help=True)
+
+
+def resolve_database_url(settings: HubSettings) -> str:
+    """The configured URL, or the embedded server in the data folder (started if needed, migrated)."""
+    if settings.database_url:
+        return settings.database_url
+    from hub.embedded import start_embedded
+    from hub.migrate import migrate
+
+    url = start_embedded(settings.data_dir / "pgdata")
+    migrate(url)  # a private database: nobody else can be on another revision
+    return url
+
+
+@app.command()
+def serve(
+    host: str = typer.Option(None, help="address to listen on (default from config, 127.0.0.1)"),
+    port: int = typer.Option(None, help="port (default 8400)"),
+    workers: int = typer.Option(1, min=1, max=64, help="hub processes sharing the database"),
+) -> None:
+    """Serve the hub. With no PITLINE_DATABASE_URL, on an embedded PostgreSQL in the data folder."""
+    import uvicorn
+
+    from shared.logs import configure_logging
+
+    configure_logging("hub")
+    settings = HubSettings.load(host=host, port=port)
+    url = resolve_database_url(settings)
+    from hub.errors import SchemaVersionError
+    from hub.migrate import check_schema
+
+    try:
+        check_schema(url)
+    except SchemaVersionError as exc:
+        typer.echo(f"pitline hub: {exc}", err=True)
+        raise typer.Exit(3) from None
+    os.environ["PITLINE_DATABASE_URL"] = url
+    uvicorn.run(
+        "hub.app:app_from_environment", factory=True, host=settings.host, port=settings.port, workers=workers,
+        log_config=None, timeout_graceful_shutdown=10,
+    )
+
+
+@app.command("migrate")
+def migrate_cmd(revision: str = typer.Argument("head")) -> None:
+    """Upgrade the database schema (explicit: the hub never migrates a configured server by itself)."""
+    from hub.migrate import current_revision, migrate
+
+    settings = HubSettings.load()
+    url = resolve_database_url(settings) if not settings.database_url else settings.database_url
+    migrate(url, revision)
+    typer.echo(f"schema at {current_revision(url)}")
+
+
+@app.command()
+def provision(
+    tenant: str = typer.Option(..., help="tenant id"),
+    site: str = typer.Option(None, help="site id (omit for a tenant-wide device)"),
+    device: str = typer.Option(..., help="device id"),
+    kind: str = typer.Option("desktop", help="desktop | edge"),
+    hours: int = typer.Option(24 * 30, help="token lifetime in hours"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON for scripts"),
+) -> None:
+    """Create tenant/site/device if missing and print an access token (tests and the demo)."""
+    from hub.auth.tokens import ensure_tenant_site_device, issue_access_token
+    from hub.db import connect
+
+    url = resolve_database_url(HubSettings.load())
+
+    async def run() -> str:
+        conn = await connect(url)
+        try:
+            async with conn.transaction():
+                await ensure_tenant_site_device(conn, tenant_id=tenant, site_id=site, device_id=device, kind=kind)
+                return await issue_access_token(conn, tenant_id=tenant, device_id=device, ttl=timedelta(hours=hours))
+        finally:
+            await conn.close()
+
+    token = asyncio.run(run())
+    if as_json:
+        json.dump({"tenant_id": tenant, "site_id": site, "device_id": device, "token": token}, sys.stdout)
+        sys.stdout.write("\n")
+    else:
+        typer.echo(token)
+
+
+@app.command("database-url")
+def database_url_cmd() -> None:
+    """Print the database URL the hub uses (starting the embedded server if that is the one)."""
+    typer.echo(resolve_database_url(HubSettings.load()))
+
+

@@ -1,0 +1,56 @@
+"""asyncpg pools with orjson codecs, and the URL forms the different drivers want."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import asyncpg
+import orjson
+
+
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    for name in ("json", "jsonb"):
+        await conn.set_type_codec(name, encoder=_dumps, decoder=orjson.loads, schema="pg_catalog")
+
+
+async def connect(url: str) -> asyncpg.Connection:
+    conn = await asyncpg.connect(asyncpg_url(url))
+    await _init_connection(conn)
+    return conn
+
+
+async def create_pool(url: str, *, min_size: int = 2, max_size: int = 20) -> asyncpg.Pool:
+    pool = await asyncpg.create_pool(
+        asyncpg_url(url),
+        min_size=min_size,
+        max_size=max_size,
+        init=_init_connection,
+        # PgBouncer in transaction mode cannot keep prepared statements across transactions.
+        statement_cache_size=0 if "pgbouncer=1" in url else 100,
+    )
+    assert pool is not None
+    return pool
+
+
+def asyncpg_url(url: str) -> str:
+    """asyncpg wants `postgresql://`, no driver suffix, no pitline-only query flags."""
+    parts = urlsplit(url)
+    scheme = "postgresql"
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k != "pgbouncer"]
+    return urlunsplit((scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
+
+
+def sqlalchemy_url(url: str) -> str:
+    """SQLAlchemy/Alembic use psycopg 3 (sync) for migrations."""
+    parts = urlsplit(asyncpg_url(url))
+    return urlunsplit(("postgresql+psycopg", parts.netloc, parts.path, parts.query, parts.fragment))
+
+
+def with_database(url: str, database: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + database, parts.query, parts.fragment))

@@ -1,0 +1,38 @@
+"""The hub's settings (file + environment, via shared.config)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from shared.config import data_dir, load_settings
+
+
+@dataclass(frozen=True)
+class HubSettings:
+    database_url: str | None  # None: run on the embedded PostgreSQL in the data folder
+    data_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 8400
+    heartbeat_seconds: float = 15.0
+    retention_days: int = 90
+    max_body_bytes: int = 8 * 1024 * 1024
+    pool_min: int = 2
+    pool_max: int = 20
+
+    @classmethod
+    def load(cls, **overrides: object) -> HubSettings:
+        s = load_settings("hub")
+        values: dict[str, object] = {
+            "database_url": s.get_str("database_url"),
+            "data_dir": data_dir("hub", s.get_str("data_dir_override")),
+            "host": s.get_str("host", "127.0.0.1"),
+            "port": s.get_int("port", 8400),
+            "heartbeat_seconds": s.get_float("heartbeat_seconds", 15.0),
+            "retention_days": s.get_int("retention_days", 90),
+            "max_body_bytes": s.get_int("max_body_bytes", 8 * 1024 * 1024),
+            "pool_min": s.get_int("pool_min", 2),
+            "pool_max": s.get_int("pool_max", 20),
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]

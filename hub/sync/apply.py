@@ -1,0 +1,343 @@
+"""Apply one push: per-device order, the ledger, held gaps, conflict decisions, the event log.
+
+One push is one transaction (the caller retries it whole on deadlock/serialization failures). Outcomes
+are committed in `sync.applied_mutations` together with their effects, so a retry of any batch, in any
+split, answers the original outcome and changes nothing (docs/contract.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import orjson
+
+from hub.auth.principal import Principal
+from hub.errors import Conflict
+from hub.sync.records import (
+    History,
+    Key,
+    RecordState,
+    Write,
+    append_events,
+    load_history,
+    lock_records,
+    save_writes,
+)
+from shared.conflicts import DecisionKind, Record, decide, is_own_lineage
+from shared.entities import EntitySpec, validate_mutation
+from shared.envelopes import Mutation, Op, Outcome, OutcomeStatus, PushRequest, PushResponse, event_type
+from shared.errors import ValidationError
+from shared.ids import new_ulid
+
+CONFLICT_ENTITY = "sync.conflict"
+RESOLUTION_ENTITY = "sync.conflict_resolution"
+
+
+@dataclass
+class ApplyContext:
+    """The in-memory state of one apply transaction."""
+
+    conn: asyncpg.Connection
+    principal: Principal
+    now: datetime
+    states: dict[Key, RecordState] = field(default_factory=dict)
+    writes: list[Write] = field(default_factory=list)
+
+    def write(self, key: Key, data: dict[str, Any] | None, *, deleted: bool, site_id: str | None,
+              device_id: str | None, mutation_id: str | None, type_: str, correlation_id: str | None) -> Write:
+        state = self.states.setdefault(key, RecordState())
+        version = state.version + 1
+        kept = data if data is not None else (state.data or {})
+        w = Write(key, version, kept, deleted, site_id, device_id, mutation_id, type_, correlation_id)
+        self.writes.append(w)
+        self.states[key] = RecordState(version=version, data=kept, deleted=deleted, site_id=site_id, in_db=True)
+        return w
+
+    async def state_of(self, key: Key) -> RecordState:
+        if key not in self.states:
+            self.states.update(await lock_records(self.conn, self.principal.tenant_id, [key]))
+        return self.states[key]
+
+
+async def push(conn: asyncpg.Connection, principal: Principal, request: PushRequest) -> PushResponse:
+    """Apply a push in one transaction and return one outcome per mutation, in request order."""
+    tenant, device = principal.tenant_id, request.device_id
+    now = datetime.now(UTC)
+    by_id: dict[str, Mutation] = {}
+    by_seq: dict[int, Mutation] = {}
+    for m in request.mutations:
+        other = by_seq.get(m.device_seq)
+        if other is not None and other.id != m.id:
+            raise Conflict(f"device_seq {m.device_seq} appears twice with different ids", code="seq_reused")
+        twin = by_id.get(m.id)
+        if twin is not None and twin.device_seq != m.device_seq:
+            raise Conflict(f"mutation {m.id} appears with two device_seqs", code="seq_reused")
+        by_seq[m.device_seq] = m
+        by_id[m.id] = m
+
+    outcomes: dict[str, Outcome] = {}
+    async with conn.transaction():
+        await conn.execute(
+            "INSERT INTO sync.device_cursors (tenant_id, device_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            tenant, device,
+        )
+        last_seq: int = await conn.fetchval(
+            "SELECT last_seq FROM sync.device_cursors WHERE tenant_id = $1 AND device_id = $2 FOR UPDATE",
+            tenant, device,
+        )
+        seen = sorted(s for s in by_seq if s <= last_seq)
+        if seen:
+            await _replay_duplicates(conn, tenant, device, [by_seq[s] for s in seen], outcomes)
+
+        held_rows = await conn.fetch(
+            "SELECT device_seq, mutation_id, body FROM sync.held_mutations "
+            "WHERE tenant_id = $1 AND device_id = $2 AND device_seq > $3",
+            tenant, device, last_seq,
+        )
+        candidates: dict[int, Mutation] = {r["device_seq"]: Mutation.model_validate(r["body"]) for r in held_rows}
+        for s, m in by_seq.items():
+            if s <= last_seq:
+                continue
+            if s in candidates and candidates[s].id != m.id:
+                raise Conflict(f"device_seq {s} was already received with another mutation id", code="seq_reused")
+            candidates[s] = m
+
+        run: list[Mutation] = []
+        nxt = last_seq + 1
+        while nxt in candidates:
+            run.append(candidates[nxt])
+            nxt += 1
+        to_hold = [m for s, m in sorted(by_seq.items()) if s >= nxt]
+        if to_hold:
+            await conn.executemany(
+                """INSERT INTO sync.held_mutations (tenant_id, device_id, device_seq, mutation_id, body, received_at)
+                   VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING""",
+                [(tenant, device, m.device_seq, m.id, m.model_dump(mode="json"), now) for m in to_hold],
+            )
+            for m in to_hold:
+                outcomes[m.id] = Outcome(
+                    mutation_id=m.id, device_seq=m.device_seq, status=OutcomeStatus.HELD, code="sequence_gap",
+                    message=f"held until device_seq {nxt} arrives; it will be applied in order",
+                )
+        if held_rows and run:
+            await conn.execute(
+                "DELETE FROM sync.held_mutations WHERE tenant_id = $1 AND device_id = $2 AND device_seq < $3",
+                tenant, device, nxt,
+            )
+
+        ctx = ApplyContext(conn=conn, principal=principal, now=now)
+        run_outcomes = await _apply_run(ctx, run)
+        head = await _commit_writes(ctx, run, run_outcomes)
+        for m in run:
+            if m.id in by_id:
+                outcomes[m.id] = run_outcomes[m.id]
+        await conn.execute(
+            """UPDATE sync.device_cursors SET last_seq = $3, last_seen_at = $4,
+                 reported_outbox_depth = COALESCE($5, reported_outbox_depth)
+               WHERE tenant_id = $1 AND device_id = $2""",
+            tenant, device, nxt - 1, now, request.outbox_depth,
+        )
+    return PushResponse(outcomes=[outcomes[m.id] for m in request.mutations], head_seq=head)
+
+
+async def _replay_duplicates(conn: asyncpg.Connection, tenant: str, device: str, muts: list[Mutation],
+                             outcomes: dict[str, Outcome]) -> None:
+    rows = await conn.fetch(
+        "SELECT device_seq, mutation_id, outcome FROM sync.applied_mutations "
+        "WHERE tenant_id = $1 AND device_id = $2 AND device_seq = ANY($3::bigint[])",
+        tenant, device, [m.device_seq for m in muts],
+    )
+    ledger = {r["device_seq"]: r for r in rows}
+    for m in muts:
+        row = ledger.get(m.device_seq)
+        if row is None:
+            raise Conflict(f"device_seq {m.device_seq} is behind the device's cursor but not in the ledger",
+                           code="ledger_missing")
+        if row["mutation_id"] != m.id:
+            raise Conflict(
+                f"device_seq {m.device_seq} was already used by mutation {row['mutation_id']}: a device that lost "
+                "its store must enroll again", code="seq_reused",
+            )
+        original = Outcome.model_validate(row["outcome"])
+        outcomes[m.id] = Outcome(
+            mutation_id=m.id, device_seq=m.device_seq, status=OutcomeStatus.DUPLICATE, version=original.version,
+            seq=original.seq, conflict_id=original.conflict_id, original=original,
+        )
+
+
+async def _apply_run(ctx: ApplyContext, run: list[Mutation]) -> dict[str, Outcome]:
+    """Decide every mutation of a consecutive run, in device order, against the locked records."""
+    specs: dict[str, EntitySpec | Outcome] = {}
+    for m in run:
+        specs[m.id] = _validate(ctx.principal, m)
+    keys = sorted({(m.entity, m.entity_id) for m in run if isinstance(specs[m.id], EntitySpec)})
+    ctx.states.update(await lock_records(ctx.conn, ctx.principal.tenant_id, keys))
+    wanted: dict[Key, int] = {}
+    for m in run:
+        key = (m.entity, m.entity_id)
+        st = ctx.states.get(key)
+        if st is not None and st.version > m.base_version:
+            wanted[key] = min(wanted.get(key, m.base_version), m.base_version)
+    history = await load_history(ctx.conn, ctx.principal.tenant_id, wanted)
+
+    results: dict[str, Outcome] = {}
+    for m in run:
+        spec = specs[m.id]
+        if isinstance(spec, Outcome):
+            results[m.id] = spec
+            continue
+        results[m.id] = await _apply_one(ctx, m, spec, history)
+    return results
+
+
+def _validate(principal: Principal, m: Mutation) -> EntitySpec | Outcome:
+    def rejected(code: str, message: str) -> Outcome:
+        return Outcome(mutation_id=m.id, device_seq=m.device_seq, status=OutcomeStatus.REJECTED, code=code,
+                       message=message)
+
+    try:
+        spec = validate_mutation(m.entity, m.op, m.payload)
+    except ValidationError as exc:
+        code = "unknown_entity" if m.entity and "unknown entity" in str(exc) else "validation_failed"
+        return rejected(code, str(exc))
+    if not principal.sees_site(m.site_id):
+        return rejected("forbidden_site", f"this device may not write to site {m.site_id!r}")
+    return spec
+
+
+async def _apply_one(ctx: ApplyContext, m: Mutation, spec: EntitySpec, history: History) -> Outcome:
+    key = (m.entity, m.entity_id)
+    cur = await ctx.state_of(key)
+
+    def outcome(status: OutcomeStatus, **kw: Any) -> Outcome:
+        return Outcome(mutation_id=m.id, device_seq=m.device_seq, status=status, **kw)
+
+    if cur.in_db and not ctx.principal.sees_site(cur.site_id):
+        return outcome(OutcomeStatus.REJECTED, code="forbidden_site",
+                       message=f"the record belongs to site {cur.site_id!r}, which this device may not write")
+    if m.base_version > cur.version:
+        return outcome(OutcomeStatus.REJECTED, code="unknown_base_version",
+                       message=f"base_version {m.base_version} is newer than the record's version {cur.version}")
+    stale = False
+    base_state = cur.data if not cur.deleted else None
+    if cur.version > m.base_version:
+        writers = [r.writer or "" for r in history.since(key, m.base_version)]
+        writers += [w.device_id or "" for w in _batch_versions(ctx, key) if w.version > m.base_version]
+        stale = not is_own_lineage(writers, m.device_id)
+        base_state = history.at(key, m.base_version) if m.base_version > 0 else {}
+
+    decision = decide(spec.strategy, m.op, m.payload, Record(cur.version, cur.data, cur.deleted),
+                      stale=stale, base_state=base_state)
+    site_id = cur.site_id if cur.in_db and cur.site_id is not None else m.site_id
+
+    if decision.kind is DecisionKind.REJECT:
+        return outcome(OutcomeStatus.REJECTED, code=decision.code, message=decision.message)
+
+    if decision.kind in (DecisionKind.APPLY, DecisionKind.MERGE):
+        w = ctx.write(key, decision.new_state, deleted=decision.delete, site_id=site_id, device_id=m.device_id,
+                      mutation_id=m.id, type_=event_type(m.entity, Op.UPDATE if decision.kind is DecisionKind.MERGE
+                                                         else m.op), correlation_id=m.id)
+        if m.entity == RESOLUTION_ENTITY:
+            problem = await resolve_conflict(ctx, str(m.payload["conflict_id"]), str(m.payload["choice"]),
+                                             m.payload.get("data"), actor=m.actor, correlation_id=m.id)
+            if problem is not None:
+                ctx.writes.remove(w)
+                ctx.states[key] = cur
+                return outcome(OutcomeStatus.REJECTED, code="conflict_not_resolvable", message=problem)
+        status = OutcomeStatus.MERGED if decision.kind is DecisionKind.MERGE else OutcomeStatus.APPLIED
+        return outcome(status, version=w.version, resolution=decision.resolution)
+
+    # A conflict: keep both versions in a conflict record (itself a replicated record).
+    written = None
+    if decision.new_state is not None:
+        written = ctx.write(key, decision.new_state, deleted=False, site_id=site_id, device_id=m.device_id,
+                            mutation_id=m.id, type_=event_type(m.entity, Op.UPDATE), correlation_id=m.id)
+    conflict_id = new_ulid()
+    record = {
+        "entity": m.entity, "entity_id": m.entity_id, "mutation_id": m.id, "device_id": m.device_id,
+        "actor": m.actor, "strategy": str(spec.strategy),
+        "status": "open" if decision.needs_person else "auto_resolved", "needs_person": decision.needs_person,
+        "base_version": m.base_version, "server_version": cur.version, "server_data": cur.data,
+        "client_op": str(m.op), "client_payload": m.payload, "fields": list(decision.conflicting_fields),
+        "resolution": decision.resolution, "created_at": ctx.now.isoformat(),
+    }
+    ctx.write((CONFLICT_ENTITY, conflict_id), record, deleted=False, site_id=site_id, device_id=None,
+              mutation_id=m.id, type_="sync.conflict.opened", correlation_id=m.id)
+    return outcome(OutcomeStatus.CONFLICT, version=written.version if written else cur.version,
+                   resolution=decision.resolution, conflict_id=conflict_id)
+
+
+def _batch_versions(ctx: ApplyContext, key: Key) -> list[Write]:
+    return [w for w in ctx.writes if w.key == key]
+
+
+async def resolve_conflict(ctx: ApplyContext, conflict_id: str, choice: str, data: Any, *, actor: str,
+                           correlation_id: str) -> str | None:
+    """Resolve an open conflict: 'server' keeps the hub's version, 'client' applies the device's change,
+    'custom' writes `data`. Returns a problem sentence, or None when resolved."""
+    ckey = (CONFLICT_ENTITY, conflict_id)
+    conflict = await ctx.state_of(ckey)
+    if not conflict.exists or conflict.data is None:
+        return f"no conflict {conflict_id!r}"
+    c = dict(conflict.data)
+    if c.get("status") != "open":
+        return f"conflict {conflict_id} is {c.get('status')}, not open"
+    if not ctx.principal.sees_site(conflict.site_id):
+        return "this device may not resolve conflicts of that site"
+    key = (str(c["entity"]), str(c["entity_id"]))
+    target = await ctx.state_of(key)
+    new_state: dict[str, Any] | None = None
+    delete = False
+    if choice == "client":
+        from shared.conflicts import apply_op
+
+        op = Op(c["client_op"])
+        base = target.data if op is not Op.CREATE else None
+        new_state = apply_op(base, op, c["client_payload"])
+        delete = new_state is None
+    elif choice == "custom":
+        if not isinstance(data, dict) or not data:
+            return "a custom resolution needs the resolved values in 'data'"
+        try:
+            validate_mutation(key[0], Op.UPDATE, data)
+        except ValidationError as exc:
+            return f"the resolved values are not valid: {exc}"
+        new_state = {**(target.data or {}), **data}
+    elif choice != "server":
+        return f"unknown choice {choice!r}"
+    if new_state is not None or delete:
+        ctx.write(key, new_state, deleted=delete, site_id=target.site_id, device_id=None, mutation_id=None,
+                  type_=f"{key[0]}.resolved", correlation_id=correlation_id)
+    c.update(status="resolved", choice=choice, resolved_by=actor, resolved_at=ctx.now.isoformat())
+    ctx.write(ckey, c, deleted=False, site_id=conflict.site_id, device_id=None, mutation_id=None,
+              type_="sync.conflict.resolved", correlation_id=correlation_id)
+    return None
+
+
+async def _commit_writes(ctx: ApplyContext, run: list[Mutation], outcomes: dict[str, Outcome]) -> int:
+    """Save versions, take the head last, append events, and commit the ledger rows with their seqs."""
+    tenant = ctx.principal.tenant_id
+    await save_writes(ctx.conn, tenant, ctx.writes, ctx.now)
+    head = await append_events(ctx.conn, tenant, ctx.writes, ctx.now)
+    first_seq: dict[str, int] = {}
+    for w in ctx.writes:
+        if w.mutation_id is not None and w.mutation_id not in first_seq:
+            first_seq[w.mutation_id] = w.seq
+    for m in run:
+        o = outcomes[m.id]
+        if m.id in first_seq:
+            outcomes[m.id] = o.model_copy(update={"seq": first_seq[m.id]})
+    if run:
+        await ctx.conn.executemany(
+            """INSERT INTO sync.applied_mutations
+                 (tenant_id, mutation_id, device_id, device_seq, entity, entity_id, actor, outcome, applied_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
+            [
+                (tenant, m.id, m.device_id, m.device_seq, m.entity, m.entity_id, m.actor,
+                 orjson.loads(outcomes[m.id].model_dump_json(exclude_none=True)), ctx.now)
+                for m in run
+            ],
+        )
+    return head

@@ -1,0 +1,65 @@
+"""`GET /v1/conflicts` and `POST /v1/conflicts/{id}/resolve`: the conflicts that need a person.
+
+Resolving through the API and through a `sync.conflict_resolution` mutation from a desktop run the same
+code (`hub.sync.apply.resolve_conflict`) in one transaction with the event log."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import asyncpg
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from hub.auth.principal import Principal, require_principal
+from hub.errors import Conflict
+from hub.sync.apply import CONFLICT_ENTITY, ApplyContext, resolve_conflict
+from hub.sync.records import append_events, save_writes
+from shared.ids import new_ulid
+
+router = APIRouter()
+
+
+class ResolveRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    choice: Literal["server", "client", "custom"]
+    data: dict[str, Any] | None = None
+    note: str | None = Field(default=None, max_length=2000)
+
+
+@router.get("/v1/conflicts", summary="List conflict records visible to the caller")
+async def list_conflicts(
+    request: Request,
+    status: Literal["open", "auto_resolved", "resolved", "all"] = Query("open"),
+    limit: int = Query(100, ge=1, le=1000),
+    principal: Principal = Depends(require_principal),
+) -> dict[str, Any]:
+    pool: asyncpg.Pool = request.app.state.pool
+    rows = await pool.fetch(
+        """SELECT entity_id, site_id, version, data FROM sync.records
+           WHERE tenant_id = $1 AND entity = $2 AND ($3 = 'all' OR data->>'status' = $3)
+             AND (site_id IS NULL OR $4::text[] IS NULL OR site_id = ANY($4::text[]))
+           ORDER BY entity_id DESC LIMIT $5""",
+        principal.tenant_id, CONFLICT_ENTITY, status,
+        None if principal.site_ids is None else sorted(principal.site_ids), limit,
+    )
+    return {"conflicts": [{"id": r["entity_id"], "site_id": r["site_id"], "version": r["version"], **r["data"]}
+                          for r in rows]}
+
+
+@router.post("/v1/conflicts/{conflict_id}/resolve", summary="Resolve an open conflict")
+async def resolve(
+    conflict_id: str, body: ResolveRequest, request: Request, principal: Principal = Depends(require_principal)
+) -> dict[str, Any]:
+    pool: asyncpg.Pool = request.app.state.pool
+    async with pool.acquire() as conn, conn.transaction():
+        ctx = ApplyContext(conn=conn, principal=principal, now=datetime.now(UTC))
+        correlation = new_ulid()
+        problem = await resolve_conflict(ctx, conflict_id, body.choice, body.data, actor=principal.actor,
+                                         correlation_id=correlation)
+        if problem is not None:
+            raise Conflict(problem, code="conflict_not_resolvable")
+        await save_writes(conn, principal.tenant_id, ctx.writes, ctx.now)
+        head = await append_events(conn, principal.tenant_id, ctx.writes, ctx.now)
+    return {"conflict_id": conflict_id, "status": "resolved", "choice": body.choice, "head_seq": head}

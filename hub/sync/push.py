@@ -1,0 +1,79 @@
+"""`POST /v1/sync/push`: read, check who is pushing, apply in one transaction (retried on deadlock)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+
+import asyncpg
+import orjson
+from fastapi import APIRouter, Depends, Request
+from pydantic import ValidationError as PydanticValidationError
+from starlette.responses import Response
+
+from hub.auth.principal import Principal, require_principal
+from hub.errors import BadRequest, Forbidden, PayloadTooLarge, ServiceUnavailable, Unprocessable
+from hub.sync.apply import push
+from shared.envelopes import MAX_PUSH_BATCH, PushRequest
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+
+RETRYABLE = (asyncpg.exceptions.DeadlockDetectedError, asyncpg.exceptions.SerializationError)
+ATTEMPTS = 5
+
+
+async def read_json_body(request: Request, limit: int) -> object:
+    """The request body as JSON, refusing anything larger than `limit` bytes before reading it all."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"the body is {declared} bytes; the limit is {limit}")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"the body is larger than the limit of {limit} bytes")
+        chunks.append(chunk)
+    try:
+        return orjson.loads(b"".join(chunks))
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(f"the body is not valid JSON: {exc}", code="malformed_json") from None
+
+
+@router.post("/v1/sync/push", summary="Push a batch of mutations; one outcome per mutation")
+async def push_endpoint(request: Request, principal: Principal = Depends(require_principal)) -> Response:
+    body = await read_json_body(request, request.app.state.settings.max_body_bytes)
+    if isinstance(body, dict) and isinstance(body.get("mutations"), list) and len(body["mutations"]) > MAX_PUSH_BATCH:
+        raise PayloadTooLarge(f"at most {MAX_PUSH_BATCH} mutations per push; split the batch", code="batch_too_large")
+    try:
+        req = PushRequest.model_validate(body)
+    except PydanticValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        errors = exc.errors(include_url=False, include_context=False)[:50]
+        raise Unprocessable(f"{where}: {first['msg']}", details={"errors": errors}) from None
+    if principal.device_id is None or req.device_id != principal.device_id:
+        raise Forbidden("device_id does not match the authenticated device", code="wrong_device")
+    for m in req.mutations:
+        if m.device_id != req.device_id:
+            raise Forbidden(f"mutation {m.id} carries device_id {m.device_id!r}", code="wrong_device")
+        if m.tenant_id != principal.tenant_id:
+            raise Forbidden(f"mutation {m.id} is for another tenant", code="wrong_tenant")
+
+    pool: asyncpg.Pool = request.app.state.pool
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            async with pool.acquire() as conn:
+                response = await push(conn, principal, req)
+            break
+        except RETRYABLE as exc:
+            if attempt == ATTEMPTS:
+                log.warning("push gave up after %d attempts: %s", attempt, exc)
+                raise ServiceUnavailable("the hub is busy; retry shortly", headers={"Retry-After": "1"}) from exc
+            await asyncio.sleep(random.uniform(0, 0.05 * 2**attempt))
+    metrics = getattr(request.app.state, "metrics", None)
+    if metrics is not None:
+        metrics.count_outcomes(response.outcomes)
+    return Response(response.model_dump_json(exclude_none=True), media_type="application/json")

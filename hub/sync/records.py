@@ -1,0 +1,176 @@
+"""Reading and writing replicated records inside one apply transaction."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+Key = tuple[str, str]  # (entity, entity_id)
+
+
+@dataclass
+class RecordState:
+    version: int = 0
+    data: dict[str, Any] | None = None
+    deleted: bool = False
+    site_id: str | None = None
+    in_db: bool = False
+
+    @property
+    def exists(self) -> bool:
+        return self.data is not None and not self.deleted
+
+
+@dataclass
+class VersionRow:
+    version: int
+    data: dict[str, Any] | None
+    writer: str | None
+
+
+@dataclass
+class Write:
+    """One new version of one record: becomes a record_versions row, an event, and the record's state."""
+
+    key: Key
+    version: int
+    data: dict[str, Any]
+    deleted: bool
+    site_id: str | None
+    device_id: str | None
+    mutation_id: str | None
+    event_type: str
+    correlation_id: str | None
+    seq: int = 0
+
+
+@dataclass
+class History:
+    """Versions of each record, from the database and from writes earlier in this transaction."""
+
+    rows: dict[Key, list[VersionRow]] = field(default_factory=lambda: defaultdict(list))
+
+    def since(self, key: Key, base_version: int) -> list[VersionRow]:
+        return [r for r in self.rows.get(key, []) if r.version > base_version]
+
+    def at(self, key: Key, version: int) -> dict[str, Any] | None:
+        for r in self.rows.get(key, []):
+            if r.version == version:
+                return r.data
+        return None
+
+
+async def lock_records(conn: asyncpg.Connection, tenant_id: str, keys: list[Key]) -> dict[Key, RecordState]:
+    """Fetch and row-lock the records of a batch, in key order (a fixed lock order avoids deadlocks)."""
+    states: dict[Key, RecordState] = {k: RecordState() for k in keys}
+    if not keys:
+        return states
+    ordered = sorted(keys)
+    rows = await conn.fetch(
+        """SELECT r.entity, r.entity_id, r.version, r.data, r.deleted, r.site_id
+           FROM sync.records r
+           JOIN unnest($2::text[], $3::text[]) AS k(entity, entity_id)
+             ON r.entity = k.entity AND r.entity_id = k.entity_id
+           WHERE r.tenant_id = $1
+           ORDER BY r.entity, r.entity_id
+           FOR UPDATE OF r""",
+        tenant_id,
+        [k[0] for k in ordered],
+        [k[1] for k in ordered],
+    )
+    for row in rows:
+        states[(row["entity"], row["entity_id"])] = RecordState(
+            version=row["version"], data=row["data"], deleted=row["deleted"], site_id=row["site_id"], in_db=True
+        )
+    return states
+
+
+async def load_history(conn: asyncpg.Connection, tenant_id: str, wanted: dict[Key, int]) -> History:
+    """Versions >= the given base version for each key (only keys whose record moved past a base)."""
+    history = History()
+    if not wanted:
+        return history
+    keys = sorted(wanted)
+    rows = await conn.fetch(
+        """SELECT v.entity, v.entity_id, v.version, v.data, v.deleted, v.device_id
+           FROM sync.record_versions v
+           JOIN unnest($2::text[], $3::text[], $4::int[]) AS k(entity, entity_id, min_version)
+             ON v.entity = k.entity AND v.entity_id = k.entity_id AND v.version >= k.min_version
+           WHERE v.tenant_id = $1
+           ORDER BY v.entity, v.entity_id, v.version""",
+        tenant_id,
+        [k[0] for k in keys],
+        [k[1] for k in keys],
+        [wanted[k] for k in keys],
+    )
+    for row in rows:
+        data = None if row["deleted"] else row["data"]
+        history.rows[(row["entity"], row["entity_id"])].append(VersionRow(row["version"], data, row["device_id"]))
+    return history
+
+
+async def save_writes(conn: asyncpg.Connection, tenant_id: str, writes: list[Write], now: datetime) -> None:
+    """Persist versions and the final state of each touched record."""
+    if not writes:
+        return
+    await conn.executemany(
+        """INSERT INTO sync.record_versions
+             (tenant_id, entity, entity_id, version, data, deleted, device_id, mutation_id, written_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
+        [
+            (tenant_id, w.key[0], w.key[1], w.version, w.data, w.deleted, w.device_id, w.mutation_id, now)
+            for w in writes
+        ],
+    )
+    final: dict[Key, Write] = {}
+    for w in writes:
+        final[w.key] = w
+    await conn.executemany(
+        """INSERT INTO sync.records
+             (tenant_id, entity, entity_id, site_id, version, data, deleted, updated_at, updated_by)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+           ON CONFLICT (tenant_id, entity, entity_id) DO UPDATE SET
+             site_id = EXCLUDED.site_id, version = EXCLUDED.version, data = EXCLUDED.data,
+             deleted = EXCLUDED.deleted, updated_at = EXCLUDED.updated_at, updated_by = EXCLUDED.updated_by""",
+        [
+            (tenant_id, w.key[0], w.key[1], w.site_id, w.version, w.data, w.deleted, now, w.device_id)
+            for w in final.values()
+        ],
+    )
+
+
+async def append_events(conn: asyncpg.Connection, tenant_id: str, writes: list[Write], now: datetime) -> int:
+    """Take the tenant's head LAST (commit order = seq order, docs/decisions.md D2), number the writes,
+    append their events and wake every hub process's listeners at commit. Returns the new head."""
+    from shared.ids import new_ulid
+
+    if not writes:
+        head: int = await conn.fetchval("SELECT head FROM sync.tenant_heads WHERE tenant_id = $1", tenant_id) or 0
+        return head
+    n = len(writes)
+    head = await conn.fetchval(
+        """INSERT INTO sync.tenant_heads AS h (tenant_id, head) VALUES ($1, $2)
+           ON CONFLICT (tenant_id) DO UPDATE SET head = h.head + EXCLUDED.head
+           RETURNING head""",
+        tenant_id,
+        n,
+    )
+    first = head - n + 1
+    for i, w in enumerate(writes):
+        w.seq = first + i
+    await conn.executemany(
+        """INSERT INTO sync.events
+             (tenant_id, seq, id, site_id, type, entity, entity_id, version, ts, payload, correlation_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)""",
+        [
+            (tenant_id, w.seq, new_ulid(), w.site_id, w.event_type, w.key[0], w.key[1], w.version, now,
+             {} if w.deleted else w.data, w.correlation_id)
+            for w in writes
+        ],
+    )
+    await conn.execute("SELECT pg_notify('pitline_events', $1)", tenant_id)
+    return int(head)
