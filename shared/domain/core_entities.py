@@ -12,10 +12,11 @@ EQUIPMENT_CLASSES = (
 EQUIPMENT_STATUSES = ("operating", "standby", "down", "disposed")
 SHIFTS = ("day", "night")
 
+# Two people editing one inspection form offline: what the form says is a person's decision.
 FORM = register(
     EntitySpec(
         name="forms.submission",
-        strategy=Strategy.FIELD_MERGE,
+        strategy=Strategy.MANUAL,
         fields={
             "form": FieldSpec("str", required=True, max_length=64, label="Form"),
             "title": FieldSpec("str", max_length=200, label="Title"),
@@ -62,6 +63,21 @@ USAGE_LOG = register(
             "hour_meter_end": FieldSpec("number", min=0, label="Hour meter at end"),
             "source": FieldSpec("str", choices=("manual", "telematics"), label="Source"),
             "notes": FieldSpec("str", max_length=2000, label="Notes"),
+        },
+    )
+)
+
+# Rental terms changed at a site take effect only once HQ approves them.
+RENTAL_CONTRACT = register(
+    EntitySpec(
+        name="equipment.rental_contract",
+        strategy=Strategy.CLIENT_OVERRIDE,
+        fields={
+            "equipment_id": FieldSpec("str", required=True, label="Equipment"),
+            "customer": FieldSpec("str", required=True, max_length=128, label="Customer"),
+            "rate_per_hour": FieldSpec("number", required=True, min=0, label="Rate per hour"),
+            "starts_on": FieldSpec("date", label="Starts on"),
+            "ends_on": FieldSpec("date", label="Ends on"),
         },
     )
 )
