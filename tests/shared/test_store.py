@@ -1,0 +1,203 @@
+"""The encrypted local store: encryption proofs, outbox and replica semantics, crash safety."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from shared.envelopes import Event, Outcome, OutcomeStatus
+from shared.errors import KeyUnavailableError, PlaintextStoreError, ValidationError, WrongKeyError
+from shared.store import DeviceIdentity, KeyFileKeyProvider, LocalStore, MutationDraft, PassphraseKeyProvider
+from shared.store.keys import key_file_for, rewrap_data_key
+
+FAST = {"n": 2**10}  # scrypt cost kept low in tests; production uses 2**15
+
+
+def provider(secret: str = "correct horse") -> PassphraseKeyProvider:
+    return PassphraseKeyProvider(secret, **FAST)
+
+
+def new_store(tmp_path: Path) -> LocalStore:
+    store = LocalStore.open(tmp_path / "site.db", provider())
+    store.set_identity(DeviceIdentity("desk-1", "t1", "s1"))
+    return store
+
+
+def fingerprint(path: Path) -> tuple[str, float]:
+    return hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_mtime
+
+
+def unit(n: int) -> dict[str, object]:
+    return {"fleet_no": f"DT{n:02}", "equipment_class": "truck"}
+
+
+def event(seq: int, entity_id: str, version: int, payload: dict[str, object], type_: str = "equipment.unit.updated",
+          entity: str = "equipment.unit") -> Event:
+    return Event(seq=seq, id=f"E{seq}", tenant_id="t1", site_id="s1", type=type_, entity=entity, entity_id=entity_id,
+                 version=version, timestamp=datetime.now(UTC), payload=payload, correlation_id=None)
+
+
+def test_the_file_is_encrypted_and_a_wrong_key_changes_nothing(tmp_path: Path) -> None:
+    store = new_store(tmp_path)
+    store.enqueue("equipment.unit", "DT01", "create", {**unit(1), "make": "SECRETMAKE"}, actor="u1")
+    store.close()
+    db = tmp_path / "site.db"
+    assert not db.read_bytes().startswith(b"SQLite format 3")
+    for f in (db, tmp_path / "site.db-wal"):
+        if f.exists():
+            assert b"SECRETMAKE" not in f.read_bytes()
+    before_db, before_key = fingerprint(db), fingerprint(key_file_for(db))
+    time.sleep(0.01)
+    with pytest.raises(WrongKeyError):
+        LocalStore.open(db, provider("wrong"))
+    assert fingerprint(db) == before_db and fingerprint(key_file_for(db)) == before_key
+    with LocalStore.open(db, provider()) as again:
+        assert again.get("equipment.unit", "DT01").state["make"] == "SECRETMAKE"  # type: ignore[index,union-attr]
+
+
+def test_a_plaintext_sqlite_file_is_refused_untouched(tmp_path: Path) -> None:
+    db = tmp_path / "plain.db"
+    with sqlite3.connect(db) as plain:
+        plain.execute("CREATE TABLE t (x)")
+    before = fingerprint(db)
+    with pytest.raises((PlaintextStoreError, KeyUnavailableError)):
+        LocalStore.open(db, provider())
+    key_file_for(db).write_text("{}")  # even with a key file beside it
+    with pytest.raises(Exception):  # noqa: B017 - a damaged key file or the plaintext refusal, never an open
+        LocalStore.open(db, provider())
+    assert fingerprint(db) == before
+
+
+def test_key_file_provider_refuses_loose_permissions_and_rewrap_works(tmp_path: Path) -> None:
+    kek = tmp_path / "kek"
+    store = LocalStore.open(tmp_path / "edge.db", KeyFileKeyProvider(kek, credential=None))
+    store.close()
+    assert (kek.stat().st_mode & 0o777) == 0o600
+    os.chmod(kek, 0o644)
+    with pytest.raises(KeyUnavailableError):
+        LocalStore.open(tmp_path / "edge.db", KeyFileKeyProvider(kek, credential=None))
+    os.chmod(kek, 0o600)
+    rewrap_data_key(tmp_path / "edge.db", KeyFileKeyProvider(kek, credential=None), provider("new passphrase"))
+    LocalStore.open(tmp_path / "edge.db", provider("new passphrase")).close()
+
+
+def test_invalid_input_writes_nothing(tmp_path: Path) -> None:
+    store = new_store(tmp_path)
+    with pytest.raises(ValidationError) as info:
+        store.enqueue_many([MutationDraft("equipment.unit", "DT01", "create", unit(1), "u1"),
+                            MutationDraft("equipment.unit", "DT02", "create", {"fleet_no": "DT02"}, "u1")])
+    assert "equipment_class" in info.value.field_errors
+    assert store.outbox_depth() == 0 and store.get("equipment.unit", "DT01") is None
+
+
+def test_enqueue_then_ack_then_event_confirms(tmp_path: Path) -> None:
+    store = new_store(tmp_path)
+    [m] = store.enqueue_many([MutationDraft("equipment.unit", "DT01", "create", unit(1), "u1")])
+    assert m.device_seq == 1 and m.base_version == 0 and m.site_id == "s1"
+    rec = store.get("equipment.unit", "DT01")
+    assert rec is not None and rec.pending and rec.state == unit(1)
+    store.apply_outcomes([Outcome(mutation_id=m.id, device_seq=1, status=OutcomeStatus.APPLIED, version=1, seq=7)])
+    rec = store.get("equipment.unit", "DT01")
+    assert rec is not None and not rec.pending and rec.state == unit(1)  # acknowledged; still shown
+    assert store.outbox_depth() == 0
+    assert store.apply_events([event(7, "DT01", 1, unit(1), "equipment.unit.created")]) == 1
+    assert store.apply_events([event(7, "DT01", 1, unit(1), "equipment.unit.created")]) == 0  # idempotent
+    assert store.connection.execute("SELECT count(*) FROM outbox").fetchone()[0] == 0
+    assert store.cursor == 7
+
+
+def test_a_rejection_is_kept_for_the_person_and_rebased_away(tmp_path: Path) -> None:
+    store = new_store(tmp_path)
+    store.apply_events([event(1, "DT01", 1, unit(1), "equipment.unit.created")])
+    [m] = store.enqueue_many([MutationDraft("equipment.unit", "DT01", "update", {"status": "down"}, "u1")])
+    assert m.base_version == 1
+    assert store.get("equipment.unit", "DT01").state["status"] == "down"  # type: ignore[union-attr,index]
+    store.apply_outcomes([Outcome(mutation_id=m.id, device_seq=1, status=OutcomeStatus.REJECTED, code="nope",
+                                  message="not allowed")])
+    rec = store.get("equipment.unit", "DT01")
+    assert rec is not None and "status" not in rec.state and not rec.pending  # type: ignore[operator]
+    [r] = store.rejections()
+    assert r["code"] == "nope" and r["mutation"]["payload"] == {"status": "down"}
+
+
+def test_pending_changes_stay_on_top_of_incoming_events(tmp_path: Path) -> None:
+    store = new_store(tmp_path)
+    store.apply_events([event(1, "DT01", 1, unit(1), "equipment.unit.created")])
+    store.enqueue("equipment.unit", "DT01", "update", {"status": "down"}, actor="u1")
+    store.apply_events([event(2, "DT01", 2, {**unit(1), "make": "CAT"})])  # someone else's change arrives
+    rec = store.get("equipment.unit", "DT01")
+    assert rec is not None and rec.state == {**unit(1), "make": "CAT", "status": "down"} and rec.pending
+
+
+def test_adjustments_compose_and_queries_filter_and_sort(tmp_path: Path) -> None:
+    store = new_store(tmp_path)
+    store.enqueue_many([MutationDraft("equipment.unit", f"DT{i:02}", "create", {**unit(i), "make": mk}, "u1")
+                        for i, mk in enumerate(["CAT", "Komatsu", "CAT", "Hitachi"])])
+    assert [r.entity_id for r in store.query("equipment.unit", where={"make": "CAT"})] == ["DT00", "DT02"]
+    assert [r.state["make"] for r in store.query("equipment.unit", order_by="-make")][:2] == [  # type: ignore[index]
+        "Komatsu", "Hitachi"]
+    assert store.count("equipment.unit") == 4
+    store.enqueue("inventory.stock", "S1:BOLT", "create", {"store_id": "S1", "item_id": "BOLT", "on_hand": 10},
+                  actor="u1")
+    store.enqueue("inventory.stock", "S1:BOLT", "adjust", {"on_hand": -3}, actor="u1")
+    store.enqueue("inventory.stock", "S1:BOLT", "adjust", {"on_hand": -4}, actor="u1")
+    assert store.get("inventory.stock", "S1:BOLT").state["on_hand"] == 3  # type: ignore[union-attr,index]
+    assert [m.device_seq for m in store.outbox_batch()] == list(range(1, 8))
+
+
+def test_drafts_survive_reopening(tmp_path: Path) -> None:
+    store = new_store(tmp_path)
+    store.save_draft("breakdown-form", {"cause": "hydraulic hose", "notes": "half typed"})
+    store.close()
+    with LocalStore.open(tmp_path / "site.db", provider()) as again:
+        assert again.load_draft("breakdown-form") == {"cause": "hydraulic hose", "notes": "half typed"}
+
+
+WRITER = """
+import sys
+from shared.store import DeviceIdentity, LocalStore, MutationDraft, PassphraseKeyProvider
+store = LocalStore.open(sys.argv[1], PassphraseKeyProvider("correct horse", n=2**10))
+if store.identity is None:
+    store.set_identity(DeviceIdentity("desk-1", "t1", "s1"))
+i = 0
+while True:
+    store.enqueue_many([MutationDraft("forms.submission", f"F{i}-{k}", "create", {"form": "f"}, "u1")
+                        for k in range(20)])
+    print(i, flush=True)
+    i += 1
+"""
+
+
+@pytest.mark.parametrize("trials", [pytest.param(5, id="5"), pytest.param(50, id="50", marks=pytest.mark.slow)])
+def test_kill_9_while_writing_never_corrupts_or_loses_a_committed_batch(tmp_path: Path, trials: int) -> None:
+    db = tmp_path / "crash.db"
+    root = Path(__file__).resolve().parents[2]
+    committed = 0
+    for trial in range(trials):
+        proc = subprocess.Popen([sys.executable, "-c", WRITER, str(db)], cwd=root, stdout=subprocess.PIPE, text=True)
+        assert proc.stdout is not None
+        lines = 0
+        deadline = time.monotonic() + 30
+        target = 3 + (trial * 7) % 25
+        while lines < target and time.monotonic() < deadline:
+            if proc.stdout.readline():
+                lines += 1
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        committed += lines  # batches reported after their commit
+        with LocalStore.open(db, provider()) as store:
+            assert store.integrity_check() == "ok"
+            seqs = [r[0] for r in store.connection.execute("SELECT device_seq FROM outbox ORDER BY device_seq")]
+            assert seqs == list(range(1, len(seqs) + 1))  # contiguous: no gap, no duplicate
+            assert len(seqs) >= committed * 20  # nothing reported as committed was lost
+            assert len(seqs) % 20 == 0  # batches are all-or-nothing
+            committed = len(seqs) // 20
