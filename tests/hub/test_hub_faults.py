@@ -63,7 +63,8 @@ def test_kill_9_of_the_hub_during_push_and_stream(live_hub: HubProcess, trials: 
             assert acked_before_kill <= set(ids)  # nothing acknowledged before the kill was lost
             events = db_fetch(live_hub.dsn, "SELECT seq FROM sync.events WHERE tenant_id = $1 ORDER BY seq", tenant)
             assert [e["seq"] for e in events] == list(range(1, len(muts) + 1))
-            assert reader.wait_for(lambda r: len(r.events) >= len(muts), timeout=60)
+            expected = len(muts)
+            assert reader.wait_for(lambda r, n=expected: len(r.events) >= n, timeout=60)
             assert [e["seq"] for e in reader.events] == list(range(1, len(muts) + 1))
             assert not [e for e in reader.errors if e.startswith("duplicate")]
         finally:
