@@ -6,6 +6,7 @@ which keeps outbox scans and event ids in order without a second column.
 
 from __future__ import annotations
 
+import base64
 import os
 import threading
 import time
@@ -17,12 +18,13 @@ _last_ms = -1
 _last_rand = 0
 
 
+_RFC4648 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+_TO_CROCKFORD = bytes.maketrans(_RFC4648, _ALPHABET.encode())
+
+
 def _encode(value: int) -> str:
-    chars = []
-    for _ in range(26):
-        chars.append(_ALPHABET[value & 31])
-        value >>= 5
-    return "".join(reversed(chars))
+    # 160 bits = 32 base32 characters; the first 6 only carry the 30 leading zero bits.
+    return base64.b32encode(value.to_bytes(20, "big")).translate(_TO_CROCKFORD)[6:].decode()
 
 
 def new_ulid(now_ms: int | None = None) -> str:

@@ -167,10 +167,14 @@ class LocalStore:
     # --- writing -------------------------------------------------------------------------------
     def enqueue(self, entity: str, entity_id: str, op: Op | str, payload: Mapping[str, Any], *, actor: str,
                 site_id: str | None = None) -> Mutation:
-        return self.enqueue_many([MutationDraft(entity, entity_id, op, payload, actor, site_id)])[0]
+        """Queue one change (outbox + local effect, one transaction) and return its mutation."""
+        [mutation_id] = self.enqueue_many([MutationDraft(entity, entity_id, op, payload, actor, site_id)])
+        row = self.connection.execute("SELECT body FROM outbox WHERE id = ?", (mutation_id,)).fetchone()
+        return Mutation.model_validate_json(row[0])
 
-    def enqueue_many(self, drafts: Iterable[MutationDraft]) -> list[Mutation]:
-        """Validate, then write every draft's outbox row and local effect in one transaction."""
+    def enqueue_many(self, drafts: Iterable[MutationDraft]) -> list[str]:
+        """Validate, then write every draft's outbox row and local effect in one transaction.
+        Returns the mutation ids, in device order."""
         identity = self.identity
         if identity is None:
             raise StoreError("this store has no device identity yet: enroll the device first")
@@ -179,20 +183,14 @@ class LocalStore:
             op = Op(d.op)
             validate_mutation(d.entity, op, d.payload)  # raises ValidationError with field messages
             checked.append((d, op))
-        now = datetime.now(UTC)
-        created = now.isoformat()
-        out: list[Mutation] = []
+        created = datetime.now(UTC).isoformat()
+        out: list[str] = []
         with self.transaction() as conn:
             seq = int(self._meta("next_seq") or 1)
-            touched: dict[Key, tuple[int, Any, bool, int, str | None]] = {}
+            touched = self._current_records(sorted({(d.entity, d.entity_id) for d, _ in checked}))
             outbox_rows = []
             for d, op in checked:
                 key = (d.entity, d.entity_id)
-                if key not in touched:
-                    row = conn.execute("SELECT server_version, local_state, deleted, pending, site_id FROM records "
-                                       "WHERE entity = ? AND entity_id = ?", key).fetchone()
-                    touched[key] = (row[0], _loads(row[1]), bool(row[2]), row[3], row[4]) if row else \
-                        (0, None, False, 0, None)
                 base_version, state, deleted, pending, site = touched[key]
                 try:
                     new_state = apply_op(None if deleted else state, op, d.payload)
@@ -208,8 +206,7 @@ class LocalStore:
                     "payload": dict(d.payload), "created_at": created,
                 }
                 outbox_rows.append((seq, body["id"], d.entity, d.entity_id, _dumps(body)))
-                fields: dict[str, Any] = {**body, "op": op, "created_at": now}
-                out.append(Mutation.model_construct(**fields))
+                out.append(str(body["id"]))
                 touched[key] = (base_version, new_state, new_state is None, pending + 1, site_id)
                 seq += 1
             conn.executemany("INSERT INTO outbox (device_seq, id, entity, entity_id, body) VALUES (?, ?, ?, ?, ?)",
@@ -224,6 +221,22 @@ class LocalStore:
             )
             self._set_meta("next_seq", str(seq))
         return out
+
+    def _current_records(self, keys: list[Key]) -> dict[Key, tuple[int, Any, bool, int, str | None]]:
+        """(server_version, local_state, deleted, pending, site_id) of each key; one query per 500 keys."""
+        found: dict[Key, tuple[int, Any, bool, int, str | None]] = {k: (0, None, False, 0, None) for k in keys}
+        by_entity: dict[str, list[str]] = {}
+        for entity, entity_id in keys:
+            by_entity.setdefault(entity, []).append(entity_id)
+        for entity, ids in by_entity.items():
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                for row in self.connection.execute(
+                    "SELECT entity_id, server_version, local_state, deleted, pending, site_id FROM records "
+                    f"WHERE entity = ? AND entity_id IN ({marks})", (entity, *chunk)):
+                    found[(entity, row[0])] = (row[1], _loads(row[2]), bool(row[3]), row[4], row[5])
+        return found
 
     # --- outbox --------------------------------------------------------------------------------
     def outbox_batch(self, limit: int = 1000) -> list[Mutation]:

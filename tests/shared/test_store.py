@@ -101,7 +101,7 @@ def test_invalid_input_writes_nothing(tmp_path: Path) -> None:
 
 def test_enqueue_then_ack_then_event_confirms(tmp_path: Path) -> None:
     store = new_store(tmp_path)
-    [m] = store.enqueue_many([MutationDraft("equipment.unit", "DT01", "create", unit(1), "u1")])
+    m = store.enqueue("equipment.unit", "DT01", "create", unit(1), actor="u1")
     assert m.device_seq == 1 and m.base_version == 0 and m.site_id == "s1"
     rec = store.get("equipment.unit", "DT01")
     assert rec is not None and rec.pending and rec.state == unit(1)
@@ -118,7 +118,7 @@ def test_enqueue_then_ack_then_event_confirms(tmp_path: Path) -> None:
 def test_a_rejection_is_kept_for_the_person_and_rebased_away(tmp_path: Path) -> None:
     store = new_store(tmp_path)
     store.apply_events([event(1, "DT01", 1, unit(1), "equipment.unit.created")])
-    [m] = store.enqueue_many([MutationDraft("equipment.unit", "DT01", "update", {"status": "down"}, "u1")])
+    m = store.enqueue("equipment.unit", "DT01", "update", {"status": "down"}, actor="u1")
     assert m.base_version == 1
     assert store.get("equipment.unit", "DT01").state["status"] == "down"  # type: ignore[union-attr,index]
     store.apply_outcomes([Outcome(mutation_id=m.id, device_seq=1, status=OutcomeStatus.REJECTED, code="nope",
