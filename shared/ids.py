@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import threading
 import time
 
@@ -44,13 +45,12 @@ def new_ulid(now_ms: int | None = None) -> str:
     return _encode((ms << 80) | rand)
 
 
+_ULID_RE = re.compile(r"[0-7][0-9A-HJKMNP-TV-Z]{25}")  # the first character holds only 3 bits
+
+
 def is_ulid(value: object) -> bool:
     """True if `value` is a well-formed ULID string."""
-    if not isinstance(value, str) or len(value) != 26:
-        return False
-    if any(c not in _DECODE for c in value.upper()):
-        return False
-    return _DECODE[value[0].upper()] <= 7  # the first character holds only 3 bits
+    return isinstance(value, str) and len(value) == 26 and _ULID_RE.fullmatch(value.upper()) is not None
 
 
 def ulid_timestamp_ms(value: str) -> int:

@@ -330,14 +330,14 @@ async def _commit_writes(ctx: ApplyContext, run: list[Mutation], outcomes: dict[
         if m.id in first_seq:
             outcomes[m.id] = o.model_copy(update={"seq": first_seq[m.id]})
     if run:
-        await ctx.conn.executemany(
+        await ctx.conn.execute(
             """INSERT INTO sync.applied_mutations
                  (tenant_id, mutation_id, device_id, device_seq, entity, entity_id, actor, outcome, applied_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
-            [
-                (tenant, m.id, m.device_id, m.device_seq, m.entity, m.entity_id, m.actor,
-                 orjson.loads(outcomes[m.id].model_dump_json(exclude_none=True)), ctx.now)
-                for m in run
-            ],
+               SELECT $1, m, d, q, e, i, a, o, $9
+               FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::jsonb[])
+                 AS t(m, d, q, e, i, a, o)""",
+            tenant, [m.id for m in run], [m.device_id for m in run], [m.device_seq for m in run],
+            [m.entity for m in run], [m.entity_id for m in run], [m.actor for m in run],
+            [orjson.loads(outcomes[m.id].model_dump_json(exclude_none=True)) for m in run], ctx.now,
         )
     return head

@@ -117,29 +117,33 @@ async def save_writes(conn: asyncpg.Connection, tenant_id: str, writes: list[Wri
     """Persist versions and the final state of each touched record."""
     if not writes:
         return
-    await conn.executemany(
+    # Set-based: one statement per table per push, arrays unnested by PostgreSQL (not one row per message).
+    await conn.execute(
         """INSERT INTO sync.record_versions
              (tenant_id, entity, entity_id, version, data, deleted, device_id, mutation_id, written_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
-        [
-            (tenant_id, w.key[0], w.key[1], w.version, w.data, w.deleted, w.device_id, w.mutation_id, now)
-            for w in writes
-        ],
+           SELECT $1, e, i, v, d, x, dev, m, $9
+           FROM unnest($2::text[], $3::text[], $4::int[], $5::jsonb[], $6::bool[], $7::text[], $8::text[])
+             AS t(e, i, v, d, x, dev, m)""",
+        tenant_id, [w.key[0] for w in writes], [w.key[1] for w in writes], [w.version for w in writes],
+        [w.data for w in writes], [w.deleted for w in writes], [w.device_id for w in writes],
+        [w.mutation_id for w in writes], now,
     )
     final: dict[Key, Write] = {}
     for w in writes:
         final[w.key] = w
-    await conn.executemany(
+    rows = list(final.values())
+    await conn.execute(
         """INSERT INTO sync.records
              (tenant_id, entity, entity_id, site_id, version, data, deleted, updated_at, updated_by)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+           SELECT $1, e, i, s, v, d, x, $8, dev
+           FROM unnest($2::text[], $3::text[], $4::text[], $5::int[], $6::jsonb[], $7::bool[], $9::text[])
+             AS t(e, i, s, v, d, x, dev)
            ON CONFLICT (tenant_id, entity, entity_id) DO UPDATE SET
              site_id = EXCLUDED.site_id, version = EXCLUDED.version, data = EXCLUDED.data,
              deleted = EXCLUDED.deleted, updated_at = EXCLUDED.updated_at, updated_by = EXCLUDED.updated_by""",
-        [
-            (tenant_id, w.key[0], w.key[1], w.site_id, w.version, w.data, w.deleted, now, w.device_id)
-            for w in final.values()
-        ],
+        tenant_id, [w.key[0] for w in rows], [w.key[1] for w in rows], [w.site_id for w in rows],
+        [w.version for w in rows], [w.data for w in rows], [w.deleted for w in rows], now,
+        [w.device_id for w in rows],
     )
 
 
@@ -162,15 +166,16 @@ async def append_events(conn: asyncpg.Connection, tenant_id: str, writes: list[W
     first = head - n + 1
     for i, w in enumerate(writes):
         w.seq = first + i
-    await conn.executemany(
+    await conn.execute(
         """INSERT INTO sync.events
              (tenant_id, seq, id, site_id, type, entity, entity_id, version, ts, payload, correlation_id)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)""",
-        [
-            (tenant_id, w.seq, new_ulid(), w.site_id, w.event_type, w.key[0], w.key[1], w.version, now,
-             {} if w.deleted else w.data, w.correlation_id)
-            for w in writes
-        ],
+           SELECT $1, q, id, s, ty, e, i, v, $9, p, c
+           FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[],
+                       $10::jsonb[], $11::text[]) AS t(q, id, s, ty, e, i, v, p, c)""",
+        tenant_id, [w.seq for w in writes], [new_ulid() for _ in writes], [w.site_id for w in writes],
+        [w.event_type for w in writes], [w.key[0] for w in writes], [w.key[1] for w in writes],
+        [w.version for w in writes], now, [{} if w.deleted else w.data for w in writes],
+        [w.correlation_id for w in writes],
     )
     await conn.execute("SELECT pg_notify('pitline_events', $1)", tenant_id)
     return int(head)

@@ -240,9 +240,13 @@ class LocalStore:
 
     # --- outbox --------------------------------------------------------------------------------
     def outbox_batch(self, limit: int = 1000) -> list[Mutation]:
+        return [Mutation.model_validate_json(body) for body in self.outbox_bodies(limit)]
+
+    def outbox_bodies(self, limit: int = 1000) -> list[str]:
+        """The next pending mutations as the JSON they were stored as (what the push sends, unparsed)."""
         rows = self.connection.execute(
             "SELECT body FROM outbox WHERE state = 'pending' ORDER BY device_seq LIMIT ?", (limit,)).fetchall()
-        return [Mutation.model_validate_json(r[0]) for r in rows]
+        return [str(r[0]) for r in rows]
 
     def outbox_depth(self) -> int:
         return int(self.connection.execute("SELECT count(*) FROM outbox WHERE state = 'pending'").fetchone()[0])
@@ -251,28 +255,43 @@ class LocalStore:
         """Record the hub's answers. Final answers leave the push queue; a change the hub wrote stays in
         the replica until its event arrives; a refused one is kept in `rejections` and rebased away."""
         now = datetime.now(UTC).isoformat()
-        touched: set[Key] = set()
+        rebase: set[Key] = set()
+        acked: list[tuple[int, str]] = []
         with self.transaction() as conn:
             for o in outcomes:
                 status = o.original.status if o.status is OutcomeStatus.DUPLICATE and o.original else o.status
                 if status is OutcomeStatus.HELD:
                     continue
+                wrote = status in (OutcomeStatus.APPLIED, OutcomeStatus.MERGED) or (
+                    status is OutcomeStatus.CONFLICT and o.seq is not None)
+                if wrote:
+                    # The change stays in the replica until its event arrives: only the queue state moves.
+                    acked.append((o.version or 0, o.mutation_id))
+                    continue
                 row = conn.execute("SELECT device_seq, entity, entity_id, body FROM outbox WHERE id = ?",
                                    (o.mutation_id,)).fetchone()
                 if row is None:
                     continue
-                touched.add((row[1], row[2]))
-                wrote = status in (OutcomeStatus.APPLIED, OutcomeStatus.MERGED) or (
-                    status is OutcomeStatus.CONFLICT and o.seq is not None)
-                if wrote:
-                    conn.execute("UPDATE outbox SET state = 'acked', ack_version = ? WHERE id = ?",
-                                 (o.version or 0, o.mutation_id))
-                else:
-                    if status is OutcomeStatus.REJECTED:
-                        conn.execute("INSERT OR IGNORE INTO rejections VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                                     (o.mutation_id, row[0], row[1], row[2], row[3], o.code, o.message, now))
-                    conn.execute("DELETE FROM outbox WHERE id = ?", (o.mutation_id,))
-            for key in touched:
+                rebase.add((row[1], row[2]))
+                if status is OutcomeStatus.REJECTED:
+                    conn.execute("INSERT OR IGNORE INTO rejections VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                                 (o.mutation_id, row[0], row[1], row[2], row[3], o.code, o.message, now))
+                conn.execute("DELETE FROM outbox WHERE id = ?", (o.mutation_id,))
+            recount: set[Key] = set()
+            for version, mutation_id in acked:
+                row = conn.execute(
+                    "SELECT o.entity, o.entity_id, COALESCE(r.server_version, 0) FROM outbox o LEFT JOIN records r "
+                    "ON r.entity = o.entity AND r.entity_id = o.entity_id WHERE o.id = ?", (mutation_id,)).fetchone()
+                if row is None:
+                    continue
+                conn.execute("UPDATE outbox SET state = 'acked', ack_version = ? WHERE id = ?", (version, mutation_id))
+                # Its event may already be here (the stream can beat the push response): then drop it now.
+                (rebase if row[2] >= version else recount).add((row[0], row[1]))
+            conn.executemany(
+                """UPDATE records SET pending = (SELECT count(*) FROM outbox o WHERE o.entity = records.entity
+                     AND o.entity_id = records.entity_id AND o.state = 'pending')
+                   WHERE entity = ? AND entity_id = ?""", sorted(recount - rebase))
+            for key in rebase:
                 self._rebase(key)
 
     # --- incoming events -----------------------------------------------------------------------
@@ -287,6 +306,11 @@ class LocalStore:
                     continue
                 cursor = e.seq
                 key = (e.entity, e.entity_id)
+                if e.correlation_id:
+                    # Our own change, back through the stream before its push response: it is acknowledged.
+                    conn.execute("UPDATE outbox SET state = 'acked', ack_version = ? WHERE id = ? AND entity = ? "
+                                 "AND entity_id = ? AND state = 'pending'",
+                                 (e.version, e.correlation_id, e.entity, e.entity_id))
                 row = conn.execute("SELECT server_version FROM records WHERE entity = ? AND entity_id = ?",
                                    key).fetchone()
                 if row is not None and row[0] >= e.version:

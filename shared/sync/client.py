@@ -17,7 +17,7 @@ import httpx
 import orjson
 from httpx_sse import connect_sse
 
-from shared.envelopes import MAX_PUSH_BATCH, ChangesPage, Event, PushRequest, PushResponse
+from shared.envelopes import MAX_PUSH_BATCH, ChangesPage, Event, PushResponse
 from shared.errors import AuthError, HubRejectedError, HubUnavailableError, SnapshotRequiredError, StoreError
 from shared.store import LocalStore
 from shared.sync.backoff import Backoff, parse_retry_after
@@ -148,13 +148,14 @@ class SyncClient:
         finished = 0
         try:
             while True:
-                batch = store.outbox_batch(self.batch_size)
-                if not batch:
+                bodies = store.outbox_bodies(self.batch_size)
+                if not bodies:
                     break
                 identity = store.identity
                 assert identity is not None
-                body = PushRequest(device_id=identity.device_id, mutations=batch,
-                                   outbox_depth=store.outbox_depth()).model_dump_json()
+                # The outbox holds each mutation as validated JSON: send it as stored, unparsed.
+                body = (b'{"device_id":' + orjson.dumps(identity.device_id) + b',"outbox_depth":%d,"mutations":['
+                        % store.outbox_depth() + ",".join(bodies).encode() + b"]}")
                 response = self._request(client, "POST", "/v1/sync/push", content=body,
                                          headers={"Content-Type": "application/json"})
                 result = PushResponse.model_validate_json(response.content)
