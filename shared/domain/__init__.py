@@ -1,4 +1,12 @@
 """Pure domain rules and entity declarations, one module per bounded context. No I/O here:
 the desktop and the hub run the same rules."""
 
-from shared.domain import core_entities  # noqa: F401  (registers the entities)
+from shared.domain import (  # noqa: F401  (each module registers its entities on import)
+    approvals,
+    core_entities,
+    finance,
+    inventory,
+    maintenance,
+    notifications,
+    procurement,
+)
