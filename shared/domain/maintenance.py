@@ -56,6 +56,12 @@ ROLES_FOR: Mapping[WorkOrderStatus, frozenset[str]] = {
     S.CLOSED: SUPERVISORS,
     S.CANCELLED: SUPERVISORS,
 }
+# Back steps whose people differ from the forward step into the same status.
+ROLES_FOR_BACK_STEP: Mapping[tuple[WorkOrderStatus, WorkOrderStatus], frozenset[str]] = {
+    (S.IN_PROGRESS, S.PLANNED): SUPERVISORS | {"planner", "technician"},  # on hold: the technician knows
+    (S.PLANNED, S.APPROVED): SUPERVISORS | {"planner"},  # unplanned
+    (S.COMPLETED, S.IN_PROGRESS): SUPERVISORS,  # reopened after a failed check
+}
 
 
 class TransitionError(ValidationError):
@@ -110,7 +116,7 @@ def check_transition(state: WorkOrderState, to: WorkOrderStatus, actor: Actor, a
             f"work order {state.id} cannot go from {state.status} to {to}; from {state.status} it can go to {nxt}",
             {"status": f"cannot go from {state.status} to {to}"},
         )
-    needed = ROLES_FOR.get(to, frozenset())
+    needed = ROLES_FOR_BACK_STEP.get((state.status, to)) or ROLES_FOR.get(to, frozenset())
     if needed and not (actor.roles & needed):
         raise TransitionError(
             f"{actor.user_id} may not move a work order to {to}: needs one of {', '.join(sorted(needed))}",
