@@ -43,7 +43,7 @@ def test_the_whole_lifecycle_with_who_and_when() -> None:
         state, step = transition(state, to, actor, T0 + timedelta(hours=n), transition_id=f"t{n}")
         steps.append(step)
     assert state.status is S.CLOSED and state.last_change_at == T0 + timedelta(hours=5)
-    assert [(s.from_status, s.to_status, s.by) for s in steps][0] == (S.REQUESTED, S.APPROVED, "sue")
+    assert (steps[0].from_status, steps[0].to_status, steps[0].by) == (S.REQUESTED, S.APPROVED, "sue")
     payload = steps[-1].as_payload()
     validate_mutation("maintenance.work_order_transition", Op.CREATE, payload)
     assert payload["to_status"] == "closed" and payload["by"] == "sue"

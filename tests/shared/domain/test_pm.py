@@ -143,7 +143,8 @@ def test_raising_the_work_order_is_idempotent_and_valid() -> None:
     validate_mutation("maintenance.work_order", Op.CREATE, payload)
     assert payload["due_hours"] == 250 and payload["priority"] == "medium"
     # a second desktop computing the same due point gets the same id; an open one is not raised again
-    assert work_order_to_raise(plan, status, equipment_id="EX01", title="x", open_work_order_ids=frozenset({wo_id})) is None
+    already = frozenset({wo_id})
+    assert work_order_to_raise(plan, status, equipment_id="EX01", title="x", open_work_order_ids=already) is None
     not_yet = due_status(plan, None, current_hours=100, today=D0)
     assert work_order_to_raise(plan, not_yet, equipment_id="EX01", title="x") is None
 
@@ -154,7 +155,9 @@ def test_raising_the_work_order_is_idempotent_and_valid() -> None:
     st.floats(min_value=0, max_value=100_000),
     st.floats(min_value=0, max_value=100_000),
 )
-def test_next_due_is_always_after_the_last_service(schedule: Schedule, interval: float, done: float, due: float) -> None:
+def test_next_due_is_always_after_the_last_service(
+    schedule: Schedule, interval: float, done: float, due: float
+) -> None:
     plan = PmPlan("P", Trigger.HOURS, schedule, interval_hours=interval)
     nxt = next_due(plan, LastDone(done_hours=done, due_hours=due)).hours
     assert nxt is not None and nxt > done

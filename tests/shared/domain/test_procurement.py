@@ -133,7 +133,8 @@ def test_po_progress_does_not_depend_on_receipt_order(rows: list[tuple[str, int]
 
 
 def test_po_lines_from_payload() -> None:
-    lines = po_lines_from_payload([{"line_id": "1", "item_id": "A", "store_id": "S1", "quantity": 2, "unit_price": 3.1}])
+    raw = [{"line_id": "1", "item_id": "A", "store_id": "S1", "quantity": 2, "unit_price": 3.1}]
+    lines = po_lines_from_payload(raw)
     assert lines == [PoLine("1", "A", "S1", D(2), D("3.1"))]
     for bad in (None, [1], [{"item_id": "A"}], [{"item_id": "A", "store_id": "S", "quantity": 0, "unit_price": 1}],
                 [{"line_id": "1", "item_id": "A", "store_id": "S", "quantity": 1, "unit_price": 1}] * 2):
