@@ -59,6 +59,7 @@ class AccountMap:
     grir: str = "2150"
     payable: str = "2100"
     price_variance: str = "5400"
+    consumption: str = "6100"  # parts issued to work orders and cost centres
 
 
 DEFAULT_ACCOUNTS = AccountMap()
@@ -156,6 +157,18 @@ def invoice_entry(
     if variance:
         lines.append(_line(accounts.price_variance, variance, "invoice price variance"))
     return JournalEntry(reference, tuple(ln for ln in lines if ln.net), description="vendor invoice")
+
+
+def issue_entry(
+    reference: str, quantity: Decimal, average_cost: Decimal, accounts: AccountMap = DEFAULT_ACCOUNTS
+) -> JournalEntry:
+    """Stock issued to a work order or cost centre: Dr consumption / Cr inventory at the moving average."""
+    amount = money(quantity * average_cost)
+    return JournalEntry(
+        reference,
+        (_line(accounts.consumption, amount, "stock issued"), _line(accounts.inventory, -amount, "stock issued")),
+        description="goods issue",
+    )
 
 
 # --- three-way match -----------------------------------------------------------------------------

@@ -114,6 +114,18 @@ def on_hand(movements: Iterable[Movement]) -> dict[tuple[str, str], Decimal]:
     return result
 
 
+def stock_record_id(store_id: str, item_id: str) -> str:
+    """The id of the `inventory.stock` running balance of one item in one store (deterministic, so
+    every device adjusts the same record)."""
+    return f"{store_id}:{item_id}"[:128]
+
+
+def stock_adjustment(movement: Movement) -> tuple[str, dict[str, float]]:
+    """(stock record id, adjust payload) that keeps `inventory.stock` in step with one ledger row:
+    deltas commute, so two offline issues both move the balance."""
+    return stock_record_id(movement.store_id, movement.item_id), {"on_hand": float(movement.delta)}
+
+
 def count_adjustment_quantity(system_qty: Decimal, counted_qty: Decimal) -> Decimal:
     """The signed movement a stock count produces (counted minus what the ledger says).
     Zero means the count agreed and no movement is written."""

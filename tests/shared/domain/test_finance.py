@@ -150,3 +150,11 @@ def test_receipt_then_full_invoice_leaves_grir_at_zero(qty: D, po_price: D, inv_
     b = balances(entries)
     assert b.get(A.grir, D(0)) == 0
     assert b.get(A.inventory, D(0)) + b.get(A.price_variance, D(0)) == -b.get(A.payable, D(0))
+
+
+def test_issue_at_average_moves_value_from_inventory_to_consumption() -> None:
+    from shared.domain.finance import issue_entry
+
+    entries = [receipt_entry("GR1", D(10), D(6)), issue_entry("GI1", D(4), D(6))]
+    b = balances(entries)
+    assert (b[A.inventory], b[A.consumption], b[A.grir]) == (D("36.00"), D("24.00"), D("-60.00"))

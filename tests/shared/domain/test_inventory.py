@@ -197,3 +197,11 @@ def test_every_outgoing_movement_that_ends_negative_is_flagged(ledger: list[Move
     for m in sorted(ledger, key=lambda x: (x.occurred_at, x.id)):
         running[m.key] = running.get(m.key, D(0)) + m.delta
         assert (m.id in flagged) == (running[m.key] < 0 and m.delta < 0)
+
+
+def test_each_movement_adjusts_the_running_stock_balance() -> None:
+    from shared.domain.inventory import stock_adjustment
+
+    record_id, payload = stock_adjustment(mv(1, K.ISSUE, "2.5"))
+    assert record_id == "S1:I1" and payload == {"on_hand": -2.5}
+    validate_mutation("inventory.stock", Op.ADJUST, payload)
