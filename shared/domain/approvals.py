@@ -165,6 +165,8 @@ class ApprovalState:
     history: tuple[HistoryEntry, ...]
 
 
+# A role level is decided by anyone holding the role when deciding; delegation applies to named approvers
+# (a role has many members, so one of them being away does not block it).
 def _entitled(
     level: Level, decision: Decision, delegations: Sequence[Delegation], document_type: str
 ) -> tuple[bool, str | None]:
@@ -206,7 +208,7 @@ def evaluate(
             )
         elif d.by == requested_by:
             note = "the requester cannot decide on their own request"
-        elif d.amount < amount:
+        elif d.verdict is Verdict.APPROVE and d.amount < amount:  # a rejection stands whatever it saw
             note = f"approved {d.amount}, but the document now asks for {amount}"
         else:
             ok, behalf = _entitled(levels[current], d, delegations, document_type)

@@ -180,3 +180,8 @@ def test_every_device_reaches_the_same_state_whatever_the_arrival_order(decision
 
 def test_decisions_without_an_hour_on_the_same_day_are_checked_against_that_day() -> None:
     assert LEAVE.covers(date(2026, 5, 5), PO) and not LEAVE.covers(date(2026, 5, 6), PO)
+
+
+def test_a_rejection_stands_even_if_the_amount_grew_since() -> None:
+    status, _, notes = ev([dec(1, 0, "sup", Verdict.REJECT, amount=20_000)], amount=30_000)
+    assert status is ApprovalStatus.REJECTED and notes == []
