@@ -190,3 +190,33 @@ async def test_seeded_site_projects_to_the_ledger(db: asyncpg.Connection, tenant
         "WHERE tenant_id = $1", tenant)
     assert approved
     assert Decimal(0) <= min(r["quantity"] for r in rows)
+
+
+async def test_the_worker_projects_on_notification_and_by_sweep(db: asyncpg.Connection, tenant: str,
+                                                               pg_dsn: str) -> None:
+    import asyncio
+
+    from hub.projections.worker import ProjectionWorker
+
+    worker = ProjectionWorker(pg_dsn, sweep_seconds=3600, settle_seconds=0.05)
+    await write(db, tenant, "inventory.movement", "M0", movement("receipt", 1, at(7), 1))  # before the worker: sweep
+    await worker.start()
+    try:
+        async def quantity() -> Decimal | None:
+            row = await stock(db, tenant)
+            return None if row is None else Decimal(row["quantity"])
+
+        for _ in range(100):
+            if await quantity() == 1:
+                break
+            await asyncio.sleep(0.05)
+        assert await quantity() == 1
+        await write(db, tenant, "inventory.movement", "M1", movement("receipt", 4, at(8), 2))
+        await db.execute("SELECT pg_notify('pitline_events', $1)", tenant)
+        for _ in range(100):
+            if await quantity() == 5:
+                break
+            await asyncio.sleep(0.05)
+        assert await quantity() == 5
+    finally:
+        await worker.stop()
