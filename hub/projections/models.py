@@ -180,6 +180,8 @@ def request_row(req: Row, decisions: Iterable[Row], chains: Sequence[Chain],
                                frozenset(d.get("roles") or ()), at, seen))
     state = evaluate(document_type=doc_type, amount=amount, requested_by=str(data.get("requested_by")),
                      levels=levels, decisions=parsed, delegations=delegations)
+    # Who can act depends on today's delegations: the row is as of its last refresh (a change to a
+    # delegation refreshes every request; a delegation that merely expires shows until the next event).
     today = datetime.now().astimezone().date()
     return base | {"status": state.status.value, "current_level": state.current_level,
                    "waiting_on": sorted(waiting_on(state, levels, delegations, today, doc_type)), "problem": None}
