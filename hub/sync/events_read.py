@@ -9,6 +9,19 @@ import asyncpg
 import orjson
 
 from hub.auth.principal import Principal
+from shared.errors import PitlineError
+
+MAX_SEQ = 2**63 - 1
+"""The largest cursor a bigint seq can hold; anything larger is a bad request, not a database error."""
+
+
+class CursorBehindFloor(PitlineError):
+    """Retention removed events after this cursor: the caller must take a snapshot."""
+
+    def __init__(self, after: int, floor: int) -> None:
+        super().__init__(f"events after {after} are no longer kept (retention removed up to {floor})")
+        self.after = after
+        self.floor = floor
 
 _PAGE = """
 SELECT seq, id, site_id, type, entity, entity_id, version, ts, payload::text AS payload, correlation_id
@@ -36,6 +49,18 @@ async def head_and_floor(conn: asyncpg.Connection | asyncpg.Pool, tenant_id: str
     return int(row["head"]), int(row["floor"])
 
 
+async def read_page_above_floor(pool: asyncpg.Pool, tenant_id: str, after: int, sites: list[str] | None,
+                                limit: int) -> tuple[list[asyncpg.Record], int]:
+    """A page read in the same snapshot as the tenant's floor, so retention running meanwhile can never make
+    a reader skip events silently: either the page is complete after `after`, or CursorBehindFloor.
+    Returns the rows and the head of that snapshot."""
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        head, floor = await head_and_floor(conn, tenant_id)
+        if after < floor:
+            raise CursorBehindFloor(after, floor)
+        return await read_page(conn, tenant_id, after, sites, limit), head
+
+
 def encode_event(row: asyncpg.Record | dict[str, Any], tenant_id: str) -> bytes:
     """One event as JSON bytes, in the `shared.envelopes.Event` shape."""
     envelope = orjson.dumps({
@@ -43,8 +68,15 @@ def encode_event(row: asyncpg.Record | dict[str, Any], tenant_id: str) -> bytes:
         "entity": row["entity"], "entity_id": row["entity_id"], "version": row["version"],
         "timestamp": row["ts"], "correlation_id": row["correlation_id"],
     })
-    return envelope[:-1] + b',"payload":' + row["payload"].encode() + b"}"
+    payload: str = row["payload"]  # stored JSON text, spliced as is
+    return envelope[:-1] + b',"payload":' + payload.encode() + b"}"
 
 
 def sse_frame(row: asyncpg.Record | dict[str, Any], tenant_id: str) -> bytes:
-    return b"id: %d\nevent: change\ndata: %s\n\n" % (row["seq"], encode_event(row, tenant_id))
+    frame: bytes = b"id: %d\nevent: change\ndata: %s\n\n" % (row["seq"], encode_event(row, tenant_id))
+    return frame
+
+
+def sse_frames(rows: list[asyncpg.Record], tenant_id: str) -> bytes:
+    """Many events as one chunk: one write per page, not per event."""
+    return b"".join([sse_frame(r, tenant_id) for r in rows])

@@ -1,16 +1,18 @@
 """Live events for every stream of this process from ONE LISTEN connection and one tail reader per tenant.
 
 A committing transaction runs `pg_notify('pitline_events', tenant_id)`. This process's listener wakes the
-tenant's tail, which reads the new rows once and offers them to each subscriber's bounded queue. A
-subscriber that falls behind (queue full) is closed: its client resumes from its last id (explicit
-backpressure; memory stays bounded whatever a slow client does). A lost notification costs nothing:
-tails also re-read on a periodic tick and after the LISTEN connection reconnects."""
+tenant's tail, which reads the new rows once and offers them to each subscriber's bounded buffer, so 500
+streams cost one query per wake-up, not 500. A subscriber that falls behind (buffer full) is closed: its
+client resumes from its last id (explicit backpressure; memory stays bounded whatever a slow client does).
+A lost notification costs nothing: tails also re-read on a periodic tick and after the LISTEN connection
+reconnects (from their own last seq, so an outage loses no event)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,32 +27,57 @@ CHANNEL = "pitline_events"
 QUEUE_LIMIT = 10_000
 TAIL_PAGE = 2_000
 SAFETY_TICK_SECONDS = 5.0
+LISTENER_PING_SECONDS = 2.0
 
 
 @dataclass(eq=False)
 class Subscription:
+    """One stream's view of the live tail: a bounded buffer of rows it may see, and why it was closed."""
+
     tenant_id: str
     device_id: str | None
     sites: frozenset[str] | None
-    queue: asyncio.Queue[asyncpg.Record] = field(default_factory=lambda: asyncio.Queue(QUEUE_LIMIT))
-    closed: asyncio.Event = field(default_factory=asyncio.Event)
+    limit: int = QUEUE_LIMIT
     reason: str = ""
+    _rows: deque[asyncpg.Record] = field(default_factory=deque)
+    _wake: asyncio.Event = field(default_factory=asyncio.Event)
+    _closed: bool = False
+
+    @property
+    def is_closed(self) -> bool:
+        return self._closed
 
     def offer(self, row: asyncpg.Record) -> None:
-        if self.closed.is_set():
+        if self._closed:
             return
         site = row["site_id"]
         if self.sites is not None and site is not None and site not in self.sites:
             return
-        try:
-            self.queue.put_nowait(row)
-        except asyncio.QueueFull:
+        if len(self._rows) >= self.limit:
+            self._rows.clear()  # the client resumes from its last id; holding these would only cost memory
             self.close("the client fell behind the live stream; resume from the last id")
+            return
+        self._rows.append(row)
+        self._wake.set()
 
     def close(self, reason: str) -> None:
-        if not self.closed.is_set():
+        if not self._closed:
             self.reason = reason
-            self.closed.set()
+            self._closed = True
+            self._wake.set()  # a stream waiting for rows notices at once (shutdown, revocation)
+
+    async def next_rows(self, wait_seconds: float) -> list[asyncpg.Record]:
+        """Every buffered row, waiting up to `wait_seconds` for the first; [] on timeout or when closed."""
+        if not self._rows and not self._closed:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(wait_seconds):
+                    await self._wake.wait()
+        self._wake.clear()
+        if self._closed:
+            return []
+        rows = list(self._rows)
+        self._rows.clear()
+        return rows
 
 
 @dataclass(eq=False)
@@ -60,15 +87,20 @@ class _Tail:
     subscribers: set[Subscription] = field(default_factory=set)
     dirty: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
+    gaps: int = 0
 
 
 class EventFanout:
-    def __init__(self, pool: asyncpg.Pool, settings: Any = None) -> None:
+    """Per hub process: the LISTEN connection, the tenants' tail readers and their subscribers."""
+
+    def __init__(self, pool: asyncpg.Pool, settings: Any = None, *, queue_limit: int = QUEUE_LIMIT) -> None:
         self.pool = pool
+        self.queue_limit = queue_limit
         self._tails: dict[str, _Tail] = {}
         self._listener: asyncpg.Connection | None = None
         self._dsn = ""
-        self._tasks: list[asyncio.Task[None]] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._reconnecting = False
         self._stopping = False
         self._lock = asyncio.Lock()
 
@@ -76,26 +108,33 @@ class EventFanout:
     def stream_count(self) -> int:
         return sum(len(t.subscribers) for t in self._tails.values())
 
+    @property
+    def gaps_seen(self) -> int:
+        """How many times a tail found a seq gap (must stay 0: commit order = seq order)."""
+        return sum(t.gaps for t in self._tails.values())
+
     async def start(self, dsn: str) -> None:
         self._dsn = dsn
         await self._connect_listener()
-        self._tasks.append(asyncio.create_task(self._safety_tick(), name="fanout-tick"))
+        self._spawn(self._safety_tick(), "fanout-tick")
 
     async def stop(self) -> None:
+        """Close every stream (clients reconnect elsewhere or after restart) and the LISTEN connection."""
         self._stopping = True
         for tail in list(self._tails.values()):
             for sub in list(tail.subscribers):
                 sub.close("the hub is shutting down; reconnect")
             if tail.task:
                 tail.task.cancel()
-        for t in self._tasks:
+        for t in list(self._tasks):
             t.cancel()
         if self._listener is not None:
             with contextlib.suppress(Exception):
-                await self._listener.close()
+                await asyncio.wait_for(self._listener.close(), 2.0)
 
     async def subscribe(self, tenant_id: str, device_id: str | None, sites: frozenset[str] | None) -> Subscription:
-        """Register before reading the backlog: events committed meanwhile are buffered, none are missed."""
+        """Register BEFORE reading the backlog: rows committed meanwhile are buffered, none are missed; the
+        stream drops buffered rows with seq ≤ the last one it sent."""
         async with self._lock:
             tail = self._tails.get(tenant_id)
             if tail is None:
@@ -103,9 +142,11 @@ class EventFanout:
                 tail = _Tail(tenant_id, head)
                 tail.task = asyncio.create_task(self._run_tail(tail), name=f"tail-{tenant_id}")
                 self._tails[tenant_id] = tail
-            sub = Subscription(tenant_id, device_id, sites)
+            sub = Subscription(tenant_id, device_id, sites, limit=self.queue_limit)
+            if self._stopping:
+                sub.close("the hub is shutting down; reconnect")
             tail.subscribers.add(sub)
-            tail.dirty.set()  # catch anything committed between our head read and now
+            tail.dirty.set()  # catch anything committed between the head read and now
             return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
@@ -114,36 +155,48 @@ class EventFanout:
             tail.subscribers.discard(sub)
 
     def close_device(self, device_id: str) -> int:
-        """Close every open stream of a revoked device; returns how many were closed."""
+        """Close every open stream of a revoked device on this process; returns how many were closed."""
         closed = 0
         for tail in self._tails.values():
             for sub in list(tail.subscribers):
-                if sub.device_id == device_id:
+                if sub.device_id == device_id and not sub.is_closed:
                     sub.close("the device was revoked")
                     closed += 1
         return closed
 
+    # --- tail readers ------------------------------------------------------------------------------
     async def _run_tail(self, tail: _Tail) -> None:
         while not self._stopping:
             await tail.dirty.wait()
             tail.dirty.clear()
             try:
-                while True:
-                    rows = await read_page(self.pool, tail.tenant_id, tail.last_seq, None, TAIL_PAGE)
-                    for row in rows:
-                        if row["seq"] != tail.last_seq + 1:
-                            # Cannot happen while the head is taken last (docs/decisions.md D2): say so loudly.
-                            log.error("event log gap for tenant %s: %d after %d", tail.tenant_id, row["seq"],
-                                      tail.last_seq)
-                        tail.last_seq = row["seq"]
-                        for sub in list(tail.subscribers):
-                            sub.offer(row)
-                    if len(rows) < TAIL_PAGE:
-                        break
+                await self._read_tail(tail)
+            except asyncio.CancelledError:
+                raise
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 log.warning("tail reader for %s failed, will retry: %s", tail.tenant_id, exc)
                 await asyncio.sleep(0.5)
                 tail.dirty.set()
+            except Exception:  # a dead tail would silently starve every stream of the tenant
+                log.exception("tail reader for %s crashed, will retry", tail.tenant_id)
+                await asyncio.sleep(0.5)
+                tail.dirty.set()
+
+    async def _read_tail(self, tail: _Tail) -> None:
+        while True:
+            rows = await read_page(self.pool, tail.tenant_id, tail.last_seq, None, TAIL_PAGE)
+            for row in rows:
+                seq = row["seq"]
+                if seq != tail.last_seq + 1:
+                    # Cannot happen while writers take the head last (commit order = seq order): say so loudly.
+                    tail.gaps += 1
+                    log.error("EVENT LOG GAP for tenant %s: seq %d after %d (a writer does not take the head "
+                              "last?)", tail.tenant_id, seq, tail.last_seq)
+                tail.last_seq = seq
+                for sub in list(tail.subscribers):
+                    sub.offer(row)
+            if len(rows) < TAIL_PAGE:
+                return
 
     def _wake(self, tenant_id: str) -> None:
         tail = self._tails.get(tenant_id)
@@ -154,13 +207,24 @@ class EventFanout:
         for tail in self._tails.values():
             tail.dirty.set()
 
+    # --- the LISTEN connection ----------------------------------------------------------------------
+    def _spawn(self, coro: Any, name: str) -> None:
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
     def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
         self._wake(payload)
 
     def _on_terminated(self, _conn: object) -> None:
-        if not self._stopping:
-            log.warning("LISTEN connection lost; reconnecting")
-            self._tasks.append(asyncio.create_task(self._reconnect(), name="fanout-reconnect"))
+        self._listener_lost("LISTEN connection closed")
+
+    def _listener_lost(self, why: str) -> None:
+        if self._stopping or self._reconnecting:
+            return
+        log.warning("%s; reconnecting", why)
+        self._reconnecting = True
+        self._spawn(self._reconnect(), "fanout-reconnect")
 
     async def _connect_listener(self) -> None:
         conn = await connect(self._dsn)
@@ -169,20 +233,38 @@ class EventFanout:
         self._listener = conn
 
     async def _reconnect(self) -> None:
+        old, self._listener = self._listener, None
+        if old is not None:
+            old.terminate()
         delay = 0.2
-        while not self._stopping:
-            try:
-                await self._connect_listener()
-                log.info("LISTEN connection restored")
-                self._wake_all()  # notifications sent while we were away are lost: re-read
-                return
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+        try:
+            while not self._stopping:
+                try:
+                    await self._connect_listener()
+                    log.info("LISTEN connection restored")
+                    self._wake_all()  # notifications sent while we were away are lost: re-read from last seq
+                    return
+                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+                    log.warning("LISTEN reconnect failed (%s); retrying in %.1fs", exc, delay)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 5.0)
+        finally:
+            self._reconnecting = False
+
+    async def _ping_listener(self) -> None:
+        """A half-open socket (database host gone without a FIN) never fires the termination callback."""
+        conn = self._listener
+        if conn is None or self._reconnecting:
+            return
+        try:
+            await asyncio.wait_for(conn.fetchval("SELECT 1"), LISTENER_PING_SECONDS)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+            self._listener_lost(f"LISTEN connection does not answer ({type(exc).__name__})")
 
     async def _safety_tick(self) -> None:
         while not self._stopping:
             await asyncio.sleep(SAFETY_TICK_SECONDS)
+            await self._ping_listener()
             self._wake_all()
             for tenant_id, tail in list(self._tails.items()):
                 if not tail.subscribers and tail.task is not None:

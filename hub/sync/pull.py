@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
-from typing import Any
 
 import asyncpg
 import orjson
@@ -13,14 +13,23 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response, StreamingResponse
 
 from hub.auth.principal import Principal, require_principal, token_hash
-from hub.errors import BadRequest, Gone
-from hub.sync.events_read import encode_event, head_and_floor, read_page, site_filter, sse_frame
-from hub.sync.fanout import EventFanout
+from hub.errors import BadRequest, Gone, ServiceUnavailable
+from hub.sync.events_read import (
+    MAX_SEQ,
+    CursorBehindFloor,
+    encode_event,
+    head_and_floor,
+    read_page_above_floor,
+    site_filter,
+    sse_frames,
+)
+from hub.sync.fanout import EventFanout, Subscription
 
 router = APIRouter()
 
 BACKLOG_PAGE = 5_000
 RETRY_MS = 2_000
+AUTH_RECHECK_SECONDS = 15.0  # revocation on another process reaches open streams this fast (locally: close_device)
 
 
 def _snapshot_required(after: int, floor: int) -> Gone:
@@ -34,16 +43,15 @@ def _snapshot_required(after: int, floor: int) -> Gone:
 @router.get("/v1/sync/changes", summary="A page of events after a cursor (catch-up and initial sync)")
 async def changes(
     request: Request,
-    after: int = Query(0, ge=0),
+    after: int = Query(0, ge=0, le=MAX_SEQ),
     limit: int = Query(1000, ge=1, le=5000),
     principal: Principal = Depends(require_principal),
 ) -> Response:
     pool: asyncpg.Pool = request.app.state.pool
-    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-        head, floor = await head_and_floor(conn, principal.tenant_id)
-        if after < floor:
-            raise _snapshot_required(after, floor)
-        rows = await read_page(conn, principal.tenant_id, after, site_filter(principal), limit + 1)
+    try:
+        rows, head = await read_page_above_floor(pool, principal.tenant_id, after, site_filter(principal), limit + 1)
+    except CursorBehindFloor as exc:
+        raise _snapshot_required(exc.after, exc.floor) from None
     has_more = len(rows) > limit
     rows = rows[:limit]
     # Past the last visible event the cursor may still move to the head (invisible events are skipped).
@@ -55,75 +63,101 @@ async def changes(
     return Response(body, media_type="application/json")
 
 
+def _stream_cursor(after: int | None, last_event_id: str | None) -> int:
+    """The resume point: the later of `?after=` and `Last-Event-ID` (a reconnecting EventSource sends both)."""
+    cursor = after or 0
+    if last_event_id is not None and last_event_id.strip():
+        text = last_event_id.strip()
+        if not text.isdigit() or int(text) > MAX_SEQ:
+            raise BadRequest("Last-Event-ID must be a sequence number", code="bad_cursor")
+        cursor = max(cursor, int(text))
+    return cursor
+
+
 @router.get("/v1/sync/stream", summary="Server-Sent Events: the backlog after a cursor, then live events")
 async def stream(
     request: Request,
-    after: int | None = Query(None, ge=0),
+    after: int | None = Query(None, ge=0, le=MAX_SEQ),
     principal: Principal = Depends(require_principal),
 ) -> Response:
-    cursor = after
-    last_event_id = request.headers.get("last-event-id")
-    if last_event_id is not None and last_event_id.strip():
-        if not last_event_id.strip().isdigit():
-            raise BadRequest("Last-Event-ID must be a sequence number", code="bad_cursor")
-        cursor = max(cursor or 0, int(last_event_id))
-    cursor = cursor or 0
+    cursor = _stream_cursor(after, request.headers.get("last-event-id"))
     pool: asyncpg.Pool = request.app.state.pool
     _, floor = await head_and_floor(pool, principal.tenant_id)
     if cursor < floor:
         raise _snapshot_required(cursor, floor)
     fanout: EventFanout | None = request.app.state.fanout
     if fanout is None:
-        raise BadRequest("live streaming is not available on this hub process", code="stream_unavailable")
+        raise ServiceUnavailable("live streaming is not available on this hub process", code="stream_unavailable")
     heartbeat = float(request.app.state.settings.heartbeat_seconds)
     token = request.headers.get("authorization", "").partition(" ")[2].strip()
     sub = await fanout.subscribe(principal.tenant_id, principal.device_id, principal.site_ids)
     return StreamingResponse(
-        _events(request, pool, fanout, sub, principal, cursor, heartbeat, token),
+        _events(pool, fanout, sub, principal, cursor, heartbeat, token),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
 
 
-async def _events(request: Request, pool: asyncpg.Pool, fanout: EventFanout, sub: Any, principal: Principal,
+async def _backlog(pool: asyncpg.Pool, tenant_id: str, sites: list[str] | None,
+                   after: int) -> AsyncIterator[tuple[bytes, int]]:
+    """The committed events after `after`, page by page until a short page, as (SSE bytes, last seq). The next page is
+    fetched while the current one is encoded and sent (database and encoding overlap)."""
+    pending = asyncio.ensure_future(read_page_above_floor(pool, tenant_id, after, sites, BACKLOG_PAGE))
+    try:
+        while True:
+            rows, _ = await pending
+            if len(rows) == BACKLOG_PAGE:
+                pending = asyncio.ensure_future(
+                    read_page_above_floor(pool, tenant_id, rows[-1]["seq"], sites, BACKLOG_PAGE))
+            if rows:
+                yield sse_frames(rows, tenant_id), rows[-1]["seq"]
+            if len(rows) < BACKLOG_PAGE:
+                return
+    finally:
+        if not pending.done():
+            pending.cancel()
+            with contextlib.suppress(BaseException):
+                await pending
+
+
+async def _events(pool: asyncpg.Pool, fanout: EventFanout, sub: Subscription, principal: Principal,
                   cursor: int, heartbeat: float, token: str) -> AsyncIterator[bytes]:
     last = cursor
-    sites = site_filter(principal)
+    tenant = principal.tenant_id
     try:
         yield b"retry: %d\n\n" % RETRY_MS
-        while True:  # the backlog, page by page, until a short page says we are at the head
-            rows = await read_page(pool, principal.tenant_id, last, sites, BACKLOG_PAGE)
-            if rows:
-                yield b"".join(sse_frame(r, principal.tenant_id) for r in rows)
-                last = rows[-1]["seq"]
-            if len(rows) < BACKLOG_PAGE:
-                break
-        while not sub.closed.is_set():
-            try:
-                row = await asyncio.wait_for(sub.queue.get(), timeout=heartbeat)
-            except TimeoutError:
-                if await request.is_disconnected() or not await _still_allowed(pool, token):
-                    return
+        try:
+            async for chunk, page_last in _backlog(pool, tenant, site_filter(principal), cursor):
+                yield chunk
+                last = page_last
+        except CursorBehindFloor:
+            # Retention overtook this reader mid-backlog: end the stream; the reconnect gets 410.
+            yield b": closed: retention removed events after your cursor; take a snapshot\n\n"
+            return
+        next_beat = time.monotonic() + heartbeat
+        next_auth_check = time.monotonic() + max(heartbeat, AUTH_RECHECK_SECONDS)
+        while not sub.is_closed:
+            rows = await sub.next_rows(max(0.0, next_beat - time.monotonic()))
+            fresh = [r for r in rows if r["seq"] > last]  # the backlog already sent these
+            if fresh:
+                yield sse_frames(fresh, tenant)
+                last = fresh[-1]["seq"]
+            now = time.monotonic()
+            if now >= next_beat and not sub.is_closed:
+                if now >= next_auth_check:
+                    next_auth_check = now + max(heartbeat, AUTH_RECHECK_SECONDS)
+                    if not await _still_allowed(pool, token):
+                        sub.close("the device or token was revoked")
+                        break
                 yield b": heartbeat\n\n"
-                continue
-            frames = []
-            while True:
-                if row["seq"] > last:
-                    frames.append(sse_frame(row, principal.tenant_id))
-                    last = row["seq"]
-                try:
-                    row = sub.queue.get_nowait()
-                except asyncio.QueueEmpty:
-                    break
-            if frames:
-                yield b"".join(frames)
+                next_beat = now + heartbeat
         yield b": closed: %s\n\n" % sub.reason.encode()
     finally:
         fanout.unsubscribe(sub)
 
 
 async def _still_allowed(pool: asyncpg.Pool, token: str) -> bool:
-    """Revocation reaches open streams at the next heartbeat, on whichever process holds them."""
+    """Revocation reaches open streams at the next check, on whichever process holds them."""
     with contextlib.suppress(asyncpg.PostgresError, OSError):
         row = await pool.fetchval(
             """SELECT 1 FROM auth.access_tokens t LEFT JOIN auth.devices d
