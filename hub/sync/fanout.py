@@ -88,6 +88,7 @@ class _Tail:
     dirty: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
     gaps: int = 0
+    reads: int = 0  # queries issued: one per page per wake-up, whatever the number of subscribers
 
 
 class EventFanout:
@@ -185,6 +186,7 @@ class EventFanout:
     async def _read_tail(self, tail: _Tail) -> None:
         while True:
             rows = await read_page(self.pool, tail.tenant_id, tail.last_seq, None, TAIL_PAGE)
+            tail.reads += 1
             for row in rows:
                 seq = row["seq"]
                 if seq != tail.last_seq + 1:
