@@ -10,6 +10,7 @@ site_id): a loader turns each into one, or into a hub push, without this module 
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -85,6 +86,7 @@ class _Site:
         self.items: list[dict[str, Any]] = []
         self.item_ids: list[str] = []
         self.weights: list[float] = []
+        self._cum_weights: list[float] = []
         self.vendor_ids: list[str] = []
         self.machines: list[_Machine] = []
         self.positions: dict[tuple[str, str], inv.Position] = {}
@@ -113,6 +115,12 @@ class _Site:
         generator's running balances are the ledger's balances in time order."""
         self.now += timedelta(seconds=self.rng.randint(10, 120))
         return self.now
+
+    def pick_item(self) -> str:
+        """An item, the busy ones more often (cumulative weights computed once: 50,000 items stay fast)."""
+        if len(self._cum_weights) != len(self.weights):
+            self._cum_weights = list(itertools.accumulate(self.weights))
+        return self.rng.choices(self.item_ids, cum_weights=self._cum_weights)[0]
 
     def person(self) -> str:
         return self.rng.choice(NAMES)

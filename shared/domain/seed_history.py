@@ -75,7 +75,7 @@ def _work(site: _Site, wo_id: str, at: datetime, parts: int) -> Iterator[SeedDra
     main = site.stores["main"]
     for _ in range(parts):
         at = site.tick()
-        item_id = rng.choices(site.item_ids, site.weights)[0]
+        item_id = site.pick_item()
         qty = Decimal(rng.randint(1, 3))
         if site.positions.get((main, item_id), inv.Position()).quantity < qty:
             continue
@@ -155,7 +155,7 @@ def _issues(site: _Site, today: date) -> Iterator[SeedDraft]:
     rng = site.rng
     main = site.stores["main"]
     for _ in range(site.spec.issues_per_day):
-        item_id = rng.choices(site.item_ids, site.weights)[0]
+        item_id = site.pick_item()
         qty = Decimal(rng.randint(1, 5))
         if site.positions.get((main, item_id), inv.Position()).quantity < qty:
             continue  # the storeman cannot hand out what is not on the shelf
@@ -172,7 +172,7 @@ def _transfers(site: _Site, today: date) -> Iterator[SeedDraft]:
                             by="workshop", transfer_id=transfer_id)
     if today.toordinal() % 3:
         return
-    item_id = site.rng.choices(site.item_ids, site.weights)[0]
+    item_id = site.pick_item()
     position = site.positions.get((main, item_id), inv.Position())
     qty = Decimal(2)
     at = site.tick()
