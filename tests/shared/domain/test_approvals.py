@@ -185,3 +185,28 @@ def test_decisions_without_an_hour_on_the_same_day_are_checked_against_that_day(
 def test_a_rejection_stands_even_if_the_amount_grew_since() -> None:
     status, _, notes = ev([dec(1, 0, "sup", Verdict.REJECT, amount=20_000)], amount=30_000)
     assert status is ApprovalStatus.REJECTED and notes == []
+
+
+PEOPLE = ["a", "b", "c", "d", "e"]
+
+
+@given(st.lists(st.tuples(st.sampled_from(PEOPLE), st.sampled_from(PEOPLE)), max_size=15))
+def test_delegations_accepted_one_by_one_never_form_a_loop(pairs: list[tuple[str, str]]) -> None:
+    accepted: list[Delegation] = []
+    for delegator, delegate in pairs:
+        candidate = Delegation(delegator, delegate, DAY, DAY)
+        try:
+            check_delegation(candidate, accepted)
+        except ApprovalError:
+            continue
+        accepted.append(candidate)
+    graph: dict[str, set[str]] = {}
+    for d in accepted:
+        graph.setdefault(d.delegator, set()).add(d.delegate)
+
+    def reaches(start: str, target: str, seen: frozenset[str] = frozenset()) -> bool:
+        return any(n == target or (n not in seen and reaches(n, target, seen | {n})) for n in graph.get(start, ()))
+
+    assert not any(reaches(p, p) for p in PEOPLE)
+    for p in PEOPLE:  # and whoever acts for whom is finite and includes oneself
+        assert p in acts_for(p, accepted, DAY, PO)
