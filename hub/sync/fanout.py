@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
+import threading
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -103,7 +105,9 @@ class EventFanout:
         self._tasks: set[asyncio.Task[None]] = set()
         self._reconnecting = False
         self._stopping = False
+        self._draining = False
         self._lock = asyncio.Lock()
+        self._previous_handlers: dict[int, Any] = {}
 
     @property
     def stream_count(self) -> int:
@@ -118,13 +122,21 @@ class EventFanout:
         self._dsn = dsn
         await self._connect_listener()
         self._spawn(self._safety_tick(), "fanout-tick")
+        self._hook_shutdown_signals()
+
+    def drain(self) -> None:
+        """Close every stream now and refuse new ones: the process is going away."""
+        self._draining = True
+        for tail in list(self._tails.values()):
+            for sub in list(tail.subscribers):
+                sub.close("the hub is shutting down; reconnect")
 
     async def stop(self) -> None:
         """Close every stream (clients reconnect elsewhere or after restart) and the LISTEN connection."""
         self._stopping = True
+        self.drain()
+        self._unhook_shutdown_signals()
         for tail in list(self._tails.values()):
-            for sub in list(tail.subscribers):
-                sub.close("the hub is shutting down; reconnect")
             if tail.task:
                 tail.task.cancel()
         for t in list(self._tasks):
@@ -144,7 +156,7 @@ class EventFanout:
                 tail.task = asyncio.create_task(self._run_tail(tail), name=f"tail-{tenant_id}")
                 self._tails[tenant_id] = tail
             sub = Subscription(tenant_id, device_id, sites, limit=self.queue_limit)
-            if self._stopping:
+            if self._draining:
                 sub.close("the hub is shutting down; reconnect")
             tail.subscribers.add(sub)
             tail.dirty.set()  # catch anything committed between the head read and now
@@ -164,6 +176,35 @@ class EventFanout:
                     sub.close("the device was revoked")
                     closed += 1
         return closed
+
+    # --- graceful shutdown ---------------------------------------------------------------------------
+    def _hook_shutdown_signals(self) -> None:
+        """The server (uvicorn) waits for open responses BEFORE it runs the app's shutdown, and a live stream
+        never ends by itself: so streams are closed when the stop signal arrives, not only in stop()."""
+        if threading.current_thread() is not threading.main_thread():
+            return
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            previous = signal.getsignal(sig)
+            self._previous_handlers[sig] = previous
+
+            def handler(signum: int, frame: Any, previous: Any = previous) -> None:
+                loop.call_soon_threadsafe(self.drain)
+                if callable(previous):
+                    previous(signum, frame)
+                elif previous == signal.SIG_DFL:  # nobody else handles it: keep the default meaning
+                    signal.signal(signum, signal.SIG_DFL)
+                    signal.raise_signal(signum)
+
+            signal.signal(sig, handler)
+
+    def _unhook_shutdown_signals(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for sig, previous in self._previous_handlers.items():
+            with contextlib.suppress(ValueError, TypeError):
+                signal.signal(sig, previous)
+        self._previous_handlers.clear()
 
     # --- tail readers ------------------------------------------------------------------------------
     async def _run_tail(self, tail: _Tail) -> None:
