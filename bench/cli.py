@@ -1,0 +1,37 @@
+"""`pitline bench`: every benchmark, ours beside its peer, one table of ratios."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+app = typer.Typer(help="Benchmarks: ours beside the peer measured in the same run.", no_args_is_help=False)
+RESULTS = Path(__file__).parent / "results" / "latest.json"
+
+
+@app.callback(invoke_without_command=True)
+def run(
+    quick: bool = typer.Option(False, "--quick", help="small sizes: a smoke run of about a minute"),
+    only: list[str] = typer.Option([], "--only", help="store, push, backfill, live (repeatable)"),
+) -> None:
+    """Run the benchmarks and print the table (also written to bench/results/latest.json)."""
+    from bench import backfill_bench, live_bench, push_bench, store_bench
+    from bench.env import bench_env
+    from bench.report import Row, show
+
+    wanted = set(only) or {"store", "push", "backfill", "live"}
+    sizes = {"store": 20_000 if quick else 50_000, "push": 10_000 if quick else 50_000,
+             "backfill": 100_000 if quick else 1_000_000, "streams": 100 if quick else 500,
+             "events": 20 if quick else 100}
+    rows: list[Row] = []
+    with bench_env() as env:
+        if "store" in wanted:
+            rows.append(store_bench.run(env.tmp, sizes["store"]))
+        if "push" in wanted:
+            rows.append(push_bench.run(env, sizes["push"]))
+        if "backfill" in wanted:
+            rows.append(backfill_bench.run(env, sizes["backfill"]))
+        if "live" in wanted:
+            rows += live_bench.run(env, sizes["streams"], sizes["events"])
+    show(rows, RESULTS)

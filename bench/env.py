@@ -1,0 +1,38 @@
+"""What the benchmarks run against: a PostgreSQL (PITLINE_BENCH_DATABASE_URL or embedded), a hub process."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from pitline.harness import HubProcess, create_database, drop_database
+
+
+@dataclass
+class BenchEnv:
+    server_url: str
+    dsn: str
+    hub: HubProcess
+    tmp: Path
+
+
+@contextmanager
+def bench_env(workers: int = 1) -> Iterator[BenchEnv]:
+    tmp = Path(tempfile.mkdtemp(prefix="pitline-bench-"))
+    server = os.environ.get("PITLINE_BENCH_DATABASE_URL")
+    if server is None:
+        from hub.embedded import start_embedded
+
+        server = start_embedded(tmp / "pgdata", delete_on_exit=True)
+    dsn = create_database(server, "pitline_bench")
+    hub = HubProcess(dsn, workers=workers, heartbeat_seconds=15)
+    hub.start()
+    try:
+        yield BenchEnv(server, dsn, hub, tmp)
+    finally:
+        hub.stop()
+        drop_database(server, dsn)
