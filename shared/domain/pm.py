@@ -12,8 +12,9 @@ point, so two desktops raising the same PM offline create the same record, not t
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from shared.errors import ValidationError
@@ -231,3 +232,39 @@ def work_order_to_raise(
     if status.due.on is not None:
         payload["due_date"] = status.due.on.isoformat()
     return wo_id, payload
+
+
+# --- hour meters ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class MeterReading:
+    """An engine-hour reading: from a gateway (telematics) or logged by a person (usage log)."""
+
+    at: datetime
+    hours: float
+    source: str = "manual"
+
+
+def meter_now(readings: Iterable[MeterReading]) -> float | None:
+    """The machine's hour meter: the latest reading in time. A reading lower than an earlier one (a typo,
+    or hours keyed against the wrong machine) never winds the meter back; it is ignored."""
+    current: float | None = None
+    for r in sorted(readings, key=lambda r: r.at):
+        if current is None or r.hours >= current:
+            current = r.hours
+    return current
+
+
+def daily_rate(readings: Iterable[MeterReading], *, today: date, window_days: int = 30) -> float | None:
+    """Average engine hours per day over the last `window_days` (None without two readings a while apart),
+    used to tell which trigger of an "either" plan comes first."""
+    recent = sorted((r for r in readings if 0 <= (today - r.at.date()).days <= window_days), key=lambda r: r.at)
+    monotone: list[MeterReading] = []
+    for r in recent:
+        if not monotone or r.hours >= monotone[-1].hours:
+            monotone.append(r)
+    if len(monotone) < 2:
+        return None
+    span = (monotone[-1].at - monotone[0].at).total_seconds() / 86_400
+    if span < 1 / 24:  # readings minutes apart say nothing about a day
+        return None
+    return (monotone[-1].hours - monotone[0].hours) / span

@@ -173,3 +173,20 @@ def test_fixed_calendar_stays_on_the_grid(interval: int, done_days: int, due_day
     assert on is not None
     assert (on - D0).days % interval == 0
     assert (on - D0).days > max(done_days, due_days)
+
+
+def test_hour_meter_takes_the_latest_reading_and_never_winds_back() -> None:
+    from datetime import UTC, datetime
+
+    from shared.domain.pm import MeterReading, daily_rate, meter_now
+
+    t = datetime(2026, 1, 1, tzinfo=UTC)
+    readings = [MeterReading(t, 1_000, "telematics"), MeterReading(t + timedelta(days=10), 1_150, "telematics"),
+                MeterReading(t + timedelta(days=11), 150, "manual"),  # a typo: ignored
+                MeterReading(t + timedelta(days=20), 1_300, "manual")]
+    assert meter_now(reversed(readings)) == 1_300
+    assert meter_now([]) is None
+    assert daily_rate(readings, today=D0 + timedelta(days=20)) == 15
+    assert daily_rate(readings[:1], today=D0) is None
+    assert daily_rate([MeterReading(t, 10), MeterReading(t + timedelta(minutes=5), 11)], today=D0) is None
+    assert daily_rate(readings, today=D0 + timedelta(days=60)) is None  # nothing recent
