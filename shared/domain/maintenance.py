@@ -18,9 +18,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 
 from shared.conflicts import Strategy
+from shared.domain.finance import money
 from shared.entities import EntitySpec, FieldSpec, register
 from shared.errors import ValidationError
 
@@ -207,6 +209,40 @@ def part_consumption_payloads(
         "by": by,
     }
     return movement, consumption
+
+
+@dataclass(frozen=True)
+class WorkOrderCost:
+    labour_hours: Decimal
+    labour: Decimal
+    parts: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return self.labour + self.parts
+
+
+def work_order_cost(
+    labour: Iterable[tuple[str, Decimal]],
+    rates: Mapping[str, Decimal],
+    parts: Iterable[tuple[Decimal, Decimal]],
+) -> WorkOrderCost:
+    """Cost of a job: labour (trade, hours) at each trade's rate, parts (quantity, unit cost at the
+    moving average when issued). A trade without a rate is an error, not a free hour."""
+    hours = Decimal(0)
+    labour_cost = Decimal(0)
+    missing: set[str] = set()
+    for trade, h in labour:
+        hours += h
+        rate = rates.get(trade)
+        if rate is None:
+            missing.add(trade)
+        else:
+            labour_cost += h * rate
+    if missing:
+        raise ValidationError("no labour rate for " + ", ".join(sorted(missing)), {"trade": "has no rate"})
+    parts_cost = sum((q * c for q, c in parts), Decimal(0))
+    return WorkOrderCost(hours, money(labour_cost), money(parts_cost))
 
 
 # --- entities -------------------------------------------------------------------------------------

@@ -150,3 +150,16 @@ def test_only_a_supervisor_reopens_a_completed_job() -> None:
     done = WorkOrderState("WO1", S.COMPLETED, "op1", T0)
     with pytest.raises(TransitionError, match="needs one of"):
         transition(done, S.IN_PROGRESS, TECH, T0, transition_id="x")
+
+
+def test_work_order_cost_from_labour_and_parts() -> None:
+    from decimal import Decimal as D
+
+    from shared.domain.maintenance import work_order_cost
+
+    cost = work_order_cost([("fitter", D("2.5")), ("fitter", D(1)), ("auto_electrician", D(2))],
+                           {"fitter": D(95), "auto_electrician": D("110.50")}, [(D(2), D("12.345")), (D(1), D(100))])
+    assert (cost.labour_hours, cost.labour, cost.parts, cost.total) == (D("5.5"), D("553.50"), D("124.69"),
+                                                                        D("678.19"))
+    with pytest.raises(ValidationError, match="no labour rate for boilermaker"):
+        work_order_cost([("boilermaker", D(1))], {}, [])
