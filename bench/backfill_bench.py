@@ -53,7 +53,7 @@ def _stream(url: str, token: str, n: int) -> float:
     with httpx.Client(timeout=httpx.Timeout(30, read=60)) as client, client.stream(
         "GET", f"{url}/v1/sync/stream", params={"after": 0}, headers={"Authorization": f"Bearer {token}"}
     ) as response:
-        for chunk in response.iter_bytes(1 << 20):
+        for chunk in response.iter_raw():  # not iter_bytes(size): it holds a partial chunk until the stream ends
             window = tail + chunk
             received += window.count(marker)
             tail = window[-(len(marker) - 1):]  # a marker split across chunks is counted once, in the next window
