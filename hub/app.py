@@ -12,7 +12,9 @@ from hub import api
 from hub.db import create_pool
 from hub.errors import install_error_handlers
 from hub.migrate import check_schema
+from hub.projections.worker import ProjectionWorker
 from hub.settings import HubSettings
+from hub.sync.fanout import EventFanout
 
 log = logging.getLogger(__name__)
 
@@ -27,20 +29,17 @@ def create_app(settings: HubSettings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         check_schema(database_url)
         app.state.pool = await create_pool(database_url, min_size=settings.pool_min, max_size=settings.pool_max)
-        fanout = None
-        try:
-            from hub.sync.fanout import EventFanout
-        except ImportError:
-            EventFanout = None
-        if EventFanout is not None:
-            fanout = EventFanout(app.state.pool, settings)
-            await fanout.start(database_url)
+        fanout = EventFanout(app.state.pool, settings)
+        await fanout.start(database_url)
         app.state.fanout = fanout
+        # Read models follow the event log; projection runs lock their cursor, so every process may run one.
+        projections = ProjectionWorker(database_url)
+        await projections.start()
         try:
             yield
         finally:
-            if fanout is not None:
-                await fanout.stop()
+            await projections.stop()
+            await fanout.stop()
             await app.state.pool.close()
 
     app = FastAPI(title="Pitline hub", version="0.1.0", lifespan=lifespan)
