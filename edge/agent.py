@@ -1,0 +1,121 @@
+"""The unattended edge agent: MQTT ingest → encrypted store → derived records → sync to the hub."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import threading
+from dataclasses import dataclass, field
+from datetime import time
+from pathlib import Path
+from typing import Any
+
+from edge.derive import derive_breakdowns, derive_usage_logs
+from edge.ingest import MqttIngest
+from edge.storage import prepare, status
+from shared.domain.shifts import ShiftPattern
+from shared.store import DeviceIdentity, KeyFileKeyProvider, KeyProvider, LocalStore, PassphraseKeyProvider
+from shared.sync import SyncClient
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class EdgeConfig:
+    tenant_id: str
+    site_id: str
+    device_id: str
+    store_path: Path
+    key_file: Path | None = None
+    passphrase: str | None = None
+    broker_host: str = "127.0.0.1"
+    broker_port: int = 1883
+    hub_url: str | None = None
+    token: str | None = None
+    time_zone: str = "UTC"
+    day_shift_start: str = "06:00"
+    night_shift_start: str = "18:00"
+    derive_seconds: float = 30.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def key_provider(self) -> KeyProvider:
+        if self.key_file is not None:
+            return KeyFileKeyProvider(self.key_file)
+        if self.passphrase:
+            return PassphraseKeyProvider(self.passphrase)
+        raise ValueError("configure key_file (gateways) or passphrase for the edge store")
+
+    def pattern(self) -> ShiftPattern:
+        return ShiftPattern(self.time_zone, time.fromisoformat(self.day_shift_start),
+                            time.fromisoformat(self.night_shift_start))
+
+    @property
+    def status_path(self) -> Path:
+        return self.store_path.with_name(self.store_path.name + ".status.json")
+
+
+def _sd_notify(message: str) -> None:
+    """systemd's notify protocol (READY=1, WATCHDOG=1) without a dependency."""
+    address = os.environ.get("NOTIFY_SOCKET")
+    if not address:
+        return
+    if address.startswith("@"):
+        address = "\0" + address[1:]
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.sendto(message.encode(), address)
+
+
+class EdgeAgent:
+    def __init__(self, config: EdgeConfig) -> None:
+        self.config = config
+        key = config.key_provider()
+        self._open = lambda: LocalStore.open(config.store_path, key)
+        store = self._open()
+        prepare(store)
+        if store.identity is None:
+            store.set_identity(DeviceIdentity(config.device_id, config.tenant_id, config.site_id))
+        store.close()
+        self.ingest = MqttIngest(self._open, config.broker_host, config.broker_port,
+                                 client_id=f"pitline-edge-{config.device_id}")
+        self.sync: SyncClient | None = None
+        if config.hub_url and config.token:
+            token = config.token
+            self.sync = SyncClient(self._open, config.hub_url, lambda: token)
+
+    def run(self, stop: threading.Event) -> None:
+        self.ingest.start()
+        sync_thread = None
+        if self.sync is not None:
+            sync_thread = threading.Thread(target=self.sync.run, args=(stop,), name="edge-sync", daemon=True)
+            sync_thread.start()
+        store = self._open()
+        _sd_notify("READY=1")
+        try:
+            while not stop.is_set():
+                try:
+                    queued = derive_usage_logs(store, self.config.pattern()) + derive_breakdowns(store)
+                    if queued and self.sync is not None:
+                        self.sync.notify_outbox()
+                    self._write_status(store)
+                except Exception:  # keep collecting: derivation is retried next round
+                    log.exception("deriving records failed; will retry")
+                _sd_notify("WATCHDOG=1")
+                stop.wait(self.config.derive_seconds)
+        finally:
+            self.ingest.stop()
+            self._write_status(store)
+            store.close()
+            if sync_thread is not None:
+                sync_thread.join(10)
+
+    def _write_status(self, store: LocalStore) -> None:
+        report = {**status(store), "broker_connected": self.ingest.stats.connected,
+                  "received": self.ingest.stats.received, "duplicates": self.ingest.stats.duplicates}
+        if self.sync is not None:
+            s = self.sync.state
+            report.update(hub_online=s.online, last_push_at=str(s.last_push_at), lag=s.lag, last_error=s.last_error)
+        tmp = self.config.status_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(report, indent=1, default=str))
+        tmp.replace(self.config.status_path)
