@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import getpass
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -146,4 +148,66 @@ class HubProcess:
 
     def restart(self) -> None:
         self.kill()
+        self.start()
+
+
+# --- MQTT broker -------------------------------------------------------------------------------
+CONFIG = ROOT / "installers" / "edge" / "mosquitto-pitline.conf"
+
+
+def mosquitto_binary() -> str | None:
+    return shutil.which("mosquitto") or next(
+        (p for p in ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto") if Path(p).exists()), None)
+
+
+class Broker:
+    def __init__(self, folder: Path) -> None:
+        binary = mosquitto_binary()
+        if binary is None:
+            raise RuntimeError("mosquitto is not installed: run scripts/setup.sh as root (it installs Debian's "
+                               "package), or install it yourself")
+        self.binary = binary
+        self.folder = folder
+        self.host = "127.0.0.1"
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def _write_config(self) -> Path:
+        lines = []
+        for line in CONFIG.read_text().splitlines():
+            if line.startswith("persistence_location"):
+                line = f"persistence_location {self.folder}/"
+            elif line.startswith("listener"):
+                line = f"listener {self.port} {self.host}"
+            lines.append(line)
+        lines.append(f"log_dest file {self.folder}/mosquitto.log")
+        # Started as root, mosquitto switches to its own user, which cannot write our temporary folder.
+        lines.append(f"user {getpass.getuser()}")
+        path = self.folder / "mosquitto.conf"
+        path.write_text("\n".join(lines) + "\n")
+        return path
+
+    def start(self, timeout: float = 10.0) -> None:
+        self.proc = subprocess.Popen([self.binary, "-c", str(self._write_config())], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection((self.host, self.port), timeout=0.2):
+                    return
+            except OSError:
+                if self.proc.poll() is not None:
+                    log = (self.folder / "mosquitto.log").read_text()[-2000:]
+                    raise RuntimeError(f"mosquitto exited: {log}") from None
+                time.sleep(0.05)
+        raise RuntimeError("mosquitto did not start listening")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()  # SIGTERM: mosquitto writes its persistence file on the way out
+            self.proc.wait(10)
+        self.proc = None
+
+    def restart(self) -> None:
+        self.stop()
         self.start()
