@@ -13,17 +13,17 @@ RESULTS = Path(__file__).parent / "results" / "latest.json"
 @app.callback(invoke_without_command=True)
 def run(
     quick: bool = typer.Option(False, "--quick", help="small sizes: a smoke run of about a minute"),
-    only: list[str] = typer.Option([], "--only", help="store, push, backfill, live (repeatable)"),
+    only: list[str] = typer.Option([], "--only", help="store, push, backfill, live, edge (repeatable)"),
 ) -> None:
     """Run the benchmarks and print the table (also written to bench/results/latest.json)."""
-    from bench import backfill_bench, live_bench, push_bench, store_bench
+    from bench import backfill_bench, edge_bench, live_bench, push_bench, store_bench
     from bench.env import bench_env
     from bench.report import Row, show
 
-    wanted = set(only) or {"store", "push", "backfill", "live"}
+    wanted = set(only) or {"store", "push", "backfill", "live", "edge"}
     sizes = {"store": 20_000 if quick else 50_000, "push": 10_000 if quick else 50_000,
              "backfill": 100_000 if quick else 1_000_000, "streams": 100 if quick else 500,
-             "events": 20 if quick else 100}
+             "events": 20 if quick else 100, "edge": 10_000 if quick else 50_000}
     rows: list[Row] = []
     with bench_env() as env:
         if "store" in wanted:
@@ -34,4 +34,6 @@ def run(
             rows.append(backfill_bench.run(env, sizes["backfill"]))
         if "live" in wanted:
             rows += live_bench.run(env, sizes["streams"], sizes["events"])
+        if "edge" in wanted:
+            rows.append(edge_bench.run(env.tmp, sizes["edge"]))
     show(rows, RESULTS)
