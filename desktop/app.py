@@ -1,0 +1,42 @@
+"""Assemble the desktop: the encrypted store, the main window, and sync off the UI thread."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from desktop.main_window import MainWindow
+from desktop.sync_bridge import SyncBridge
+from shared.store import DeviceIdentity, KeyProvider, LocalStore
+from shared.sync import SyncClient
+
+
+@dataclass
+class Desktop:
+    store: LocalStore
+    window: MainWindow
+    bridge: SyncBridge | None
+
+    def close(self) -> None:
+        if self.bridge is not None:
+            self.bridge.stop()
+        self.window.close()
+        self.store.close()
+
+
+def build(store_path: Path, key: KeyProvider, *, identity: DeviceIdentity, actor: str,
+          hub_url: str | None = None, token: str | None = None, start_sync: bool = True) -> Desktop:
+    store = LocalStore.open(store_path, key)
+    if store.identity is None:
+        store.set_identity(identity)
+    window = MainWindow(store, actor)
+    bridge = None
+    if hub_url and token:
+        client = SyncClient(lambda: LocalStore.open(store_path, key), hub_url, lambda: token)
+        bridge = SyncBridge(client)
+        bridge.state_changed.connect(window.show_sync_state)
+        bridge.events_arrived.connect(lambda _n: window.refresh_tables())
+        window.on_outbox_changed = bridge.outbox_changed
+        if start_sync:
+            bridge.start()
+    return Desktop(store, window, bridge)

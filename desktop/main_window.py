@@ -1,0 +1,104 @@
+"""The site office's main window: modules on the left, the status of sync always at the bottom."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QMainWindow,
+    QSplitter,
+    QStackedWidget,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.record_form import RecordForm
+from desktop.table_model import RecordTableModel
+from shared.store import LocalStore
+from shared.sync import SyncState
+
+MODULES = [
+    ("Equipment", "equipment.unit", [("fleet_no", "Fleet no."), ("equipment_class", "Class"), ("make", "Make"),
+                                     ("model", "Model"), ("status", "Status")],
+     ["fleet_no", "equipment_class", "make", "model", "serial"]),
+    ("Hours per shift", "equipment.usage_log", [("equipment_id", "Equipment"), ("shift_date", "Date"),
+                                                ("shift", "Shift"), ("operating_hours", "Operating"),
+                                                ("idle_hours", "Idle"), ("source", "Source")],
+     ["equipment_id", "shift_date", "shift", "operator", "operating_hours", "standby_hours", "hour_meter_end"]),
+    ("Breakdowns", "equipment.breakdown", [("equipment_id", "Equipment"), ("started_at", "Start"),
+                                           ("ended_at", "End"), ("cause", "Cause"), ("fault_code", "Fault")],
+     ["equipment_id", "started_at", "cause", "fault_code", "notes"]),
+    ("Conflicts", "sync.conflict", [("entity", "Record type"), ("entity_id", "Record"), ("strategy", "Rule"),
+                                    ("resolution", "What happened"), ("status", "Status")], []),
+]
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, store: LocalStore, actor: str) -> None:
+        super().__init__()
+        self.store = store
+        self.setWindowTitle("Pitline — site office")
+        self.resize(1100, 700)
+        self.nav = QListWidget()
+        self.pages = QStackedWidget()
+        self.models: dict[str, RecordTableModel] = {}
+        self.forms: dict[str, RecordForm] = {}
+        for title, entity, columns, form_fields in MODULES:
+            page = QWidget()
+            layout = QHBoxLayout(page)
+            model = RecordTableModel(store, entity, columns)
+            view = QTableView()
+            view.setObjectName(f"table:{entity}")
+            view.setModel(model)
+            view.setSortingEnabled(True)
+            layout.addWidget(view, 3)
+            if form_fields:
+                form = RecordForm(store, entity, form_fields, actor)
+                form.saved.connect(lambda _id, m=model: self._after_save(m))
+                layout.addWidget(form, 2)
+                self.forms[entity] = form
+            self.models[entity] = model
+            self.nav.addItem(title)
+            self.pages.addWidget(page)
+        self.nav.currentRowChanged.connect(self.pages.setCurrentIndex)
+        self.nav.setCurrentRow(0)
+        splitter = QSplitter()
+        splitter.addWidget(self.nav)
+        splitter.addWidget(self.pages)
+        splitter.setSizes([180, 920])
+        central = QWidget()
+        QVBoxLayout(central).addWidget(splitter)
+        self.setCentralWidget(central)
+        self.online = QLabel("offline")
+        self.outbox = QLabel("")
+        self.last_sync = QLabel("never synced")
+        self.conflicts = QLabel("")
+        for label in (self.online, self.outbox, self.last_sync, self.conflicts):
+            self.statusBar().addPermanentWidget(label)
+        self.on_outbox_changed = lambda: None
+        self.refresh_counts()
+
+    def _after_save(self, model: RecordTableModel) -> None:
+        model.reload()
+        self.refresh_counts()
+        self.on_outbox_changed()
+
+    def refresh_counts(self) -> None:
+        self.outbox.setText(f"outbox: {self.store.outbox_depth()}")
+        waiting = len(self.store.conflicts("open"))
+        self.conflicts.setText(f"conflicts waiting: {waiting}")
+
+    def show_sync_state(self, state: SyncState) -> None:
+        reason = f": {state.last_error}" if state.last_error else ""
+        self.online.setText("online" if state.online else f"offline{reason}")
+        if state.last_push_at or state.last_event_at:
+            when = max(t for t in (state.last_push_at, state.last_event_at) if t is not None)
+            self.last_sync.setText(f"last sync {when:%H:%M:%S} UTC")
+        self.outbox.setText(f"outbox: {state.outbox_depth}")
+
+    def refresh_tables(self) -> None:
+        for model in self.models.values():
+            model.reload()
+        self.refresh_counts()
