@@ -62,3 +62,12 @@ def test_aggregation_per_equipment_class_and_site_over_a_period() -> None:
     assert [r.group for r in per_site_cfg] == ["north", "south"]
     with pytest.raises(ValueError):
         aggregate(LOGS, STOPS, UNITS, by="operator")
+
+
+def test_the_earlier_names_still_work() -> None:
+    from shared.domain.kpi import KpiSettings, kpis, kpis_by
+
+    assert kpis(Hours(8, 2, 2, 2)).mttr_hours == pytest.approx(1.0)
+    per = kpis_by(LOGS[:3], key=lambda log: str(log["equipment_id"]), stoppages={"EX01": 1},
+                  settings=KpiSettings(idle_counts_as="operating"))
+    assert per["EX01"].mtbs_hours == pytest.approx(4.0)
