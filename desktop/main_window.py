@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -14,6 +15,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.conflicts_view import ConflictsInbox
+from desktop.hours_views import GatewayHoursView, RentalHoursView, hour_meter_check
+from desktop.kpi_view import KpiDashboard
 from desktop.record_form import RecordForm
 from desktop.table_model import RecordTableModel
 from shared.store import LocalStore
@@ -26,12 +30,14 @@ MODULES = [
     ("Hours per shift", "equipment.usage_log", [("equipment_id", "Equipment"), ("shift_date", "Date"),
                                                 ("shift", "Shift"), ("operating_hours", "Operating"),
                                                 ("idle_hours", "Idle"), ("source", "Source")],
-     ["equipment_id", "shift_date", "shift", "operator", "operating_hours", "standby_hours", "hour_meter_end"]),
+     ["equipment_id", "shift_date", "shift", "operator", "operating_hours", "standby_hours", "repair_hours",
+      "hour_meter_start", "hour_meter_end"]),
     ("Breakdowns", "equipment.breakdown", [("equipment_id", "Equipment"), ("started_at", "Start"),
                                            ("ended_at", "End"), ("cause", "Cause"), ("fault_code", "Fault")],
-     ["equipment_id", "started_at", "cause", "fault_code", "notes"]),
-    ("Conflicts", "sync.conflict", [("entity", "Record type"), ("entity_id", "Record"), ("strategy", "Rule"),
-                                    ("resolution", "What happened"), ("status", "Status")], []),
+     ["equipment_id", "started_at", "ended_at", "cause", "fault_code", "notes"]),
+    ("Conflict history", "sync.conflict", [("entity", "Record type"), ("entity_id", "Record"),
+                                           ("strategy", "Rule"), ("resolution", "What happened"),
+                                           ("status", "Status")], []),
 ]
 
 
@@ -54,14 +60,25 @@ class MainWindow(QMainWindow):
             view.setModel(model)
             view.setSortingEnabled(True)
             layout.addWidget(view, 3)
+            view.setAlternatingRowColors(True)
             if form_fields:
-                form = RecordForm(store, entity, form_fields, actor)
+                check = hour_meter_check(store) if entity == "equipment.usage_log" else None
+                form = RecordForm(store, entity, form_fields, actor, extra_check=check)
                 form.saved.connect(lambda _id, m=model: self._after_save(m))
                 layout.addWidget(form, 2)
                 self.forms[entity] = form
             self.models[entity] = model
             self.nav.addItem(title)
             self.pages.addWidget(page)
+        self.kpis = KpiDashboard(store)
+        self.conflicts_inbox = ConflictsInbox(store, actor)
+        self.conflicts_inbox.resolved.connect(lambda _id: self._after_save(self.models["sync.conflict"]))
+        self.rental = RentalHoursView(store)
+        self.gateway = GatewayHoursView(store)
+        for title, widget in (("Gateway vs logged hours", self.gateway), ("Rental hours", self.rental),
+                              ("KPI dashboard", self.kpis), ("Conflicts inbox", self.conflicts_inbox)):
+            self.nav.addItem(title)
+            self.pages.addWidget(widget)
         self.nav.currentRowChanged.connect(self.pages.setCurrentIndex)
         self.nav.setCurrentRow(0)
         splitter = QSplitter()
@@ -82,6 +99,7 @@ class MainWindow(QMainWindow):
 
     def _after_save(self, model: RecordTableModel) -> None:
         model.reload()
+        self.refresh_views()
         self.refresh_counts()
         self.on_outbox_changed()
 
@@ -101,4 +119,16 @@ class MainWindow(QMainWindow):
     def refresh_tables(self) -> None:
         for model in self.models.values():
             model.reload()
+        self.refresh_views()
         self.refresh_counts()
+
+    def refresh_views(self) -> None:
+        self.kpis.refresh()
+        self.conflicts_inbox.reload()
+        self.rental.refresh()
+        self.gateway.refresh()
+
+    def show_module(self, title: str) -> None:
+        matches = self.nav.findItems(title, Qt.MatchFlag.MatchExactly)
+        if matches:
+            self.nav.setCurrentItem(matches[0])

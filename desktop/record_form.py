@@ -3,6 +3,7 @@ to the fields, and a draft saved on every edit so nothing typed is lost to a cra
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from PySide6.QtCore import Signal
@@ -18,9 +19,11 @@ from shared.store import LocalStore
 class RecordForm(QWidget):
     saved = Signal(str)  # entity_id
 
-    def __init__(self, store: LocalStore, entity: str, fields: list[str], actor: str) -> None:
+    def __init__(self, store: LocalStore, entity: str, fields: list[str], actor: str,
+                 extra_check: Callable[[Mapping[str, Any]], dict[str, str]] | None = None) -> None:
         super().__init__()
         self.store, self.entity, self.fields, self.actor = store, entity, fields, actor
+        self.extra_check = extra_check  # rules that need the local data (e.g. the last hour-meter reading)
         self.spec = get_spec(entity)
         self.draft_key = f"form:{entity}"
         self.inputs: dict[str, QLineEdit] = {}
@@ -74,6 +77,9 @@ class RecordForm(QWidget):
         payload = self.values()
         try:
             validate_mutation(self.entity, Op.CREATE, payload)
+            problems = self.extra_check(payload) if self.extra_check else {}
+            if problems:
+                raise ValidationError("; ".join(problems.values()), field_errors=problems)
             entity_id = str(payload.get("fleet_no") or new_ulid())
             self.store.enqueue(self.entity, entity_id, Op.CREATE, payload, actor=self.actor)
         except ValidationError as exc:

@@ -1,0 +1,122 @@
+"""The conflicts inbox: the conflicts that need a person, the hub's version and this office's change side by
+side field by field, and resolve actions that become mutations on `sync.conflict_resolution` (so resolving
+works offline and reaches the hub through the outbox like any other write)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from shared.envelopes import Op
+from shared.ids import new_ulid
+from shared.store import LocalRecord, LocalStore
+
+RESOLUTION_ENTITY = "sync.conflict_resolution"
+
+
+def field_rows(conflict: dict[str, Any]) -> list[tuple[str, Any, Any, bool]]:
+    """(field, hub's value, this office's value, differs) for every field either side touches."""
+    server = conflict.get("server_data") or {}
+    client = conflict.get("client_payload") or {}
+    marked = set(conflict.get("fields") or [])
+    names = sorted(set(server) | set(client), key=lambda n: (n not in marked, n))
+    return [(n, server.get(n), client.get(n, server.get(n)),
+             n in marked or (n in client and client[n] != server.get(n))) for n in names]
+
+
+class ConflictsInbox(QWidget):
+    resolved = Signal(str)  # conflict id
+
+    def __init__(self, store: LocalStore, actor: str) -> None:
+        super().__init__()
+        self.store, self.actor = store, actor
+        self.conflicts: list[LocalRecord] = []
+        self.list = QListWidget()
+        self.list.currentRowChanged.connect(self._show)
+        self.title = QLabel("No conflicts waiting.")
+        self.sides = QTableWidget(0, 3)
+        self.sides.setHorizontalHeaderLabels(["Field", "Hub's version", "This office's change"])
+        self.sides.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.keep_server = QPushButton("Keep the hub's version")
+        self.keep_client = QPushButton("Apply this office's change")
+        self.keep_server.clicked.connect(lambda: self.resolve("server"))
+        self.keep_client.clicked.connect(lambda: self.resolve("client"))
+        self.status = QLabel("")
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.keep_server)
+        buttons.addWidget(self.keep_client)
+        buttons.addStretch(1)
+        right = QVBoxLayout()
+        right.addWidget(self.title)
+        right.addWidget(self.sides, 1)
+        right.addLayout(buttons)
+        right.addWidget(self.status)
+        layout = QHBoxLayout(self)
+        layout.addWidget(self.list, 1)
+        layout.addLayout(right, 3)
+        self.reload()
+
+    def _waiting(self) -> list[LocalRecord]:
+        already = {str((r.state or {}).get("conflict_id")) for r in self.store.query(RESOLUTION_ENTITY)}
+        return [c for c in self.store.conflicts("open")
+                if (c.state or {}).get("needs_person", True) and c.entity_id not in already]
+
+    def reload(self) -> None:
+        self.conflicts = self._waiting()
+        self.list.clear()
+        for c in self.conflicts:
+            s = c.state or {}
+            self.list.addItem(QListWidgetItem(f"{s.get('entity')} {s.get('entity_id')} — {s.get('actor', '')}"))
+        if self.conflicts:
+            self.list.setCurrentRow(0)
+        else:
+            self._show(-1)
+
+    def _show(self, row: int) -> None:
+        has = 0 <= row < len(self.conflicts)
+        self.keep_server.setEnabled(has)
+        self.keep_client.setEnabled(has)
+        if not has:
+            self.title.setText("No conflicts waiting.")
+            self.sides.setRowCount(0)
+            return
+        s = self.conflicts[row].state or {}
+        self.title.setText(f"{s.get('entity')} {s.get('entity_id')}: changed here by {s.get('actor')} while the "
+                           f"hub moved from version {s.get('base_version')} to {s.get('server_version')}")
+        rows = field_rows(s)
+        self.sides.setRowCount(len(rows))
+        for i, (name, server, client, differs) in enumerate(rows):
+            for j, value in enumerate((name, server, client)):
+                item = QTableWidgetItem("" if value is None else str(value))
+                if differs:
+                    font = item.font()
+                    font.setBold(True)
+                    item.setFont(font)
+                self.sides.setItem(i, j, item)
+        self.sides.resizeColumnsToContents()
+
+    def resolve(self, choice: str, data: dict[str, Any] | None = None) -> str | None:
+        row = self.list.currentRow()
+        if not 0 <= row < len(self.conflicts):
+            return None
+        conflict_id = self.conflicts[row].entity_id
+        payload: dict[str, Any] = {"conflict_id": conflict_id, "choice": choice}
+        if data is not None:
+            payload["data"] = data
+        self.store.enqueue(RESOLUTION_ENTITY, new_ulid(), Op.CREATE, payload, actor=self.actor)
+        self.status.setText("Resolution saved here; the hub applies it at the next sync.")
+        self.resolved.emit(conflict_id)
+        self.reload()
+        return conflict_id

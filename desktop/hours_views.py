@@ -1,0 +1,149 @@
+"""Hours seen from the office: the hour-meter rule for a new shift log, rental hours per customer and period,
+and the gateway-measured hours beside the logged ones (usage logs with source=telematics come from the
+edge through the hub)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from datetime import date, timedelta
+from typing import Any
+
+from PySide6.QtCore import QDate
+from PySide6.QtWidgets import QDateEdit, QHBoxLayout, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+
+from shared.store import LocalStore
+
+
+def _num(value: Any) -> float | None:
+    try:
+        return None if value is None or value == "" else float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def last_meter_reading(store: LocalStore, equipment_id: str) -> float | None:
+    """The highest hour-meter reading logged for the unit (meters never wind back)."""
+    readings = [_num((r.state or {}).get("hour_meter_end"))
+                for r in store.query("equipment.usage_log", where={"equipment_id": equipment_id})]
+    known = [r for r in readings if r is not None]
+    return max(known) if known else None
+
+
+def hour_meter_check(store: LocalStore) -> Callable[[Mapping[str, Any]], dict[str, str]]:
+    """Field errors for a shift log whose readings contradict the last reading or the hours worked."""
+
+    def check(payload: Mapping[str, Any]) -> dict[str, str]:
+        errors: dict[str, str] = {}
+        start, end = _num(payload.get("hour_meter_start")), _num(payload.get("hour_meter_end"))
+        last = last_meter_reading(store, str(payload.get("equipment_id")))
+        if last is not None and start is not None and start < last:
+            errors["hour_meter_start"] = f"below the last reading for this unit ({last:g} h)"
+        if last is not None and end is not None and end < last:
+            errors["hour_meter_end"] = f"below the last reading for this unit ({last:g} h)"
+        if start is not None and end is not None:
+            if end < start:
+                errors["hour_meter_end"] = "the end reading is below the start reading"
+            elif end - start > 12.0001:
+                errors["hour_meter_end"] = f"{end - start:g} h in one 12-hour shift is not possible"
+        return errors
+
+    return check
+
+
+def _period_bar(owner: QWidget, on_change: Callable[[], None]) -> tuple[QHBoxLayout, QDateEdit, QDateEdit]:
+    today = date.today()
+    start, end = QDateEdit(QDate(today - timedelta(days=30))), QDateEdit(QDate(today))
+    bar = QHBoxLayout()
+    bar.addWidget(QLabel("From"))
+    for i, edit in enumerate((start, end)):
+        edit.setCalendarPopup(True)
+        edit.setDisplayFormat("yyyy-MM-dd")
+        edit.dateChanged.connect(on_change)
+        if i:
+            bar.addWidget(QLabel("to"))
+        bar.addWidget(edit)
+    bar.addStretch(1)
+    return bar, start, end
+
+
+def _fill(table: QTableWidget, rows: list[list[str]]) -> None:
+    table.setRowCount(len(rows))
+    for i, row in enumerate(rows):
+        for j, text in enumerate(row):
+            table.setItem(i, j, QTableWidgetItem(text))
+    table.resizeColumnsToContents()
+
+
+def rental_hours(units: Mapping[str, Mapping[str, Any]], logs: list[Mapping[str, Any]], start: date,
+                 end: date) -> list[list[str]]:
+    """Per customer and unit: logged operating hours in the period, rate and amount."""
+    hours: dict[tuple[str, str], float] = defaultdict(float)
+    for log in logs:
+        unit = units.get(str(log.get("equipment_id"))) or {}
+        day = str(log.get("shift_date") or "")[:10]
+        if not unit.get("rental") or (log.get("source") or "manual") != "manual":
+            continue
+        if start.isoformat() <= day <= end.isoformat():
+            hours[(str(unit.get("customer") or "—"), str(log.get("equipment_id")))] += _num(
+                log.get("operating_hours")) or 0.0
+    rows = []
+    for (customer, eq), h in sorted(hours.items()):
+        rate = _num(units[eq].get("rental_rate")) or 0.0
+        rows.append([customer, eq, f"{h:.1f}", f"{rate:.2f}", f"{h * rate:.2f}"])
+    return rows
+
+
+class RentalHoursView(QWidget):
+    def __init__(self, store: LocalStore) -> None:
+        super().__init__()
+        self.store = store
+        bar, self.start, self.end = _period_bar(self, self.refresh)
+        self.table = QTableWidget(0, 5)
+        self.table.setHorizontalHeaderLabels(["Customer", "Unit", "Operating h", "Rate / h", "Amount"])
+        layout = QVBoxLayout(self)
+        layout.addLayout(bar)
+        layout.addWidget(self.table)
+        self.refresh()
+
+    def refresh(self) -> None:
+        units = {r.entity_id: r.state or {} for r in self.store.query("equipment.unit")}
+        logs = [r.state or {} for r in self.store.query("equipment.usage_log")]
+        _fill(self.table, rental_hours(units, logs, self.start.date().toPython(), self.end.date().toPython()))
+
+
+def gateway_beside_logged(logs: list[Mapping[str, Any]], start: date, end: date) -> list[list[str]]:
+    """Per unit, date and shift: operating hours logged by people beside those the gateway measured."""
+    cells: dict[tuple[str, str, str], dict[str, float]] = defaultdict(dict)
+    for log in logs:
+        day = str(log.get("shift_date") or "")[:10]
+        if not start.isoformat() <= day <= end.isoformat():
+            continue
+        key = (str(log.get("equipment_id")), day, str(log.get("shift") or ""))
+        src = str(log.get("source") or "manual")
+        cells[key][src] = cells[key].get(src, 0.0) + (_num(log.get("operating_hours")) or 0.0)
+    rows = []
+    for (eq, day, shift), by_source in sorted(cells.items()):
+        logged, measured = by_source.get("manual"), by_source.get("telematics")
+        diff = "" if logged is None or measured is None else f"{logged - measured:+.1f}"
+        rows.append([eq, day, shift, "" if logged is None else f"{logged:.1f}",
+                     "" if measured is None else f"{measured:.1f}", diff])
+    return rows
+
+
+class GatewayHoursView(QWidget):
+    def __init__(self, store: LocalStore) -> None:
+        super().__init__()
+        self.store = store
+        bar, self.start, self.end = _period_bar(self, self.refresh)
+        self.table = QTableWidget(0, 6)
+        self.table.setHorizontalHeaderLabels(["Unit", "Date", "Shift", "Logged operating h",
+                                              "Gateway-measured h", "Difference"])
+        layout = QVBoxLayout(self)
+        layout.addLayout(bar)
+        layout.addWidget(self.table)
+        self.refresh()
+
+    def refresh(self) -> None:
+        logs = [r.state or {} for r in self.store.query("equipment.usage_log")]
+        _fill(self.table, gateway_beside_logged(logs, self.start.date().toPython(), self.end.date().toPython()))
