@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from PySide6.QtWidgets import QApplication
+
 from desktop.main_window import MainWindow
+from desktop.signin import IdleLock, SignInDialog, Verifiers
 from desktop.sync_bridge import SyncBridge
 from shared.store import DeviceIdentity, KeyProvider, LocalStore
 from shared.sync import SyncClient
@@ -40,3 +43,28 @@ def build(store_path: Path, key: KeyProvider, *, identity: DeviceIdentity, actor
         if start_sync:
             bridge.start()
     return Desktop(store, window, bridge)
+
+
+def attach_idle_lock(window: MainWindow, verifiers: Verifiers, seconds: float) -> IdleLock:
+    """After `seconds` without input the window's content is hidden until someone signs in again."""
+    lock = IdleLock(seconds)
+    app = QApplication.instance()
+    if app is not None:
+        app.installEventFilter(lock)
+
+    def on_locked() -> None:
+        window.centralWidget().setVisible(False)
+        dialog = SignInDialog(verifiers, "Session locked: sign in again")
+        dialog.setModal(True)
+
+        def unlocked() -> None:
+            window.centralWidget().setVisible(True)
+            lock.start()
+
+        dialog.accepted.connect(unlocked)
+        window.lock_dialog = dialog  # type: ignore[attr-defined]
+        dialog.show()
+
+    lock.locked.connect(on_locked)
+    lock.start()
+    return lock

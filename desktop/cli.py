@@ -21,18 +21,32 @@ def _key(passphrase: str | None):  # type: ignore[no-untyped-def]
 def run(
     store: Path = typer.Option(..., help="the encrypted store file"),
     tenant: str = typer.Option(...), site: str = typer.Option(...), device: str = typer.Option(...),
-    user: str = typer.Option("supervisor"), hub_url: str = typer.Option(None), token: str = typer.Option(None),
+    hub_url: str = typer.Option(None), token: str = typer.Option(None),
     passphrase: str = typer.Option(None, envvar="PITLINE_STORE_PASSPHRASE", help="else the OS keyring"),
+    idle_minutes: float = typer.Option(15.0, help="lock the session after this long without input"),
 ) -> None:
-    """Open the window."""
-    from PySide6.QtWidgets import QApplication
+    """Open the window: first-run set-up if needed, offline sign-in, idle lock."""
+    from PySide6.QtWidgets import QApplication, QDialog
 
-    from desktop.app import build
-    from shared.store import DeviceIdentity
+    from desktop.app import attach_idle_lock, build
+    from desktop.first_run import HUB_TOKEN_KEY, HUB_URL_KEY, FirstRunDialog, is_set_up
+    from desktop.signin import SignInDialog, Verifiers
+    from shared.store import DeviceIdentity, LocalStore
 
     qt = QApplication([])
-    desktop = build(store, _key(passphrase), identity=DeviceIdentity(device, tenant, site), actor=user,
+    key = _key(passphrase)
+    with LocalStore.open(store, key) as local:
+        if not is_set_up(local) and FirstRunDialog(local).exec() != QDialog.DialogCode.Accepted:
+            raise typer.Exit(1)
+        hub_url = hub_url or local.get_meta(HUB_URL_KEY)
+        token = token or local.get_meta(HUB_TOKEN_KEY)
+        signin = SignInDialog(Verifiers(local))
+        if signin.exec() != QDialog.DialogCode.Accepted or signin.user is None:
+            raise typer.Exit(1)
+        user = str(signin.user["username"])
+    desktop = build(store, key, identity=DeviceIdentity(device, tenant, site), actor=user,
                     hub_url=hub_url, token=token)
+    attach_idle_lock(desktop.window, Verifiers(desktop.store), idle_minutes * 60)
     desktop.window.show()
     code = qt.exec()
     desktop.close()
