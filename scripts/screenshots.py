@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -33,11 +34,9 @@ def main(out: Path) -> None:
     qt = QApplication.instance() or QApplication([])
     qt.setStyle("Fusion")
     path = Path(tempfile.mkdtemp(prefix="pitline-shots-")) / "desk.db"
-    desk = build(path, PassphraseKeyProvider("screenshots", n=2**10), identity=DeviceIdentity("desk-1", "demo", "north"),
-                 actor="supervisor")
+    desk = build(path, PassphraseKeyProvider("screenshots", n=2**10),
+                 identity=DeviceIdentity("desk-1", "demo", "north"), actor="supervisor")
     start_standalone(desk.store, "supervisor", "demo password")
-    from datetime import UTC, datetime
-
     desk.store.apply_events([Event(
         seq=1, id="e1", tenant_id="demo", site_id="north", type="sync.conflict.opened", entity="sync.conflict",
         entity_id="01JDEMOCONFLICT", version=1, timestamp=datetime.now(UTC), correlation_id="m1",
