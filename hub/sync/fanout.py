@@ -16,12 +16,12 @@ import signal
 import threading
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 
 from hub.db import connect
-from hub.sync.events_read import head_and_floor, read_page
+from hub.sync.events_read import head_and_floor, read_page, sse_frame
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +30,14 @@ QUEUE_LIMIT = 10_000
 TAIL_PAGE = 2_000
 SAFETY_TICK_SECONDS = 5.0
 LISTENER_PING_SECONDS = 2.0
+
+
+class LiveEvent(NamedTuple):
+    """One committed event as the tail read it: encoded once, shared by every stream that may see it."""
+
+    seq: int
+    site_id: str | None
+    frame: bytes  # the complete SSE frame
 
 
 @dataclass(eq=False)
@@ -41,7 +49,7 @@ class Subscription:
     sites: frozenset[str] | None
     limit: int = QUEUE_LIMIT
     reason: str = ""
-    _rows: deque[asyncpg.Record] = field(default_factory=deque)
+    _rows: deque[LiveEvent] = field(default_factory=deque)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _closed: bool = False
 
@@ -49,10 +57,10 @@ class Subscription:
     def is_closed(self) -> bool:
         return self._closed
 
-    def offer(self, row: asyncpg.Record) -> None:
+    def offer(self, row: LiveEvent) -> None:
         if self._closed:
             return
-        site = row["site_id"]
+        site = row.site_id
         if self.sites is not None and site is not None and site not in self.sites:
             return
         if len(self._rows) >= self.limit:
@@ -68,7 +76,7 @@ class Subscription:
             self._closed = True
             self._wake.set()  # a stream waiting for rows notices at once (shutdown, revocation)
 
-    async def next_rows(self, wait_seconds: float) -> list[asyncpg.Record]:
+    async def next_rows(self, wait_seconds: float) -> list[LiveEvent]:
         """Every buffered row, waiting up to `wait_seconds` for the first; [] on timeout or when closed."""
         if not self._rows and not self._closed:
             with contextlib.suppress(TimeoutError):
@@ -230,6 +238,7 @@ class EventFanout:
             tail.reads += 1
             for row in rows:
                 seq = row["seq"]
+                event = LiveEvent(seq, row["site_id"], sse_frame(row, tail.tenant_id))
                 if seq != tail.last_seq + 1:
                     # Cannot happen while writers take the head last (commit order = seq order): say so loudly.
                     tail.gaps += 1
@@ -237,7 +246,7 @@ class EventFanout:
                               "last?)", tail.tenant_id, seq, tail.last_seq)
                 tail.last_seq = seq
                 for sub in list(tail.subscribers):
-                    sub.offer(row)
+                    sub.offer(event)
             if len(rows) < TAIL_PAGE:
                 return
 

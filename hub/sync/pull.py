@@ -140,10 +140,10 @@ async def _events(pool: asyncpg.Pool, fanout: EventFanout, sub: Subscription, pr
         next_auth_check = time.monotonic() + recheck
         while not sub.is_closed:
             rows = await sub.next_rows(max(0.0, next_beat - time.monotonic()))
-            fresh = [r for r in rows if r["seq"] > last]  # the backlog already sent these
+            fresh = [r for r in rows if r.seq > last]  # the backlog already sent these
             if fresh:
-                yield sse_frames(fresh, tenant)
-                last = fresh[-1]["seq"]
+                yield b"".join([r.frame for r in fresh])
+                last = fresh[-1].seq
             now = time.monotonic()
             if now >= next_beat and not sub.is_closed:
                 if now >= next_auth_check:

@@ -110,7 +110,7 @@ async def drain(sub: Subscription, until_seq: int, within: float = 20.0) -> list
     seqs: list[int] = []
     deadline = asyncio.get_running_loop().time() + within
     while (not seqs or seqs[-1] < until_seq) and asyncio.get_running_loop().time() < deadline:
-        seqs += [r["seq"] for r in await sub.next_rows(0.2)]
+        seqs += [r.seq for r in await sub.next_rows(0.2)]
     return seqs
 
 
@@ -122,7 +122,7 @@ async def test_out_of_order_committers_reach_every_subscriber_once_in_order(
 
     async def follow(i: int) -> None:
         while True:
-            collected[i] += [r["seq"] for r in await subs[i].next_rows(0.2)]
+            collected[i] += [r.seq for r in await subs[i].next_rows(0.2)]
             await asyncio.sleep(0)
 
     followers = [asyncio.create_task(follow(i)) for i in range(len(subs))]
