@@ -20,6 +20,7 @@ from desktop.hours_views import GatewayHoursView, RentalHoursView, hour_meter_ch
 from desktop.kpi_view import KpiDashboard
 from desktop.record_form import RecordForm
 from desktop.table_model import RecordTableModel
+from desktop.table_query import ensure_indexes
 from shared.store import LocalStore
 from shared.sync import SyncState
 
@@ -51,6 +52,7 @@ class MainWindow(QMainWindow):
         self.pages = QStackedWidget()
         self.models: dict[str, RecordTableModel] = {}
         self.forms: dict[str, RecordForm] = {}
+        ensure_indexes(store)
         for title, entity, columns, form_fields in MODULES:
             page = QWidget()
             layout = QHBoxLayout(page)

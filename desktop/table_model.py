@@ -7,6 +7,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor, QFont
 
+from desktop import table_query
 from shared.store import LocalRecord, LocalStore
 
 PAGE = 200
@@ -18,16 +19,35 @@ class RecordTableModel(QAbstractTableModel):
         super().__init__()
         self.store, self.entity, self.columns = store, entity, columns  # (field, header)
         self.rows: list[LocalRecord] = []
-        self.total = 0
+        self._total: int | None = None
+        self._more = False
         self.order_by: str | None = None
         self.where: dict[str, Any] = {}
         self.reload()
 
+    @property
+    def total(self) -> int:
+        """All matching rows; counted only when asked (a count scans every match)."""
+        if self._total is None:
+            self._total = table_query.count(self.store, self.entity, self.where)
+        return self._total
+
+    def _page(self, offset: int) -> list[LocalRecord]:
+        if self.entity in table_query.INDEXED:
+            return table_query.page(self.store, self.entity, where=self.where, order_by=self.order_by, limit=PAGE,
+                                    offset=offset)
+        return self.store.query(self.entity, where=self.where, order_by=self.order_by, limit=PAGE, offset=offset)
+
     def reload(self) -> None:
         self.beginResetModel()
-        self.total = self.store.count(self.entity, self.where)
-        self.rows = self.store.query(self.entity, where=self.where, order_by=self.order_by, limit=PAGE)
+        self._total = None
+        self.rows = self._page(0)
+        self._more = len(self.rows) == PAGE
         self.endResetModel()
+
+    def set_filter(self, where: dict[str, Any]) -> None:
+        self.where = where
+        self.reload()
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self.rows)
@@ -36,11 +56,11 @@ class RecordTableModel(QAbstractTableModel):
         return len(self.columns) + 1
 
     def canFetchMore(self, parent: Index) -> bool:
-        return not parent.isValid() and len(self.rows) < self.total
+        return not parent.isValid() and self._more
 
     def fetchMore(self, parent: Index) -> None:
-        more = self.store.query(self.entity, where=self.where, order_by=self.order_by, limit=PAGE,
-                                offset=len(self.rows))
+        more = self._page(len(self.rows))
+        self._more = len(more) == PAGE
         if more:
             self.beginInsertRows(QModelIndex(), len(self.rows), len(self.rows) + len(more) - 1)
             self.rows += more

@@ -1,0 +1,84 @@
+"""Paged reads for the desktop's big tables, fast at a million rows.
+
+The store's generic `query` binds the JSON path as a parameter, which SQLite cannot match to an index, so
+sorting or filtering a large entity scans every row (~0.6 s per action at 1,000,000 rows). Here the entity and
+field names are checked against the entity registry and written into the SQL as literals, and the desktop adds
+partial expression indexes for the columns people sort and filter by (its own migration, on its own indexes):
+a page then walks an index and stops after PAGE matches."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+from shared.entities import get_spec
+from shared.store import LocalRecord, LocalStore
+
+INDEXED = {
+    "equipment.unit": ("fleet_no", "equipment_class", "make", "model", "status"),
+    "equipment.usage_log": ("equipment_id", "shift_date", "shift", "operating_hours", "source"),
+    "equipment.breakdown": ("equipment_id", "started_at", "cause", "fault_code"),
+}
+_NAME = re.compile(r"^[a-z][a-z0-9_.]*$")
+
+
+def _literal(name: str) -> str:
+    if not _NAME.match(name):
+        raise ValueError(f"not a plain name: {name!r}")
+    return name
+
+
+def _expr(field: str) -> str:
+    return f"json_extract(local_state, '$.{_literal(field)}')"
+
+
+def index_steps() -> list[str]:
+    steps = []
+    for entity, fields in INDEXED.items():
+        for field in fields:
+            name = f"desk_{entity.replace('.', '_')}_{field}"
+            steps.append(f"CREATE INDEX IF NOT EXISTS {name} ON records({_expr(field)}, entity_id) "
+                         f"WHERE entity = '{_literal(entity)}' AND deleted = 0")
+    return steps
+
+
+def ensure_indexes(store: LocalStore) -> None:
+    store.migrate("desktop.table_indexes", index_steps())
+
+
+def _check_field(entity: str, field: str) -> str:
+    if field not in get_spec(entity).fields:
+        raise ValueError(f"{entity} has no field {field!r}")
+    return field
+
+
+def _where(entity: str, where: Mapping[str, Any]) -> tuple[str, list[Any]]:
+    sql = f"FROM records WHERE entity = '{_literal(entity)}' AND deleted = 0"
+    params: list[Any] = []
+    for field, value in where.items():
+        sql += f" AND {_expr(_check_field(entity, field))} = ?"
+        params.append(value)
+    return sql, params
+
+
+def page(store: LocalStore, entity: str, *, where: Mapping[str, Any], order_by: str | None, limit: int,
+         offset: int) -> list[LocalRecord]:
+    sql, params = _where(entity, where)
+    if order_by:
+        field, desc = (order_by[1:], " DESC") if order_by.startswith("-") else (order_by, "")
+        sql += f" ORDER BY {_expr(_check_field(entity, field))}{desc}, entity_id{desc}"
+    else:
+        sql += " ORDER BY entity_id"
+    sql += " LIMIT ? OFFSET ?"
+    rows = store.connection.execute("SELECT entity_id, local_state, server_version, pending, deleted, site_id "
+                                    + sql, [*params, limit, offset]).fetchall()
+    return [LocalRecord(entity, r[0], None if r[1] is None else orjson.loads(r[1]), r[2], bool(r[3]), bool(r[4]),
+                        r[5]) for r in rows]
+
+
+def count(store: LocalStore, entity: str, where: Mapping[str, Any]) -> int:
+    sql, params = _where(entity, where)
+    return int(store.connection.execute("SELECT count(*) " + sql, params).fetchone()[0])
