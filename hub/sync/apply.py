@@ -11,10 +11,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
-import orjson
 
 from hub.auth.principal import Principal
 from hub.errors import Conflict
+from hub.sync.ledger import audit_applied, replay_duplicates, write_ledger
 from hub.sync.records import (
     History,
     Key,
@@ -89,7 +89,7 @@ async def push(conn: asyncpg.Connection, principal: Principal, request: PushRequ
         )
         seen = sorted(s for s in by_seq if s <= last_seq)
         if seen:
-            await _replay_duplicates(conn, tenant, device, [by_seq[s] for s in seen], outcomes)
+            await replay_duplicates(conn, tenant, device, [by_seq[s] for s in seen], outcomes)
 
         held_rows = await conn.fetch(
             "SELECT device_seq, mutation_id, body FROM sync.held_mutations "
@@ -140,31 +140,6 @@ async def push(conn: asyncpg.Connection, principal: Principal, request: PushRequ
             tenant, device, nxt - 1, now, request.outbox_depth,
         )
     return PushResponse(outcomes=[outcomes[m.id] for m in request.mutations], head_seq=head)
-
-
-async def _replay_duplicates(conn: asyncpg.Connection, tenant: str, device: str, muts: list[Mutation],
-                             outcomes: dict[str, Outcome]) -> None:
-    rows = await conn.fetch(
-        "SELECT device_seq, mutation_id, outcome FROM sync.applied_mutations "
-        "WHERE tenant_id = $1 AND device_id = $2 AND device_seq = ANY($3::bigint[])",
-        tenant, device, [m.device_seq for m in muts],
-    )
-    ledger = {r["device_seq"]: r for r in rows}
-    for m in muts:
-        row = ledger.get(m.device_seq)
-        if row is None:
-            raise Conflict(f"device_seq {m.device_seq} is behind the device's cursor but not in the ledger",
-                           code="ledger_missing")
-        if row["mutation_id"] != m.id:
-            raise Conflict(
-                f"device_seq {m.device_seq} was already used by mutation {row['mutation_id']}: a device that lost "
-                "its store must enroll again", code="seq_reused",
-            )
-        original = Outcome.model_validate(row["outcome"])
-        outcomes[m.id] = Outcome(
-            mutation_id=m.id, device_seq=m.device_seq, status=OutcomeStatus.DUPLICATE, version=original.version,
-            seq=original.seq, conflict_id=original.conflict_id, original=original,
-        )
 
 
 async def _apply_run(ctx: ApplyContext, run: list[Mutation]) -> dict[str, Outcome]:
@@ -329,15 +304,6 @@ async def _commit_writes(ctx: ApplyContext, run: list[Mutation], outcomes: dict[
         o = outcomes[m.id]
         if m.id in first_seq:
             outcomes[m.id] = o.model_copy(update={"seq": first_seq[m.id]})
-    if run:
-        await ctx.conn.execute(
-            """INSERT INTO sync.applied_mutations
-                 (tenant_id, mutation_id, device_id, device_seq, entity, entity_id, actor, outcome, applied_at)
-               SELECT $1, m, d, q, e, i, a, o, $9
-               FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::jsonb[])
-                 AS t(m, d, q, e, i, a, o)""",
-            tenant, [m.id for m in run], [m.device_id for m in run], [m.device_seq for m in run],
-            [m.entity for m in run], [m.entity_id for m in run], [m.actor for m in run],
-            [orjson.loads(outcomes[m.id].model_dump_json(exclude_none=True)) for m in run], ctx.now,
-        )
+    await write_ledger(ctx.conn, tenant, run, outcomes, ctx.now)
+    await audit_applied(ctx.conn, ctx.principal, run, outcomes, ctx.now)
     return head

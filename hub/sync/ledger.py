@@ -1,0 +1,85 @@
+"""The applied-mutation ledger (`sync.applied_mutations`) and the audit hook point.
+
+Every applied mutation's outcome is written here in the same transaction as its effects, so a retried
+push answers the original outcome. The audit context (issue 3) registers a hook with `add_audit_hook`;
+hooks run inside the push transaction, after the effects and the ledger rows, so an audit entry
+commits exactly when the mutation does."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+
+import asyncpg
+import orjson
+
+from hub.auth.principal import Principal
+from hub.errors import Conflict
+from shared.envelopes import Mutation, Outcome, OutcomeStatus
+
+AuditHook = Callable[[asyncpg.Connection, Principal, Sequence[Mutation], dict[str, Outcome], datetime], Awaitable[None]]
+
+_audit_hooks: list[AuditHook] = []
+
+
+def add_audit_hook(hook: AuditHook) -> None:
+    """Register a hook called once per push transaction with the applied mutations and their outcomes."""
+    if hook not in _audit_hooks:
+        _audit_hooks.append(hook)
+
+
+def remove_audit_hook(hook: AuditHook) -> None:
+    if hook in _audit_hooks:
+        _audit_hooks.remove(hook)
+
+
+async def audit_applied(conn: asyncpg.Connection, principal: Principal, run: Sequence[Mutation],
+                        outcomes: dict[str, Outcome], now: datetime) -> None:
+    """The audit hook point: called inside the push transaction; a failing hook aborts the push."""
+    if not run:
+        return
+    for hook in list(_audit_hooks):
+        await hook(conn, principal, run, outcomes, now)
+
+
+async def replay_duplicates(conn: asyncpg.Connection, tenant: str, device: str, muts: Sequence[Mutation],
+                            outcomes: dict[str, Outcome]) -> None:
+    """Fill `outcomes` with the original outcome of each already-applied mutation (one query)."""
+    rows = await conn.fetch(
+        "SELECT device_seq, mutation_id, outcome FROM sync.applied_mutations "
+        "WHERE tenant_id = $1 AND device_id = $2 AND device_seq = ANY($3::bigint[])",
+        tenant, device, [m.device_seq for m in muts],
+    )
+    ledger = {r["device_seq"]: r for r in rows}
+    for m in muts:
+        row = ledger.get(m.device_seq)
+        if row is None:
+            raise Conflict(f"device_seq {m.device_seq} is behind the device's cursor but not in the ledger",
+                           code="ledger_missing")
+        if row["mutation_id"] != m.id:
+            raise Conflict(
+                f"device_seq {m.device_seq} was already used by mutation {row['mutation_id']}: a device that lost "
+                "its store must enroll again", code="seq_reused",
+            )
+        original = Outcome.model_validate(row["outcome"])
+        outcomes[m.id] = Outcome(
+            mutation_id=m.id, device_seq=m.device_seq, status=OutcomeStatus.DUPLICATE, version=original.version,
+            seq=original.seq, conflict_id=original.conflict_id, original=original,
+        )
+
+
+async def write_ledger(conn: asyncpg.Connection, tenant: str, run: Sequence[Mutation],
+                       outcomes: dict[str, Outcome], now: datetime) -> None:
+    """Record the outcome of every applied mutation of the batch in one statement."""
+    if not run:
+        return
+    await conn.execute(
+        """INSERT INTO sync.applied_mutations
+             (tenant_id, mutation_id, device_id, device_seq, entity, entity_id, actor, outcome, applied_at)
+           SELECT $1, m, d, q, e, i, a, o, $9
+           FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::jsonb[])
+             AS t(m, d, q, e, i, a, o)""",
+        tenant, [m.id for m in run], [m.device_id for m in run], [m.device_seq for m in run],
+        [m.entity for m in run], [m.entity_id for m in run], [m.actor for m in run],
+        [orjson.loads(outcomes[m.id].model_dump_json(exclude_none=True)) for m in run], now,
+    )
