@@ -22,6 +22,7 @@ router = APIRouter()
 
 RETRYABLE = (asyncpg.exceptions.DeadlockDetectedError, asyncpg.exceptions.SerializationError)
 ATTEMPTS = 5
+MAX_BIGINT = 2**63 - 1
 
 
 async def read_json_body(request: Request, limit: int) -> object:
@@ -36,10 +37,25 @@ async def read_json_body(request: Request, limit: int) -> object:
         if size > limit:
             raise PayloadTooLarge(f"the body is larger than the limit of {limit} bytes")
         chunks.append(chunk)
+    raw = b"".join(chunks)
     try:
-        return orjson.loads(b"".join(chunks))
+        body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise BadRequest(f"the body is not valid JSON: {exc}", code="malformed_json") from None
+    # PostgreSQL text and jsonb cannot hold NUL; refuse it here rather than fail mid-transaction.
+    if b"\\u0000" in raw and _has_nul(body):
+        raise Unprocessable("the body contains a NUL character (\\u0000), which cannot be stored", code="nul_character")
+    return body
+
+
+def _has_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any("\x00" in k or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 @router.post("/v1/sync/push", summary="Push a batch of mutations; one outcome per mutation")
@@ -57,6 +73,8 @@ async def push_endpoint(request: Request, principal: Principal = Depends(require
     if principal.device_id is None or req.device_id != principal.device_id:
         raise Forbidden("device_id does not match the authenticated device", code="wrong_device")
     for m in req.mutations:
+        if m.device_seq > MAX_BIGINT or m.base_version > MAX_BIGINT:
+            raise Unprocessable(f"mutation {m.id}: device_seq and base_version must be below 2^63", code="out_of_range")
         if m.device_id != req.device_id:
             raise Forbidden(f"mutation {m.id} carries device_id {m.device_id!r}", code="wrong_device")
         if m.tenant_id != principal.tenant_id:
@@ -68,6 +86,10 @@ async def push_endpoint(request: Request, principal: Principal = Depends(require
             async with pool.acquire() as conn:
                 response = await push(conn, principal, req)
             break
+        except asyncpg.DataError as exc:
+            # Input the checks above did not foresee and PostgreSQL refused; the transaction rolled back whole.
+            log.warning("push refused by the database: %s", exc)
+            raise Unprocessable(f"the database refused a value in this batch: {exc}", code="unstorable_value") from None
         except RETRYABLE as exc:
             if attempt == ATTEMPTS:
                 log.warning("push gave up after %d attempts: %s", attempt, exc)

@@ -1,0 +1,31 @@
+"""Input PostgreSQL itself would refuse (NUL characters, numbers past 64 bits) is a 4xx, never a 500."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.fixtures.hubserver import HubProcess
+from tests.hub.test_push import make_device
+from tests.hub.test_push_bad_input import ledger_count
+
+
+@pytest.mark.parametrize("over", [
+    pytest.param({"device_seq": 2**63}, id="device_seq past bigint"),
+    pytest.param({"base_version": 2**63}, id="base_version past bigint"),
+    pytest.param({"entity_id": "DT\u000001"}, id="NUL in entity_id"),
+    pytest.param({"actor": "u\u00001"}, id="NUL in actor"),
+    pytest.param({"payload": {"fleet_no": "DT\u000001", "equipment_class": "truck"}}, id="NUL in payload"),
+    pytest.param({"payload": {"fleet_no": "DT01", "equipment_class": "truck", "k\u0000": 1}}, id="NUL in key"),
+    pytest.param({"payload": {"fleet_no": "DT01", "equipment_class": "truck", "n": 2**70}}, id="huge int"),
+])
+def test_values_postgres_cannot_store_are_refused_with_a_message(live_hub: HubProcess, over: dict[str, object]) -> None:
+    tenant = f"t-edge-{abs(hash(str(over))) % 10**8}"
+    dev = make_device(live_hub, tenant, "s1", "desk-1")
+    m = dev.mutation("equipment.unit", "DT01", "create", {"fleet_no": "DT01", "equipment_class": "truck"})
+    r = dev.push([{**m, **over}])
+    if r.status_code == 200:  # stored as given (jsonb keeps big numbers)
+        assert r.json()["outcomes"][0]["status"] in ("applied", "rejected"), r.text
+        return
+    assert r.status_code == 422, r.text
+    assert r.json()["message"]
+    assert ledger_count(live_hub, tenant) == 0
