@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.conflicts_view import ConflictsInbox
+from desktop.filter_bar import FilterBar
 from desktop.hours_views import GatewayHoursView, RentalHoursView, hour_meter_check
 from desktop.kpi_view import KpiDashboard
 from desktop.record_form import RecordForm
@@ -52,6 +53,7 @@ class MainWindow(QMainWindow):
         self.pages = QStackedWidget()
         self.models: dict[str, RecordTableModel] = {}
         self.forms: dict[str, RecordForm] = {}
+        self.filters: dict[str, FilterBar] = {}
         ensure_indexes(store)
         for title, entity, columns, form_fields in MODULES:
             page = QWidget()
@@ -61,8 +63,12 @@ class MainWindow(QMainWindow):
             view.setObjectName(f"table:{entity}")
             view.setModel(model)
             view.setSortingEnabled(True)
-            layout.addWidget(view, 3)
             view.setAlternatingRowColors(True)
+            self.filters[entity] = FilterBar(model)
+            left = QVBoxLayout()
+            left.addWidget(self.filters[entity])
+            left.addWidget(view)
+            layout.addLayout(left, 3)
             if form_fields:
                 check = hour_meter_check(store) if entity == "equipment.usage_log" else None
                 form = RecordForm(store, entity, form_fields, actor, extra_check=check)
