@@ -32,6 +32,16 @@ RETRY_MS = 2_000
 AUTH_RECHECK_SECONDS = 15.0  # revocation on another process reaches open streams this fast (locally: close_device)
 
 
+_DATABASE_DOWN = (OSError, asyncpg.InterfaceError, asyncpg.CannotConnectNowError,
+                  asyncpg.ConnectionDoesNotExistError, asyncpg.AdminShutdownError, asyncpg.TooManyConnectionsError)
+
+
+def _unavailable(exc: BaseException) -> ServiceUnavailable:
+    """The database is restarting or unreachable: the client retries (its backoff honours Retry-After)."""
+    return ServiceUnavailable(f"the event log is unavailable for a moment ({type(exc).__name__}); retry",
+                              headers={"Retry-After": "2"})
+
+
 def _snapshot_required(after: int, floor: int) -> Gone:
     return Gone(
         f"events after {after} are no longer kept (retention removed up to {floor}): take a snapshot "
@@ -52,6 +62,8 @@ async def changes(
         rows, head = await read_page_above_floor(pool, principal.tenant_id, after, site_filter(principal), limit + 1)
     except CursorBehindFloor as exc:
         raise _snapshot_required(exc.after, exc.floor) from None
+    except _DATABASE_DOWN as exc:
+        raise _unavailable(exc) from None
     has_more = len(rows) > limit
     rows = rows[:limit]
     # Past the last visible event the cursor may still move to the head (invisible events are skipped).
@@ -82,15 +94,18 @@ async def stream(
 ) -> Response:
     cursor = _stream_cursor(after, request.headers.get("last-event-id"))
     pool: asyncpg.Pool = request.app.state.pool
-    _, floor = await head_and_floor(pool, principal.tenant_id)
-    if cursor < floor:
-        raise _snapshot_required(cursor, floor)
     fanout: EventFanout | None = request.app.state.fanout
     if fanout is None:
         raise ServiceUnavailable("live streaming is not available on this hub process", code="stream_unavailable")
+    try:
+        _, floor = await head_and_floor(pool, principal.tenant_id)
+        if cursor < floor:
+            raise _snapshot_required(cursor, floor)
+        sub = await fanout.subscribe(principal.tenant_id, principal.device_id, principal.site_ids)
+    except _DATABASE_DOWN as exc:
+        raise _unavailable(exc) from None
     heartbeat = float(request.app.state.settings.heartbeat_seconds)
     token = request.headers.get("authorization", "").partition(" ")[2].strip()
-    sub = await fanout.subscribe(principal.tenant_id, principal.device_id, principal.site_ids)
     return StreamingResponse(
         _events(pool, fanout, sub, principal, cursor, heartbeat, token),
         media_type="text/event-stream",

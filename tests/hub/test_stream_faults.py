@@ -43,6 +43,7 @@ def test_kill_9_of_the_hub_during_a_stream(live_hub: HubProcess, trials: int) ->
         tenant = tenant_name(f"kill{trial}")
         token = provision_device(live_hub.dsn, tenant, None, "reader")
         reader = StreamReader(live_hub.url, token).start()
+        assert reader.wait_for(lambda r: r.connections >= 1, timeout=10)  # following before the cut
         head_box: list[int] = []
         writer = threading.Thread(target=lambda t=tenant, s=trial, box=head_box: box.append(
             run_sync(run_writers(live_hub.dsn, t, writers=4, txns=30, seed=s, max_pause=0.02))))
