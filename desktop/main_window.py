@@ -8,6 +8,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QMainWindow,
+    QProgressBar,
     QSplitter,
     QStackedWidget,
     QTableView,
@@ -100,7 +101,11 @@ class MainWindow(QMainWindow):
         self.outbox = QLabel("")
         self.last_sync = QLabel("never synced")
         self.conflicts = QLabel("")
-        for label in (self.online, self.outbox, self.last_sync, self.conflicts):
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(220)
+        self.progress.setVisible(False)
+        self._outbox_peak = 0
+        for label in (self.progress, self.online, self.outbox, self.last_sync, self.conflicts):
             self.statusBar().addPermanentWidget(label)
         self.on_outbox_changed = lambda: None
         self.refresh_counts()
@@ -123,6 +128,23 @@ class MainWindow(QMainWindow):
             when = max(t for t in (state.last_push_at, state.last_event_at) if t is not None)
             self.last_sync.setText(f"last sync {when:%H:%M:%S} UTC")
         self.outbox.setText(f"outbox: {state.outbox_depth}")
+        self._show_progress(state)
+
+    def _show_progress(self, state: SyncState) -> None:
+        """A bar while a large outbox drains or a backfill arrives (the work itself runs off the UI thread)."""
+        self._outbox_peak = max(self._outbox_peak, state.outbox_depth) if state.outbox_depth else 0
+        if state.head_seq - state.cursor > 1000:
+            self.progress.setFormat("receiving %v / %m")
+            self.progress.setRange(0, state.head_seq)
+            self.progress.setValue(state.cursor)
+            self.progress.setVisible(True)
+        elif self._outbox_peak > 1000:
+            self.progress.setFormat("sending %v / %m")
+            self.progress.setRange(0, self._outbox_peak)
+            self.progress.setValue(self._outbox_peak - state.outbox_depth)
+            self.progress.setVisible(True)
+        else:
+            self.progress.setVisible(False)
 
     def refresh_tables(self) -> None:
         for model in self.models.values():

@@ -102,3 +102,37 @@ def test_resolve_a_conflict_side_by_side(qtbot, tmp_path: Path) -> None:  # type
     assert inbox.list.count() == 0  # resolved here, waiting for the hub
     assert desk.store.outbox_depth() == 1
     desk.close()
+
+
+def test_status_bar_shows_drain_and_backfill_progress(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from shared.sync import SyncState
+
+    desk = open_desktop(tmp_path / "desk.db")
+    qtbot.addWidget(desk.window)
+    desk.window.show()
+    win = desk.window
+    win.show_sync_state(SyncState(online=True, outbox_depth=50_000))
+    win.show_sync_state(SyncState(online=True, outbox_depth=20_000))
+    assert win.progress.isVisible() and win.progress.value() == 30_000 and win.outbox.text() == "outbox: 20000"
+    win.show_sync_state(SyncState(online=True, outbox_depth=0, head_seq=90_000, cursor=30_000))
+    assert win.progress.isVisible() and win.progress.maximum() == 90_000
+    win.show_sync_state(SyncState(online=False, last_error="hub unreachable"))
+    assert not win.progress.isVisible() and win.online.text() == "offline: hub unreachable"
+    desk.close()
+
+
+def test_filter_bar_filters_the_table(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    desk = open_desktop(tmp_path / "desk.db")
+    qtbot.addWidget(desk.window)
+    add_demo_data(desk.store, actor="supervisor", days=2)
+    desk.window.refresh_tables()
+    bar = desk.window.filters["equipment.usage_log"]
+    bar.column.setCurrentIndex(bar.column.findData("source"))
+    qtbot.keyClicks(bar.value, "telematics")
+    qtbot.keyClick(bar.value, Qt.Key.Key_Return)
+    model = desk.window.models["equipment.usage_log"]
+    assert model.rowCount() == 4 * 2 * 2 and model.total == 16
+    bar.value.clear()
+    qtbot.keyClick(bar.value, Qt.Key.Key_Return)
+    assert model.total == 32
+    desk.close()
