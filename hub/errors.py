@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import asyncpg
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -102,6 +103,21 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(_: Request, exc: StarletteHTTPException) -> Response:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return error_response(exc.status_code, code, str(exc.detail))
+
+    @app.exception_handler(asyncpg.DataError)
+    async def _unstorable(_: Request, exc: asyncpg.DataError) -> Response:
+        # A value PostgreSQL refuses (NUL in text, out of range): the client's input, and the transaction rolled back.
+        return error_response(422, "unstorable_value", f"the database refused a value: {exc}")
+
+    @app.exception_handler(asyncpg.DeadlockDetectedError)
+    @app.exception_handler(asyncpg.SerializationError)
+    @app.exception_handler(asyncpg.TooManyConnectionsError)
+    @app.exception_handler(asyncpg.CannotConnectNowError)
+    @app.exception_handler(asyncpg.ConnectionDoesNotExistError)
+    async def _busy(_: Request, exc: Exception) -> Response:
+        log.warning("database busy or unavailable: %s", exc)
+        return error_response(503, "unavailable", "the hub's database is busy or restarting; retry shortly",
+                              headers={"Retry-After": "1"})
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
