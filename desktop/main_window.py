@@ -64,6 +64,7 @@ class MainWindow(QMainWindow):
             view.setObjectName(f"table:{entity}")
             view.setModel(model)
             view.setSortingEnabled(True)
+            view.sortByColumn(0, Qt.SortOrder.AscendingOrder)  # Qt's default indicator would sort descending
             view.setAlternatingRowColors(True)
             self.filters[entity] = FilterBar(model)
             left = QVBoxLayout()
