@@ -9,6 +9,7 @@ import csv
 from datetime import date, timedelta
 from pathlib import Path
 
+import orjson
 from PySide6.QtCore import QDate, QMarginsF, QRectF, Qt
 from PySide6.QtGui import QColor, QPageSize, QPainter, QPdfWriter
 from PySide6.QtWidgets import (
@@ -24,11 +25,24 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from shared.domain.kpi import KPI_LABELS, KPI_NAMES, KpiRow, aggregate, format_value
+from shared.domain.kpi import KPI_LABELS, KPI_NAMES, KpiConfig, KpiRow, aggregate, format_value
 from shared.store import LocalStore
 
 BAR_KPIS = ("mechanical_availability", "physical_availability", "use_of_availability", "effective_utilisation")
 COLOURS = ("#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd")
+CONFIG_KEY = "desktop.kpi_config"  # {site_id: {"idle_counts_as": ..., "unknown_counts_as": ...}}
+
+
+def site_configs(store: LocalStore) -> dict[str, KpiConfig]:
+    raw = store.get_meta(CONFIG_KEY)
+    return {site: KpiConfig(**values) for site, values in (orjson.loads(raw) if raw else {}).items()}
+
+
+def set_site_config(store: LocalStore, site_id: str, config: KpiConfig) -> None:
+    raw = store.get_meta(CONFIG_KEY)
+    configs = dict(orjson.loads(raw)) if raw else {}
+    configs[site_id] = {"idle_counts_as": config.idle_counts_as, "unknown_counts_as": config.unknown_counts_as}
+    store.set_meta(CONFIG_KEY, orjson.dumps(configs).decode())
 
 
 def paint_bars(painter: QPainter, area: QRectF, rows: list[KpiRow]) -> None:
@@ -96,12 +110,19 @@ class KpiDashboard(QWidget):
             edit.setDisplayFormat("yyyy-MM-dd")
             edit.dateChanged.connect(self.refresh)
         self.group_by.currentIndexChanged.connect(self.refresh)
+        self.site = store.identity.site_id if store.identity else None
+        self.idle_as = QComboBox()
+        self.idle_as.addItems(["standby", "operating"])
+        mine = site_configs(store).get(self.site or "", KpiConfig())
+        self.idle_as.setCurrentText(mine.idle_counts_as)
+        self.idle_as.currentTextChanged.connect(self._idle_changed)
         self.csv_button = QPushButton("Export CSV…")
         self.csv_button.clicked.connect(lambda: self._ask_and_export("CSV (*.csv)", self.export_csv))
         self.pdf_button = QPushButton("Export PDF…")
         self.pdf_button.clicked.connect(lambda: self._ask_and_export("PDF (*.pdf)", self.export_pdf))
         bar = QHBoxLayout()
-        for widget in (QLabel("Per"), self.group_by, QLabel("from"), self.start, QLabel("to"), self.end):
+        for widget in (QLabel("Per"), self.group_by, QLabel("from"), self.start, QLabel("to"), self.end,
+                       QLabel("  idle time counts as"), self.idle_as):
             bar.addWidget(widget)
         bar.addStretch(1)
         bar.addWidget(self.csv_button)
@@ -117,6 +138,12 @@ class KpiDashboard(QWidget):
         layout.addWidget(self.table, 1)
         self.refresh()
 
+    def _idle_changed(self, text: str) -> None:
+        if self.site:
+            current = site_configs(self.store).get(self.site, KpiConfig())
+            set_site_config(self.store, self.site, KpiConfig(text, current.unknown_counts_as))  # type: ignore[arg-type]
+        self.refresh()
+
     def set_period(self, start: date, end: date) -> None:
         self.start.setDate(QDate(start))
         self.end.setDate(QDate(end))
@@ -126,8 +153,10 @@ class KpiDashboard(QWidget):
                  for r in self.store.query("equipment.unit")}
         logs = [r.state or {} for r in self.store.query("equipment.usage_log")]
         stops = [r.state or {} for r in self.store.query("equipment.breakdown")]
+        configs = site_configs(self.store)
         self.rows = aggregate(logs, stops, units, by=self.group_by.currentText(),
-                              start=self.start.date().toPython(), end=self.end.date().toPython())
+                              start=self.start.date().toPython(), end=self.end.date().toPython(),
+                              config_for_site=lambda site: configs.get(site or "", KpiConfig()))
         self.chart.set_rows(self.rows)
         self.table.setRowCount(len(self.rows))
         for i, row in enumerate(self.rows):

@@ -136,3 +136,21 @@ def test_filter_bar_filters_the_table(qtbot, tmp_path: Path) -> None:  # type: i
     qtbot.keyClick(bar.value, Qt.Key.Key_Return)
     assert model.total == 32
     desk.close()
+
+
+def test_idle_counting_is_a_per_site_setting_that_changes_the_kpis(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from desktop.kpi_view import site_configs
+
+    desk = open_desktop(tmp_path / "desk.db")
+    qtbot.addWidget(desk.window)
+    desk.store.enqueue("equipment.unit", "DT01", "create", {"fleet_no": "DT01", "equipment_class": "truck"}, actor="s")
+    desk.store.enqueue("equipment.usage_log", "L1", "create", {
+        "equipment_id": "DT01", "shift_date": date.today().isoformat(), "shift": "day", "operating_hours": 6,
+        "idle_hours": 2, "standby_hours": 4}, actor="s")
+    kpis = desk.window.kpis
+    kpis.refresh()
+    assert kpis.rows[0].values["use_of_availability"] == 0.5  # 6 / (6 + 2 + 4)
+    kpis.idle_as.setCurrentText("operating")
+    assert kpis.rows[0].values["use_of_availability"] == 8 / 12
+    assert site_configs(desk.store)["north"].idle_counts_as == "operating"
+    desk.close()
