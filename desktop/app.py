@@ -52,13 +52,16 @@ def attach_idle_lock(window: MainWindow, verifiers: Verifiers, seconds: float) -
     if app is not None:
         app.installEventFilter(lock)
 
+    central = window.centralWidget()
+    assert central is not None
+
     def on_locked() -> None:
-        window.centralWidget().setVisible(False)
+        central.setVisible(False)
         dialog = SignInDialog(verifiers, "Session locked: sign in again")
         dialog.setModal(True)
 
         def unlocked() -> None:
-            window.centralWidget().setVisible(True)
+            central.setVisible(True)
             lock.start()
 
         dialog.accepted.connect(unlocked)

@@ -38,14 +38,14 @@ def run(
     with LocalStore.open(store, key) as local:
         if not is_set_up(local) and FirstRunDialog(local).exec() != QDialog.DialogCode.Accepted:
             raise typer.Exit(1)
-        hub_url = hub_url or local.get_meta(HUB_URL_KEY)
-        token = token or local.get_meta(HUB_TOKEN_KEY)
+        hub = hub_url or local.get_meta(HUB_URL_KEY)
+        device_token = token or local.get_meta(HUB_TOKEN_KEY)
         signin = SignInDialog(Verifiers(local))
         if signin.exec() != QDialog.DialogCode.Accepted or signin.user is None:
             raise typer.Exit(1)
         user = str(signin.user["username"])
     desktop = build(store, key, identity=DeviceIdentity(device, tenant, site), actor=user,
-                    hub_url=hub_url, token=token)
+                    hub_url=hub, token=device_token)
     attach_idle_lock(desktop.window, Verifiers(desktop.store), idle_minutes * 60)
     desktop.window.show()
     code = qt.exec()

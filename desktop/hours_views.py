@@ -5,7 +5,7 @@ edge through the hub)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -51,6 +51,12 @@ def hour_meter_check(store: LocalStore) -> Callable[[Mapping[str, Any]], dict[st
     return check
 
 
+def _day(edit: QDateEdit) -> date:
+    value = edit.date().toPython()
+    assert isinstance(value, date)
+    return value
+
+
 def _period_bar(owner: QWidget, on_change: Callable[[], None]) -> tuple[QHBoxLayout, QDateEdit, QDateEdit]:
     today = date.today()
     start, end = QDateEdit(QDate(today - timedelta(days=30))), QDateEdit(QDate(today))
@@ -75,7 +81,7 @@ def _fill(table: QTableWidget, rows: list[list[str]]) -> None:
     table.resizeColumnsToContents()
 
 
-def rental_hours(units: Mapping[str, Mapping[str, Any]], logs: list[Mapping[str, Any]], start: date,
+def rental_hours(units: Mapping[str, Mapping[str, Any]], logs: Sequence[Mapping[str, Any]], start: date,
                  end: date) -> list[list[str]]:
     """Per customer and unit: logged operating hours in the period, rate and amount."""
     hours: dict[tuple[str, str], float] = defaultdict(float)
@@ -109,10 +115,10 @@ class RentalHoursView(QWidget):
     def refresh(self) -> None:
         units = {r.entity_id: r.state or {} for r in self.store.query("equipment.unit")}
         logs = [r.state or {} for r in self.store.query("equipment.usage_log")]
-        _fill(self.table, rental_hours(units, logs, self.start.date().toPython(), self.end.date().toPython()))
+        _fill(self.table, rental_hours(units, logs, _day(self.start), _day(self.end)))
 
 
-def gateway_beside_logged(logs: list[Mapping[str, Any]], start: date, end: date) -> list[list[str]]:
+def gateway_beside_logged(logs: Sequence[Mapping[str, Any]], start: date, end: date) -> list[list[str]]:
     """Per unit, date and shift: operating hours logged by people beside those the gateway measured."""
     cells: dict[tuple[str, str, str], dict[str, float]] = defaultdict(dict)
     for log in logs:
@@ -146,4 +152,4 @@ class GatewayHoursView(QWidget):
 
     def refresh(self) -> None:
         logs = [r.state or {} for r in self.store.query("equipment.usage_log")]
-        _fill(self.table, gateway_beside_logged(logs, self.start.date().toPython(), self.end.date().toPython()))
+        _fill(self.table, gateway_beside_logged(logs, _day(self.start), _day(self.end)))

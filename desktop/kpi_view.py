@@ -79,6 +79,12 @@ def paint_bars(painter: QPainter, area: QRectF, rows: list[KpiRow]) -> None:
     painter.restore()
 
 
+def _day(edit: QDateEdit) -> date:
+    value = edit.date().toPython()
+    assert isinstance(value, date)
+    return value
+
+
 class BarChart(QWidget):
     def __init__(self) -> None:
         super().__init__()
@@ -155,7 +161,7 @@ class KpiDashboard(QWidget):
         stops = [r.state or {} for r in self.store.query("equipment.breakdown")]
         configs = site_configs(self.store)
         self.rows = aggregate(logs, stops, units, by=self.group_by.currentText(),
-                              start=self.start.date().toPython(), end=self.end.date().toPython(),
+                              start=_day(self.start), end=_day(self.end),
                               config_for_site=lambda site: configs.get(site or "", KpiConfig()))
         self.chart.set_rows(self.rows)
         self.table.setRowCount(len(self.rows))

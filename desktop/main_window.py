@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -108,7 +110,7 @@ class MainWindow(QMainWindow):
         self._outbox_peak = 0
         for label in (self.progress, self.online, self.outbox, self.last_sync, self.conflicts):
             self.statusBar().addPermanentWidget(label)
-        self.on_outbox_changed = lambda: None
+        self.on_outbox_changed: Callable[[], None] = lambda: None
         self.refresh_counts()
 
     def _after_save(self, model: RecordTableModel) -> None:
