@@ -92,6 +92,7 @@ class MainWindow(QMainWindow):
             self.nav.addItem(title)
             self.pages.addWidget(widget)
         self.nav.currentRowChanged.connect(self.pages.setCurrentIndex)
+        self.nav.currentRowChanged.connect(lambda _row: self._refresh_current())
         self.nav.setCurrentRow(0)
         splitter = QSplitter()
         splitter.addWidget(self.nav)
@@ -156,10 +157,15 @@ class MainWindow(QMainWindow):
         self.refresh_counts()
 
     def refresh_views(self) -> None:
-        self.kpis.refresh()
+        """The conflicts inbox always (it feeds the status bar); the computed views only when on screen, since
+        they read whole entities and an arriving backfill would otherwise recompute them on every batch."""
         self.conflicts_inbox.reload()
-        self.rental.refresh()
-        self.gateway.refresh()
+        self._refresh_current()
+
+    def _refresh_current(self) -> None:
+        page = self.pages.currentWidget()
+        if page in (self.kpis, self.rental, self.gateway):
+            page.refresh()
 
     def show_module(self, title: str) -> None:
         matches = self.nav.findItems(title, Qt.MatchFlag.MatchExactly)

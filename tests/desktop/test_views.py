@@ -59,6 +59,7 @@ def test_kpi_dashboard_works_offline_and_exports(qtbot, tmp_path: Path) -> None:
     qtbot.addWidget(desk.window)
     add_demo_data(desk.store, actor="supervisor", days=7)
     desk.window.refresh_tables()
+    desk.window.show_module("KPI dashboard")
     kpis = desk.window.kpis
     kpis.set_period(date.today() - timedelta(days=30), date.today())
     assert [r.group for r in kpis.rows] == ["DT01", "DT02", "DZ01", "EX01"]
@@ -70,7 +71,9 @@ def test_kpi_dashboard_works_offline_and_exports(qtbot, tmp_path: Path) -> None:
     assert len(rows) == 3 and 0 < float(rows[0]["mechanical_availability"]) <= 1
     kpis.export_pdf(tmp_path / "k.pdf")
     assert (tmp_path / "k.pdf").read_bytes()[:5] == b"%PDF-"
+    desk.window.show_module("Rental hours")
     assert desk.window.rental.table.rowCount() == 2  # two rental units
+    desk.window.show_module("Gateway vs logged hours")
     assert desk.window.gateway.table.rowCount() == 4 * 7 * 2
     desk.close()
 
