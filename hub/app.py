@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,6 +16,7 @@ from hub.migrate import check_schema
 from hub.projections.worker import ProjectionWorker
 from hub.settings import HubSettings
 from hub.sync.fanout import EventFanout
+from hub.sync.retention import run_retention_forever
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +37,12 @@ def create_app(settings: HubSettings) -> FastAPI:
         # Read models follow the event log; projection runs lock their cursor, so every process may run one.
         projections = ProjectionWorker(database_url)
         await projections.start()
+        retention = asyncio.create_task(run_retention_forever(app.state.pool, settings.retention_days),
+                                        name="event-retention")
         try:
             yield
         finally:
+            retention.cancel()
             await projections.stop()
             await fanout.stop()
             await app.state.pool.close()
