@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,6 +30,14 @@ EDGE_STEPS = [
     );
     CREATE TABLE derived (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     """,
+    # A redelivered bad message (the broker never got our PUBACK) is one dead letter, received twice.
+    """
+    ALTER TABLE dead_letters ADD COLUMN digest TEXT;
+    ALTER TABLE dead_letters ADD COLUMN times INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE dead_letters ADD COLUMN last_received_at TEXT;
+    UPDATE dead_letters SET digest = 'legacy-' || id;
+    CREATE UNIQUE INDEX dead_letters_digest ON dead_letters (digest);
+    """,
 ]
 
 
@@ -51,9 +60,17 @@ def write_batch(store: LocalStore, samples: list[tuple[str, str, TelemetrySample
         )
         new = conn.total_changes() - before
         if dead:
-            conn.executemany("INSERT INTO dead_letters (received_at, topic, payload, reason) VALUES (?, ?, ?, ?)",
-                             [(now, topic, payload, reason) for topic, payload, reason in dead])
+            conn.executemany(
+                """INSERT INTO dead_letters (received_at, topic, payload, reason, digest, last_received_at)
+                   VALUES (?, ?, ?, ?, ?, ?)
+                   ON CONFLICT (digest) DO UPDATE SET times = times + 1,
+                     last_received_at = excluded.last_received_at""",
+                [(now, topic, payload, reason, _digest(topic, payload), now) for topic, payload, reason in dead])
     return int(new)
+
+
+def _digest(topic: str, payload: bytes) -> str:
+    return hashlib.sha256(topic.encode() + b"\0" + payload).hexdigest()
 
 
 def status(store: LocalStore) -> dict[str, Any]:

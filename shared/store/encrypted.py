@@ -37,12 +37,14 @@ def has_plaintext_header(path: Path) -> bool:
         return False
 
 
-def verify_key(path: Path, data_key: bytes) -> None:
+def verify_key(path: Path, data_key: bytes, busy_timeout_ms: int = 10_000) -> None:
     """Check the key against an existing file without any chance of writing to it."""
     if has_plaintext_header(path):
         raise PlaintextStoreError(f"{path} is an unencrypted SQLite file; Pitline refuses to use it")
     conn = apsw.Connection(str(path), flags=apsw.SQLITE_OPEN_READONLY)
     try:
+        # Another thread of the program may be writing (or migrating) right now: wait, as writers do.
+        conn.set_busy_timeout(busy_timeout_ms)
         _apply_key(conn, data_key)
         conn.execute("SELECT count(*) FROM sqlite_master").fetchall()
     except apsw.NotADBError:
@@ -57,7 +59,7 @@ def open_encrypted(path: Path, data_key: bytes, *, busy_timeout_ms: int = 10_000
     """A read-write connection to the encrypted file (created if missing), in WAL mode."""
     existed = path.exists() and path.stat().st_size > 0
     if existed:
-        verify_key(path, data_key)
+        verify_key(path, data_key, busy_timeout_ms)
     conn = apsw.Connection(str(path))
     try:
         _apply_key(conn, data_key)

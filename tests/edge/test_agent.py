@@ -78,7 +78,7 @@ def test_ingest_stores_samples_dead_letters_the_rest_and_survives_a_broker_resta
     finally:
         ingest.stop()
     assert count(path, "SELECT count(*) FROM samples") == 400
-    assert count(path, "SELECT count(*) FROM dead_letters") == 4
+    assert count(path, "SELECT count(*) FROM dead_letters") == 4  # a redelivery raises `times`, not the count
     with LocalStore.open(path, KEY) as store:
         reasons = [r[0] for r in store.connection.execute("SELECT reason FROM dead_letters ORDER BY id")]
     assert any("not JSON" in r for r in reasons) and any("time zone" in r for r in reasons)
@@ -120,3 +120,16 @@ def test_the_agent_derives_usage_logs_and_breakdowns_that_reach_the_hub(
     assert len({r["entity_id"] for r in rows}) == len(rows)
     status = orjson.loads(config.status_path.read_bytes())
     assert status["samples"] > 2000 and status["broker_connected"] is not None
+
+
+def test_a_redelivered_bad_message_is_one_dead_letter_received_twice(tmp_path: Path) -> None:
+    from edge.storage import write_batch
+
+    with LocalStore.open(tmp_path / "dl.db", KEY) as store:
+        prepare(store)
+        bad = ("site/north/equipment/DT02/telemetry", b"not json", "payload is not JSON")
+        write_batch(store, [], [bad])
+        write_batch(store, [], [bad])  # the broker never got the PUBACK: it delivers again
+        write_batch(store, [], [("site/north/equipment/DT03/telemetry", b"not json", "payload is not JSON")])
+        rows = store.connection.execute("SELECT topic, times FROM dead_letters ORDER BY id").fetchall()
+    assert rows == [("site/north/equipment/DT02/telemetry", 2), ("site/north/equipment/DT03/telemetry", 1)]
