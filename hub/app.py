@@ -10,12 +10,14 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from hub import api
+from hub.audit import record_push
 from hub.db import create_pool
 from hub.errors import install_error_handlers
 from hub.migrate import check_schema
 from hub.projections.worker import ProjectionWorker
 from hub.settings import HubSettings
 from hub.sync.fanout import EventFanout
+from hub.sync.ledger import add_audit_hook
 from hub.sync.retention import run_retention_forever
 
 log = logging.getLogger(__name__)
@@ -31,6 +33,7 @@ def create_app(settings: HubSettings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         check_schema(database_url)
         app.state.pool = await create_pool(database_url, min_size=settings.pool_min, max_size=settings.pool_max)
+        add_audit_hook(record_push)  # every applied mutation is audited inside its push transaction
         fanout = EventFanout(app.state.pool, settings)
         await fanout.start(database_url)
         app.state.fanout = fanout

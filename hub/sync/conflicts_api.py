@@ -12,6 +12,7 @@ import asyncpg
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from hub.audit import record_action
 from hub.auth.principal import Principal, require_principal
 from hub.errors import Conflict
 from hub.sync.apply import CONFLICT_ENTITY, ApplyContext, resolve_conflict
@@ -62,4 +63,6 @@ async def resolve(
             raise Conflict(problem, code="conflict_not_resolvable")
         await save_writes(conn, principal.tenant_id, ctx.writes, ctx.now)
         head = await append_events(conn, principal.tenant_id, ctx.writes, ctx.now)
+        await record_action(conn, principal, "conflict.resolve", entity=CONFLICT_ENTITY, entity_id=conflict_id,
+                            details={"choice": body.choice, "note": body.note}, now=ctx.now)
     return {"conflict_id": conflict_id, "status": "resolved", "choice": body.choice, "head_seq": head}
