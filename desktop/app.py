@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from desktop.main_window import MainWindow
@@ -21,6 +22,7 @@ class Desktop:
     bridge: SyncBridge | None
 
     def close(self) -> None:
+        self.window.detach_sync()  # signals already queued from sync threads must not reach a closed store
         if self.bridge is not None:
             self.bridge.stop()
         self.window.close()
@@ -37,8 +39,11 @@ def build(store_path: Path, key: KeyProvider, *, identity: DeviceIdentity, actor
     if hub_url and token:
         client = SyncClient(lambda: LocalStore.open(store_path, key), hub_url, lambda: token)
         bridge = SyncBridge(client)
-        bridge.state_changed.connect(window.show_sync_state)
-        bridge.events_arrived.connect(lambda _n: window.refresh_tables())
+        # Emitted from sync threads: queue them onto the GUI thread. A plain lambda would run in the emitting
+        # thread and touch widgets from there (a crash, seen in the tests).
+        queued = Qt.ConnectionType.QueuedConnection
+        bridge.state_changed.connect(window.show_sync_state, queued)
+        bridge.events_arrived.connect(window.on_events_arrived, queued)
         window.on_outbox_changed = bridge.outbox_changed
         if start_sync:
             bridge.start()

@@ -49,6 +49,7 @@ MODULES = [
 class MainWindow(QMainWindow):
     def __init__(self, store: LocalStore, actor: str) -> None:
         super().__init__()
+        self._sync_detached = False
         self.store = store
         self.setWindowTitle("Pitline — site office")
         self.resize(1100, 700)
@@ -126,6 +127,8 @@ class MainWindow(QMainWindow):
         self.conflicts.setText(f"conflicts waiting: {waiting}")
 
     def show_sync_state(self, state: SyncState) -> None:
+        if self._sync_detached:
+            return
         reason = f": {state.last_error}" if state.last_error else ""
         self.online.setText("online" if state.online else f"offline{reason}")
         if state.last_push_at or state.last_event_at:
@@ -149,6 +152,15 @@ class MainWindow(QMainWindow):
             self.progress.setVisible(True)
         else:
             self.progress.setVisible(False)
+
+    def on_events_arrived(self, _count: int) -> None:
+        """Events from the hub were applied to the store (delivered on the GUI thread)."""
+        if not self._sync_detached:
+            self.refresh_tables()
+
+    def detach_sync(self) -> None:
+        """Ignore sync signals from now on: the window and its store are closing."""
+        self._sync_detached = True
 
     def refresh_tables(self) -> None:
         for model in self.models.values():

@@ -108,6 +108,7 @@ def test_the_agent_derives_usage_logs_and_breakdowns_that_reach_the_hub(
                                               "AND entity = 'equipment.usage_log'"))
 
         assert wait_until(lambda: logs_at_hub() >= 3, 60)
+        assert wait_until(lambda: agent.ingest.stats.stored >= 2000, 60)  # the broker may still be delivering
     finally:
         stop.set()
         runner.join(20)
