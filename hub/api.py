@@ -5,10 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from hub.audit import router as audit_router
+from hub.ops.health import router as ops_router
 from hub.sync.conflicts_api import router as conflicts_router
 from hub.sync.pull import router as pull_router
 from hub.sync.push import router as push_router
 
 
 def routers() -> list[APIRouter]:
-    return [push_router, pull_router, conflicts_router, audit_router]
+    return [push_router, pull_router, conflicts_router, audit_router, ops_router]

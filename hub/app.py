@@ -14,6 +14,7 @@ from hub.audit import record_push
 from hub.db import create_pool
 from hub.errors import install_error_handlers
 from hub.migrate import check_schema
+from hub.ops.metrics import Metrics, MetricsMiddleware
 from hub.projections.worker import ProjectionWorker
 from hub.settings import HubSettings
 from hub.sync.fanout import EventFanout
@@ -52,13 +53,11 @@ def create_app(settings: HubSettings) -> FastAPI:
 
     app = FastAPI(title="Pitline hub", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
+    app.state.metrics = Metrics()
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     install_error_handlers(app)
     for router in api.routers():
         app.include_router(router)
-
-    @app.get("/healthz", summary="The process is alive")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
 
     return app
 

@@ -1,0 +1,1 @@
+"""Operating the hub: readiness and Prometheus metrics."""

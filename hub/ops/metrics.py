@@ -1,0 +1,89 @@
+"""Prometheus text metrics for one hub process: requests and latencies by route, push outcomes, streams.
+
+Kept dependency-free and small; each process exposes its own numbers (Prometheus sums across processes)."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.envelopes import Outcome
+
+BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1.0, 2.5, 5.0)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.requests: Counter[tuple[str, str, int]] = Counter()
+        self.latency_buckets: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0] * len(BUCKETS))
+        self.latency_sum: Counter[tuple[str, str]] = Counter()
+        self.latency_count: Counter[tuple[str, str]] = Counter()
+        self.outcomes: Counter[str] = Counter()
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        self.requests[(method, route, status)] += 1
+        key = (method, route)
+        for i, bound in enumerate(BUCKETS):
+            if seconds <= bound:
+                self.latency_buckets[key][i] += 1
+        self.latency_sum[key] += seconds
+        self.latency_count[key] += 1
+
+    def count_outcomes(self, outcomes: Iterable[Outcome]) -> None:
+        for o in outcomes:
+            self.outcomes[str(o.status)] += 1
+
+    def render(self, streams: int) -> str:
+        lines = ["# HELP pitline_http_requests_total Requests served, by method, route and status.",
+                 "# TYPE pitline_http_requests_total counter"]
+        for (method, route, status), n in sorted(self.requests.items()):
+            lines.append(f'pitline_http_requests_total{{method="{method}",route="{route}",status="{status}"}} {n}')
+        lines += ["# HELP pitline_http_request_seconds Request latency.",
+                  "# TYPE pitline_http_request_seconds histogram"]
+        for (method, route), counts in sorted(self.latency_buckets.items()):
+            labels = f'method="{method}",route="{route}"'
+            total = self.latency_count[(method, route)]
+            for bound, n in zip(BUCKETS, counts, strict=True):
+                lines.append(f'pitline_http_request_seconds_bucket{{{labels},le="{bound}"}} {n}')
+            lines.append(f'pitline_http_request_seconds_bucket{{{labels},le="+Inf"}} {total}')
+            lines.append(f"pitline_http_request_seconds_sum{{{labels}}} {self.latency_sum[(method, route)]:.6f}")
+            lines.append(f"pitline_http_request_seconds_count{{{labels}}} {total}")
+        lines += ["# HELP pitline_push_outcomes_total Outcomes answered to pushed mutations.",
+                  "# TYPE pitline_push_outcomes_total counter"]
+        lines += [f'pitline_push_outcomes_total{{status="{s}"}} {n}' for s, n in sorted(self.outcomes.items())]
+        lines += ["# HELP pitline_sse_streams Open event streams in this process.", "# TYPE pitline_sse_streams gauge",
+                  f"pitline_sse_streams {streams}"]
+        return "\n".join(lines) + "\n"
+
+
+class MetricsMiddleware:
+    """Times every HTTP request by its route template (not its raw path: no unbounded label sets).
+    A stream is counted when its response starts, not when it ends."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def recording_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+                self.metrics.observe(scope["method"], _route(scope), status, time.perf_counter() - started)
+            await send(message)
+
+        await self.app(scope, receive, recording_send)
+
+
+def _route(scope: dict[str, Any]) -> str:
+    route = scope.get("route")
+    return str(getattr(route, "path", None) or "unmatched")
