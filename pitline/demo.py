@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import orjson
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -190,8 +191,6 @@ def _check(dsn: str, offices: list[Office], issued: dict[str, int], drain: float
         store = LocalStore.open(o.path, o.key)
         local = {(r[0], r[1]): (r[2], r[3]) for r in store.connection.execute(
             "SELECT entity, entity_id, server_version, local_state FROM records WHERE deleted = 0")}
-        import orjson
-
         mine = {k: (v, d) for k, (v, d, s) in hub_records.items() if s == o.site or s is None}
         equal = {k: (v, orjson.loads(s)) for k, (v, s) in local.items()} == mine
         all_equal &= equal

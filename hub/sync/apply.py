@@ -25,10 +25,10 @@ from hub.sync.records import (
     lock_records,
     save_writes,
 )
-from shared.conflicts import DecisionKind, Record, decide, is_own_lineage
+from shared.conflicts import DecisionKind, Record, apply_op, decide, is_own_lineage
 from shared.entities import EntitySpec, validate_mutation
 from shared.envelopes import Mutation, Op, Outcome, OutcomeStatus, PushRequest, PushResponse, event_type
-from shared.errors import ValidationError
+from shared.errors import UnknownEntityError, ValidationError
 from shared.ids import new_ulid
 
 CONFLICT_ENTITY = "sync.conflict"
@@ -175,7 +175,7 @@ def _validate(principal: Principal, m: Mutation) -> EntitySpec | Outcome:
     try:
         spec = validate_mutation(m.entity, m.op, m.payload)
     except ValidationError as exc:
-        code = "unknown_entity" if m.entity and "unknown entity" in str(exc) else "validation_failed"
+        code = "unknown_entity" if isinstance(exc, UnknownEntityError) else "validation_failed"
         return rejected(code, str(exc))
     if not principal.sees_site(m.site_id):
         return rejected("forbidden_site", f"this device may not write to site {m.site_id!r}")
@@ -266,8 +266,6 @@ async def resolve_conflict(ctx: ApplyContext, conflict_id: str, choice: str, dat
     new_state: dict[str, Any] | None = None
     delete = False
     if choice == "client":
-        from shared.conflicts import apply_op
-
         op = Op(c["client_op"])
         base = target.data if op is not Op.CREATE else None
         new_state = apply_op(base, op, c["client_payload"])

@@ -9,6 +9,8 @@ from typing import Any
 
 import asyncpg
 
+from shared.ids import new_ulid
+
 Key = tuple[str, str]  # (entity, entity_id)
 
 
@@ -150,8 +152,6 @@ async def save_writes(conn: asyncpg.Connection, tenant_id: str, writes: list[Wri
 async def append_events(conn: asyncpg.Connection, tenant_id: str, writes: list[Write], now: datetime) -> int:
     """Take the tenant's head LAST (commit order = seq order, docs/decisions.md D2), number the writes,
     append their events and wake every hub process's listeners at commit. Returns the new head."""
-    from shared.ids import new_ulid
-
     if not writes:
         head: int = await conn.fetchval("SELECT head FROM sync.tenant_heads WHERE tenant_id = $1", tenant_id) or 0
         return head

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 from shared.store import DeviceIdentity, LocalStore, MutationDraft, PassphraseKeyProvider
 from shared.sync import SyncClient
 from tests.fixtures.hubserver import HubProcess, provision_device
 from tests.hub.test_push import db_fetch
+from tests.waiting import wait_until
 
 
 def make_client(hub: HubProcess, tmp_path: Path, name: str, tenant: str, site: str) -> tuple[LocalStore, SyncClient]:
@@ -22,15 +21,6 @@ def make_client(hub: HubProcess, tmp_path: Path, name: str, tenant: str, site: s
         store.set_identity(DeviceIdentity(name, tenant, site))
     token = provision_device(hub.dsn, tenant, site, name)
     return store, SyncClient(lambda: LocalStore.open(path, key), hub.url, lambda: token)
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_offline_work_syncs_and_is_confirmed(live_hub: HubProcess, tmp_path: Path) -> None:

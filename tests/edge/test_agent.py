@@ -4,7 +4,6 @@ derived usage logs and breakdowns reaching the hub."""
 from __future__ import annotations
 
 import threading
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,17 +19,9 @@ from shared.store import LocalStore, PassphraseKeyProvider
 from tests.fixtures.hubserver import HubProcess, provision_device
 from tests.fixtures.mosquitto import Broker
 from tests.hub.test_push import db_fetch
+from tests.waiting import wait_until
 
 KEY = PassphraseKeyProvider("edge test", n=2**10)
-
-
-def wait_until(predicate, timeout: float = 30.0) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def count(path: Path, sql: str) -> int:
@@ -47,7 +38,7 @@ def test_ingest_stores_samples_dead_letters_the_rest_and_survives_a_broker_resta
                         client_id="edge-ingest-test", topic="site/north/equipment/+/telemetry")
     ingest.start()
     try:
-        assert wait_until(lambda: ingest.stats.connected)
+        assert wait_until(lambda: ingest.stats.connected, 30)
         pub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="pub", protocol=mqtt.MQTTv5)
         pub.connect(mqtt_broker.host, mqtt_broker.port)
         pub.loop_start()
@@ -65,14 +56,14 @@ def test_ingest_stores_samples_dead_letters_the_rest_and_survives_a_broker_resta
             infos.append(pub.publish("site/north/equipment/DT02/telemetry", payload, qos=1))
         for info in infos:
             info.wait_for_publish(10)
-        assert wait_until(lambda: ingest.stats.stored + ingest.stats.duplicates + ingest.stats.dead_letters >= 310)
+        assert wait_until(lambda: ingest.stats.stored + ingest.stats.duplicates + ingest.stats.dead_letters >= 310, 30)
         mqtt_broker.restart()  # the agent reconnects and resubscribes by itself
         assert wait_until(lambda: ingest.stats.connected, 30)
         pub.reconnect()
         for i in range(300, 400):
             body = orjson.dumps({"ts": (t0 + timedelta(seconds=i)).isoformat(), "engine_status": "off"})
             pub.publish("site/north/equipment/DT01/telemetry", body, qos=1).wait_for_publish(10)
-        assert wait_until(lambda: ingest.stats.stored >= 400)
+        assert wait_until(lambda: ingest.stats.stored >= 400, 30)
         pub.disconnect()
         pub.loop_stop()
     finally:
@@ -98,7 +89,7 @@ def test_the_agent_derives_usage_logs_and_breakdowns_that_reach_the_hub(
     runner = threading.Thread(target=agent.run, args=(stop,), daemon=True)
     runner.start()
     try:
-        assert wait_until(lambda: agent.ingest.stats.connected)
+        assert wait_until(lambda: agent.ingest.stats.connected, 30)
         start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=14)
         publish(mqtt_broker.host, mqtt_broker.port, "north", machines=3, minutes=13 * 60, seed=5, start=start,
                 noise=True)
