@@ -1,0 +1,323 @@
+"""From replicated record data to the operations rules' inputs and answers, for screens that work offline.
+
+The desktop keeps every record as plain JSON (`entity_id`, state); these pure functions turn them into the
+domain objects of `inventory`, `maintenance`, `procurement`, `approvals` and `pm` and ask those modules'
+rules: stock on hand and its review flags from the ledger, a work order's status by replaying its steps and
+which steps the signed-in person may take next, a PO's progress, what an approval request waits for and
+whether this person may decide it, when a PM plan is due from the hour meters. A record the rules cannot
+read is reported, never dropped silently. (The hub's read models in `hub/projections` apply the same rules.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from shared.domain import pm
+from shared.domain.approvals import (
+    ApprovalError,
+    ApprovalState,
+    Chain,
+    Decision,
+    Delegation,
+    Level,
+    Verdict,
+    evaluate,
+    route,
+    waiting_on,
+)
+from shared.domain.inventory import Movement, value_ledger
+from shared.domain.maintenance import (
+    Actor,
+    Replay,
+    Transition,
+    TransitionError,
+    WorkOrderState,
+    WorkOrderStatus,
+    check_transition,
+    replay,
+)
+from shared.domain.procurement import PoLine, PoProgress, Receipt, po_lines_from_payload, po_progress
+from shared.errors import ValidationError
+
+Rec = tuple[str, Mapping[str, Any]]  # (entity_id, record state)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def parse_dt(value: object) -> datetime | None:
+    """An ISO 8601 time with its zone (a zone-less one is taken as UTC); None when unreadable."""
+    try:
+        parsed = datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def as_decimal(value: object) -> Decimal | None:
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+        return None
+    try:
+        result = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return result if result.is_finite() else None
+
+
+# --- inventory ------------------------------------------------------------------------------------
+def movements_from(rows: Iterable[Rec]) -> tuple[list[Movement], list[str]]:
+    """Ledger rows as movements, and the ids of rows that are not readable movements."""
+    movements: list[Movement] = []
+    bad: list[str] = []
+    for entity_id, data in rows:
+        try:
+            movements.append(Movement.from_payload(entity_id, data))
+        except (ValidationError, ValueError, KeyError, ArithmeticError):
+            bad.append(entity_id)
+    return movements, bad
+
+
+@dataclass(frozen=True)
+class StockLine:
+    store_id: str
+    item_id: str
+    quantity: Decimal
+    average_cost: Decimal
+    movements: int
+    needs_review: bool
+    reason: str
+
+    @property
+    def value(self) -> Decimal:
+        return self.quantity * self.average_cost
+
+
+def stock_lines(rows: Iterable[Rec]) -> list[StockLine]:
+    """Stock on hand per (store, item), derived from the ledger with moving-average valuation. A line
+    needs review when its balance is negative now or went below zero on the way (issued offline ahead
+    of a receipt), or when one of its rows could not be read."""
+    movements, bad = movements_from(rows)
+    valuation = value_ledger(movements)
+    counts: dict[tuple[str, str], int] = {}
+    for m in movements:
+        counts[m.key] = counts.get(m.key, 0) + 1
+    dipped: dict[tuple[str, str], int] = {}
+    for flag in valuation.flags:
+        key = (flag.store_id, flag.item_id)
+        dipped[key] = dipped.get(key, 0) + 1
+    lines = []
+    for key, position in sorted(valuation.positions.items()):
+        reasons = []
+        if position.quantity < 0:
+            reasons.append("negative balance")
+        elif key in dipped:
+            reasons.append(f"went below zero {dipped[key]} time(s)")
+        lines.append(StockLine(key[0], key[1], position.quantity, position.average_cost, counts[key],
+                               bool(reasons), "; ".join(reasons)))
+    if bad:
+        lines.append(StockLine("?", "?", Decimal(0), Decimal(0), 0, True,
+                               f"{len(bad)} unreadable movement(s): {', '.join(bad[:5])}"))
+    return lines
+
+
+# --- maintenance ----------------------------------------------------------------------------------
+LIFECYCLE = tuple(WorkOrderStatus)
+
+
+def transitions_from(work_order_id: str, rows: Iterable[Rec]) -> tuple[list[Transition], int]:
+    steps: list[Transition] = []
+    unreadable = 0
+    for entity_id, data in rows:
+        at = parse_dt(data.get("at"))
+        try:
+            if at is None:
+                raise ValueError("a step without a time")
+            steps.append(Transition(entity_id, work_order_id, WorkOrderStatus(str(data.get("from_status"))),
+                                    WorkOrderStatus(str(data.get("to_status"))), str(data.get("by")), at,
+                                    frozenset(data.get("roles") or ()), str(data.get("note") or "")))
+        except ValueError:
+            unreadable += 1
+    return steps, unreadable
+
+
+def work_order_replay(work_order_id: str, data: Mapping[str, Any], transitions: Iterable[Rec]) -> Replay:
+    """The work order's state from its recorded steps (any device, any arrival order), as the hub does:
+    it starts `requested` at its request time (or its first step, whichever is earlier)."""
+    steps, _ = transitions_from(work_order_id, transitions)
+    requested_at = parse_dt(data.get("requested_at"))
+    times = [t for t in (requested_at, min((s.at for s in steps), default=None)) if t is not None]
+    start = min(times) if times else EPOCH
+    initial = WorkOrderState(work_order_id, WorkOrderStatus.REQUESTED, str(data.get("requested_by") or ""), start)
+    return replay(initial, steps)
+
+
+def legal_steps(state: WorkOrderState, actor: Actor, at: datetime) -> list[WorkOrderStatus]:
+    """The statuses this person may move the work order to now, in lifecycle order."""
+    allowed = []
+    for to in LIFECYCLE:
+        try:
+            check_transition(state, to, actor, at)
+        except TransitionError:
+            continue
+        allowed.append(to)
+    return allowed
+
+
+# --- procurement ----------------------------------------------------------------------------------
+def po_progress_from(data: Mapping[str, Any], receipts: Iterable[Rec]) -> tuple[list[PoLine], PoProgress]:
+    """A PO's lines and its progress from its goods receipts (raises ProcurementError for unreadable lines)."""
+    lines = po_lines_from_payload(data.get("lines"))
+    parsed = []
+    for entity_id, r in receipts:
+        qty = as_decimal(r.get("quantity"))
+        if qty is not None:
+            parsed.append(Receipt(entity_id, str(r.get("line_id")), qty))
+    return lines, po_progress(lines, parsed, closed=bool(data.get("closed")), cancelled=bool(data.get("cancelled")))
+
+
+# --- approvals ------------------------------------------------------------------------------------
+def chains_from(rows: Iterable[Rec]) -> list[Chain]:
+    chains = []
+    for _id, data in rows:
+        try:
+            levels = tuple(
+                Level(Decimal(str(lv.get("min_amount", 0))), lv.get("approver_user"), lv.get("approver_role"),
+                      str(lv.get("name") or ""))
+                for lv in data.get("levels") or ()
+            )
+        except (ApprovalError, ArithmeticError, AttributeError):
+            continue
+        chains.append(Chain(str(data.get("document_type")), levels, bool(data.get("active", True))))
+    return chains
+
+
+def delegations_from(rows: Iterable[Rec]) -> list[Delegation]:
+    result = []
+    for _id, d in rows:
+        try:
+            result.append(Delegation(str(d["delegator"]), str(d["delegate"]), date.fromisoformat(str(d["starts_on"])),
+                                     date.fromisoformat(str(d["ends_on"])), frozenset(d.get("document_types") or ()),
+                                     bool(d.get("active", True))))
+        except (KeyError, ValueError):
+            continue
+    return result
+
+
+def decisions_from(rows: Iterable[Rec]) -> list[Decision]:
+    parsed = []
+    for entity_id, d in rows:
+        at, seen = parse_dt(d.get("at")), as_decimal(d.get("amount"))
+        if at is None or seen is None or d.get("verdict") not in ("approve", "reject"):
+            continue
+        parsed.append(Decision(entity_id, int(d.get("level", -1)), Verdict(str(d["verdict"])), str(d.get("by")),
+                               frozenset(d.get("roles") or ()), at, seen, str(d.get("comment") or "")))
+    return parsed
+
+
+@dataclass(frozen=True)
+class RequestView:
+    request_id: str
+    document_type: str
+    document_id: str
+    amount: Decimal
+    requested_by: str
+    title: str
+    levels: tuple[Level, ...]
+    state: ApprovalState | None  # None when the request cannot be routed (see problem)
+    problem: str = ""
+
+
+def request_view(request_id: str, data: Mapping[str, Any], decisions: Iterable[Rec], chains: Sequence[Chain],
+                 delegations: Sequence[Delegation]) -> RequestView:
+    """Route a request by its chain and fold its decisions into its approval state."""
+    doc_type = str(data.get("document_type"))
+    amount = as_decimal(data.get("amount")) or Decimal(0)
+    requested_by = str(data.get("requested_by") or "")
+    document_id, title = str(data.get("document_id") or ""), str(data.get("title") or "")
+    try:
+        levels = route(chains, doc_type, amount)
+    except ApprovalError as exc:
+        return RequestView(request_id, doc_type, document_id, amount, requested_by, title, (), None, str(exc))
+    state = evaluate(document_type=doc_type, amount=amount, requested_by=requested_by, levels=levels,
+                     decisions=decisions_from(decisions), delegations=delegations)
+    return RequestView(request_id, doc_type, document_id, amount, requested_by, title, levels, state)
+
+
+def may_decide(view: RequestView, user: str, roles: frozenset[str], delegations: Sequence[Delegation],
+               on: date) -> bool:
+    """Whether this person can decide the level the request waits for now (never the requester)."""
+    if view.state is None or view.state.current_level is None or user == view.requested_by:
+        return False
+    level = view.levels[view.state.current_level]
+    if level.approver_role is not None:
+        return level.approver_role in roles
+    return user in waiting_on(view.state, view.levels, delegations, on, view.document_type)
+
+
+def decision_payload(view: RequestView, verdict: Verdict, user: str, roles: frozenset[str], at: datetime,
+                     comment: str = "") -> dict[str, Any]:
+    """The `approvals.decision` row for deciding the waiting level (refused when nothing waits)."""
+    if view.state is None or view.state.current_level is None:
+        raise ApprovalError(f"request {view.request_id} waits for no decision", {"request_id": "nothing to decide"})
+    payload: dict[str, Any] = {"request_id": view.request_id, "level": view.state.current_level,
+                               "verdict": verdict.value, "by": user, "roles": sorted(roles), "at": at.isoformat(),
+                               "amount": float(view.amount)}
+    if comment:
+        payload["comment"] = comment
+    return payload
+
+
+# --- preventive maintenance -------------------------------------------------------------------------
+def _date(value: object) -> date | None:
+    try:
+        return date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
+
+
+def _float(value: object) -> float | None:
+    number = as_decimal(value)
+    return None if number is None else float(number)
+
+
+def pm_plan_from(plan_id: str, data: Mapping[str, Any]) -> pm.PmPlan:
+    """A plan record as a PmPlan (raises PmPlanError, with field messages, when it cannot be scheduled)."""
+    interval_days = data.get("interval_days")
+    return pm.PmPlan(plan_id, pm.Trigger(str(data.get("trigger") or "hours")),
+                     pm.Schedule(str(data.get("schedule") or "fixed")),
+                     interval_hours=_float(data.get("interval_hours")),
+                     interval_days=int(interval_days) if isinstance(interval_days, int | float) else None,
+                     lead_hours=_float(data.get("lead_hours")) or 0.0, lead_days=int(data.get("lead_days") or 0),
+                     start_hours=_float(data.get("start_hours")) or 0.0, start_date=_date(data.get("start_date")))
+
+
+def last_done_from(data: Mapping[str, Any]) -> pm.LastDone | None:
+    done_hours, done_date = _float(data.get("last_done_hours")), _date(data.get("last_done_date"))
+    if done_hours is None and done_date is None:
+        return None
+    return pm.LastDone(done_hours, done_date, _float(data.get("last_due_hours")), _date(data.get("last_due_date")))
+
+
+def meter_readings(usage_logs: Iterable[Mapping[str, Any]]) -> dict[str, list[pm.MeterReading]]:
+    """Hour-meter readings per machine from shift logs (gateways' and people's): the end reading at the
+    end of the shift (day shifts end 18:00, night shifts 06:00 the next morning, UTC)."""
+    result: dict[str, list[pm.MeterReading]] = {}
+    for log in usage_logs:
+        hours, day = _float(log.get("hour_meter_end")), _date(log.get("shift_date"))
+        if hours is None or day is None:
+            continue
+        at = datetime.combine(day, time(18), UTC)
+        if log.get("shift") == "night":
+            at = datetime.combine(day, time(23, 59), UTC)
+        result.setdefault(str(log.get("equipment_id")), []).append(
+            pm.MeterReading(at, hours, str(log.get("source") or "manual")))
+    return result
+
+
+def pm_due(plan_id: str, data: Mapping[str, Any], readings: Sequence[pm.MeterReading], today: date) -> pm.DueStatus:
+    """Where one plan stands today from the machine's hour meter (raises PmPlanError for a broken plan)."""
+    plan = pm_plan_from(plan_id, data)
+    return pm.due_status(plan, last_done_from(data), current_hours=pm.meter_now(readings), today=today,
+                         daily_hours=pm.daily_rate(readings, today=today))
