@@ -105,3 +105,74 @@ def database_url_cmd() -> None:
     typer.echo(resolve_database_url(HubSettings.load()))
 
 
+# --- backup and restore (hub/backup.py) --------------------------------------------------------------------------
+
+
+def _server_url_unmigrated(database_url: str | None) -> str:
+    """The URL given, else the configured one, else the embedded server's (started, but never migrated here)."""
+    if database_url:
+        return database_url
+    settings = HubSettings.load()
+    if settings.database_url:
+        return settings.database_url
+    from hub.embedded import start_embedded
+
+    return start_embedded(settings.data_dir / "pgdata")
+
+
+@app.command("backup")
+def backup_cmd(
+    out: str = typer.Option(..., "--out", help="file to write (pg_dump custom format)"),
+    database_url: str = typer.Option(None, "--database-url", help="database to back up (default: the hub's)"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON for scripts"),
+) -> None:
+    """Back up the hub database (a consistent logical dump; safe while the hub serves)."""
+    from pathlib import Path
+
+    from hub.backup import BackupError, backup
+
+    try:
+        info = backup(_server_url_unmigrated(database_url), Path(out))
+    except BackupError as exc:
+        typer.echo(f"pitline hub backup: {exc}", err=True)
+        raise typer.Exit(exc.exit_code) from None
+    s = info.summary
+    if as_json:
+        json.dump({"path": str(info.path), "bytes": info.bytes, "seconds": round(info.seconds, 3), "tool": info.tool,
+                   "revision": s.revision, "server_version": s.server_version, "counts": s.counts,
+                   "heads": s.heads}, sys.stdout)
+        sys.stdout.write("\n")
+    else:
+        typer.echo(f"backup written: {info.path} ({info.bytes:,} bytes in {info.seconds:.1f} s, schema {s.revision}, "
+                   f"{s.counts.get('sync.events', 0):,} events, {len(s.heads)} tenants) with {info.tool}")
+
+
+@app.command("restore")
+def restore_cmd(
+    file: str = typer.Argument(..., help="a file made by `pitline hub backup`"),
+    database_url: str = typer.Option(None, "--database-url", help="target database (created if missing; "
+                                     "default: the hub's)"),
+    force: bool = typer.Option(False, "--force", help="drop everything in a non-empty target first"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON for scripts"),
+) -> None:
+    """Restore a backup into an empty database (all or nothing), then check its schema revision.
+
+    Exit codes: 0 restored · 1 restore failed (rolled back) · 3 restored but its schema is not this hub's ·
+    4 target not empty or in use · 5 no fitting pg_restore · 6 not a Pitline backup."""
+    from pathlib import Path
+
+    from hub.backup import BackupError, restore
+
+    try:
+        info = restore(Path(file), _server_url_unmigrated(database_url), force=force)
+    except BackupError as exc:
+        typer.echo(f"pitline hub restore: {exc}", err=True)
+        raise typer.Exit(exc.exit_code) from None
+    s = info.summary
+    if as_json:
+        json.dump({"seconds": round(info.seconds, 3), "tool": info.tool, "dumped_from": info.dumped_from,
+                   "revision": s.revision, "counts": s.counts, "heads": s.heads}, sys.stdout)
+        sys.stdout.write("\n")
+    else:
+        typer.echo(f"restored in {info.seconds:.1f} s with {info.tool}: schema {s.revision}, "
+                   f"{s.counts.get('sync.events', 0):,} events, {len(s.heads)} tenants; the hub can serve it")
