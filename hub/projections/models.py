@@ -140,7 +140,8 @@ def chains_from(rows: Iterable[Row]) -> list[Chain]:
             )
         except (ApprovalError, ArithmeticError, AttributeError):
             continue
-        chains.append(Chain(str(r.data.get("document_type")), levels, bool(r.data.get("active", True))))
+        chains.append(Chain(str(r.data.get("document_type")), levels, bool(r.data.get("active", True)),
+                            None if r.data.get("site_id") is None else str(r.data["site_id"])))
     return chains
 
 
@@ -166,7 +167,7 @@ def request_row(req: Row, decisions: Iterable[Row], chains: Sequence[Chain],
     base = {"request_id": req.entity_id, "site_id": req.site_id, "document_type": doc_type,
             "document_id": data.get("document_id"), "amount": amount}
     try:
-        levels = route(chains, doc_type, amount)
+        levels = route(chains, doc_type, amount, req.site_id)
     except ApprovalError as exc:
         return base | {"status": "pending", "current_level": None, "waiting_on": [], "problem": str(exc)}
     parsed: list[Decision] = []

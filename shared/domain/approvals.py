@@ -48,11 +48,16 @@ class Chain:
     document_type: str
     levels: tuple[Level, ...]
     active: bool = True
+    site_id: str | None = None  # None: the tenant-wide chain, used where a site has none of its own
 
 
-def route(chains: Iterable[Chain], document_type: str, amount: Decimal) -> tuple[Level, ...]:
-    """The levels a document of this type and amount must pass, in order."""
-    candidates = [c for c in chains if c.active and c.document_type == document_type]
+def route(chains: Iterable[Chain], document_type: str, amount: Decimal,
+          site_id: str | None = None) -> tuple[Level, ...]:
+    """The levels a document of this type and amount must pass, in order. A site's own chain wins over
+    the tenant-wide one (each site manager approves their site's orders; HQ sets the default)."""
+    typed = [c for c in chains if c.active and c.document_type == document_type]
+    candidates = [c for c in typed if site_id is not None and c.site_id == site_id] or [
+        c for c in typed if c.site_id is None]
     if not candidates:
         raise ApprovalError(f"no approval chain for {document_type}", {"document_type": "has no approval chain"})
     if len(candidates) > 1:
@@ -263,6 +268,7 @@ CHAIN = register(
             "name": FieldSpec("str", max_length=128, label="Name"),
             "levels": FieldSpec("list", required=True, label="Levels (min_amount, approver_user or approver_role)"),
             "active": FieldSpec("bool", label="Active"),
+            "site_id": FieldSpec("str", max_length=64, label="Site (empty: the default for every site)"),
         },
     )
 )

@@ -189,7 +189,9 @@ def chains_from(rows: Iterable[Rec]) -> list[Chain]:
             )
         except (ApprovalError, ArithmeticError, AttributeError):
             continue
-        chains.append(Chain(str(data.get("document_type")), levels, bool(data.get("active", True))))
+        scope = data.get("site_id")
+        chains.append(Chain(str(data.get("document_type")), levels, bool(data.get("active", True)),
+                            None if scope is None else str(scope)))
     return chains
 
 
@@ -230,14 +232,14 @@ class RequestView:
 
 
 def request_view(request_id: str, data: Mapping[str, Any], decisions: Iterable[Rec], chains: Sequence[Chain],
-                 delegations: Sequence[Delegation]) -> RequestView:
-    """Route a request by its chain and fold its decisions into its approval state."""
+                 delegations: Sequence[Delegation], site_id: str | None = None) -> RequestView:
+    """Route a request by its chain (the site's own chain first) and fold its decisions into its state."""
     doc_type = str(data.get("document_type"))
     amount = as_decimal(data.get("amount")) or Decimal(0)
     requested_by = str(data.get("requested_by") or "")
     document_id, title = str(data.get("document_id") or ""), str(data.get("title") or "")
     try:
-        levels = route(chains, doc_type, amount)
+        levels = route(chains, doc_type, amount, site_id)
     except ApprovalError as exc:
         return RequestView(request_id, doc_type, document_id, amount, requested_by, title, (), None, str(exc))
     state = evaluate(document_type=doc_type, amount=amount, requested_by=requested_by, levels=levels,

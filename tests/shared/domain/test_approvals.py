@@ -210,3 +210,18 @@ def test_delegations_accepted_one_by_one_never_form_a_loop(pairs: list[tuple[str
     assert not any(reaches(p, p) for p in PEOPLE)
     for p in PEOPLE:  # and whoever acts for whom is finite and includes oneself
         assert p in acts_for(p, accepted, DAY, PO)
+
+
+def test_a_sites_own_chain_wins_over_the_tenant_default() -> None:
+    default = Chain(PO, (Level(D(0), approver_user="hq"),))
+    north = Chain(PO, (Level(D(0), approver_user="north-mgr"),), site_id="north")
+    south = Chain(PO, (Level(D(0), approver_user="south-mgr"),), site_id="south")
+    chains = [default, north, south]
+    assert [lv.approver_user for lv in route(chains, PO, D(5), "north")] == ["north-mgr"]
+    assert [lv.approver_user for lv in route(chains, PO, D(5), "south")] == ["south-mgr"]
+    assert [lv.approver_user for lv in route(chains, PO, D(5), "east")] == ["hq"]  # no chain of its own
+    assert [lv.approver_user for lv in route(chains, PO, D(5))] == ["hq"]
+    with pytest.raises(ApprovalError, match="no approval chain"):
+        route([north], PO, D(5), "east")
+    with pytest.raises(ApprovalError, match="two active"):
+        route([north, north], PO, D(5), "north")
