@@ -13,6 +13,7 @@ PROGRAMS = {
     "edge": ("edge.cli", "the unattended edge agent and the fleet simulator"),
     "desktop": ("desktop.cli", "the site-office desktop application"),
     "demo": ("pitline.demo", "run the whole suite: hub, broker, simulated fleet, edge agent, desktop check"),
+    "offline-week": ("pitline.offline_week", "the site-scale proof: 3 sites offline for a week, faults, checks"),
     "bench": ("bench.cli", "run the benchmarks and print the table of ratios"),
 }
 

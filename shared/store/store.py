@@ -157,6 +157,11 @@ class LocalStore:
     def cursor(self) -> int:
         return int(self._meta("cursor") or 0)
 
+    @property
+    def mutations_numbered(self) -> int:
+        """How many mutations this device has numbered (its last device_seq): what the hub must hold once each."""
+        return int(self._meta("next_seq") or 1) - 1
+
     def get_meta(self, key: str) -> str | None:
         return self._meta(f"x:{key}")
 
