@@ -30,11 +30,12 @@ class Desktop:
 
 
 def build(store_path: Path, key: KeyProvider, *, identity: DeviceIdentity, actor: str,
-          hub_url: str | None = None, token: str | None = None, start_sync: bool = True) -> Desktop:
+          hub_url: str | None = None, token: str | None = None, start_sync: bool = True,
+          roles: frozenset[str] = frozenset()) -> Desktop:
     store = LocalStore.open(store_path, key)
     if store.identity is None:
         store.set_identity(identity)
-    window = MainWindow(store, actor)
+    window = MainWindow(store, actor, roles)
     bridge = None
     if hub_url and token:
         client = SyncClient(lambda: LocalStore.open(store_path, key), hub_url, lambda: token)

@@ -44,8 +44,9 @@ def run(
         if signin.exec() != QDialog.DialogCode.Accepted or signin.user is None:
             raise typer.Exit(1)
         user = str(signin.user["username"])
+    roles = frozenset(str(r) for r in signin.user.get("roles") or ())
     desktop = build(store, key, identity=DeviceIdentity(device, tenant, site), actor=user,
-                    hub_url=hub, token=device_token)
+                    hub_url=hub, token=device_token, roles=roles)
     attach_idle_lock(desktop.window, Verifiers(desktop.store), idle_minutes * 60)
     desktop.window.show()
     code = qt.exec()

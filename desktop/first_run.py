@@ -22,7 +22,8 @@ def is_set_up(store: LocalStore) -> bool:
 def start_standalone(store: LocalStore, username: str, password: str, *, with_demo_data: bool = True) -> None:
     if store.identity is None:
         store.set_identity(DeviceIdentity(f"desk-{new_ulid()[-8:].lower()}", "demo", "demo-site"))
-    Verifiers(store).add_local_user(username, password)
+    # The only person of a standalone site does every job (approves, plans, issues stock).
+    Verifiers(store).add_local_user(username, password, roles=["supervisor", "admin"])
     if with_demo_data:
         add_demo_data(store, actor=username)
     store.set_meta(MODE_KEY, "standalone")

@@ -21,10 +21,16 @@ from PySide6.QtWidgets import (
 from desktop.conflicts_view import ConflictsInbox
 from desktop.filter_bar import FilterBar
 from desktop.hours_views import GatewayHoursView, RentalHoursView, hour_meter_check
+from desktop.inbox_view import InboxScreen
 from desktop.kpi_view import KpiDashboard
+from desktop.ops_screen import OpsScreen
+from desktop.pm_plans_view import PmPlansScreen
+from desktop.purchase_orders_view import PurchaseOrdersScreen
 from desktop.record_form import RecordForm
+from desktop.stock_view import StockScreen
 from desktop.table_model import RecordTableModel
 from desktop.table_query import ensure_indexes
+from desktop.work_orders_view import WorkOrdersScreen
 from shared.store import LocalStore
 from shared.sync import SyncState
 
@@ -46,8 +52,15 @@ MODULES = [
 ]
 
 
+# The operations screens (issue 6), after the equipment modules in the navigation.
+OPS_SCREENS: list[tuple[str, type[OpsScreen]]] = [
+    ("Work orders", WorkOrdersScreen), ("PM plans", PmPlansScreen), ("Stock", StockScreen),
+    ("Purchase orders", PurchaseOrdersScreen), ("Inbox", InboxScreen),
+]
+
+
 class MainWindow(QMainWindow):
-    def __init__(self, store: LocalStore, actor: str) -> None:
+    def __init__(self, store: LocalStore, actor: str, roles: frozenset[str] = frozenset()) -> None:
         super().__init__()
         self._sync_detached = False
         self.store = store
@@ -88,6 +101,13 @@ class MainWindow(QMainWindow):
         self.conflicts_inbox.resolved.connect(lambda _id: self._after_save(self.models["sync.conflict"]))
         self.rental = RentalHoursView(store)
         self.gateway = GatewayHoursView(store)
+        self.ops: dict[str, OpsScreen] = {}
+        for title, screen_class in OPS_SCREENS:
+            screen = screen_class(store, actor, roles)
+            screen.changed.connect(self._after_ops_write)
+            self.ops[title] = screen
+            self.nav.addItem(title)
+            self.pages.addWidget(screen)
         for title, widget in (("Gateway vs logged hours", self.gateway), ("Rental hours", self.rental),
                               ("KPI dashboard", self.kpis), ("Conflicts inbox", self.conflicts_inbox)):
             self.nav.addItem(title)
@@ -118,6 +138,10 @@ class MainWindow(QMainWindow):
     def _after_save(self, model: RecordTableModel) -> None:
         model.reload()
         self.refresh_views()
+        self.refresh_counts()
+        self.on_outbox_changed()
+
+    def _after_ops_write(self) -> None:
         self.refresh_counts()
         self.on_outbox_changed()
 
@@ -176,7 +200,7 @@ class MainWindow(QMainWindow):
 
     def _refresh_current(self) -> None:
         page = self.pages.currentWidget()
-        if page in (self.kpis, self.rental, self.gateway):
+        if page in (self.kpis, self.rental, self.gateway) or isinstance(page, OpsScreen):
             page.refresh()
 
     def show_module(self, title: str) -> None:

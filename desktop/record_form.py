@@ -20,12 +20,13 @@ class RecordForm(QWidget):
     saved = Signal(str)  # entity_id
 
     def __init__(self, store: LocalStore, entity: str, fields: list[str], actor: str,
-                 extra_check: Callable[[Mapping[str, Any]], dict[str, str]] | None = None) -> None:
+                 extra_check: Callable[[Mapping[str, Any]], dict[str, str]] | None = None,
+                 draft_key: str | None = None) -> None:
         super().__init__()
         self.store, self.entity, self.fields, self.actor = store, entity, fields, actor
         self.extra_check = extra_check  # rules that need the local data (e.g. the last hour-meter reading)
         self.spec = get_spec(entity)
-        self.draft_key = f"form:{entity}"
+        self.draft_key = draft_key or f"form:{entity}"  # two forms on one entity need their own keys
         self.inputs: dict[str, QLineEdit] = {}
         self.errors: dict[str, QLabel] = {}
         layout = QVBoxLayout(self)
