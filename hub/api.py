@@ -9,7 +9,8 @@ from hub.ops.health import router as ops_router
 from hub.sync.conflicts_api import router as conflicts_router
 from hub.sync.pull import router as pull_router
 from hub.sync.push import router as push_router
+from hub.telemetry.api import router as telemetry_router
 
 
 def routers() -> list[APIRouter]:
-    return [push_router, pull_router, conflicts_router, audit_router, ops_router]
+    return [push_router, pull_router, conflicts_router, audit_router, ops_router, telemetry_router]

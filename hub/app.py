@@ -20,6 +20,8 @@ from hub.settings import HubSettings
 from hub.sync.fanout import EventFanout
 from hub.sync.ledger import add_audit_hook
 from hub.sync.retention import run_retention_forever
+from hub.telemetry.config import TelemetrySettings
+from hub.telemetry.retention import run_retention_forever as run_telemetry_retention
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +45,14 @@ def create_app(settings: HubSettings) -> FastAPI:
         await projections.start()
         retention = asyncio.create_task(run_retention_forever(app.state.pool, settings.retention_days),
                                         name="event-retention")
+        app.state.telemetry_settings = TelemetrySettings.load()
+        telemetry = asyncio.create_task(run_telemetry_retention(app.state.pool, app.state.telemetry_settings),
+                                        name="telemetry-partitions")
         try:
             yield
         finally:
             retention.cancel()
+            telemetry.cancel()
             await projections.stop()
             await fanout.stop()
             await app.state.pool.close()

@@ -23,6 +23,8 @@ class Metrics:
         self.latency_sum: Counter[tuple[str, str]] = Counter()
         self.latency_count: Counter[tuple[str, str]] = Counter()
         self.outcomes: Counter[str] = Counter()
+        self.telemetry_points: Counter[str] = Counter()  # accepted | duplicate
+        self.telemetry_batches: Counter[str] = Counter()  # stored | replayed
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests[(method, route, status)] += 1
@@ -36,6 +38,12 @@ class Metrics:
     def count_outcomes(self, outcomes: Iterable[Outcome]) -> None:
         for o in outcomes:
             self.outcomes[str(o.status)] += 1
+
+    def count_telemetry(self, accepted: int, duplicates: int, replayed: bool) -> None:
+        self.telemetry_batches["replayed" if replayed else "stored"] += 1
+        if not replayed:
+            self.telemetry_points["accepted"] += accepted
+            self.telemetry_points["duplicate"] += duplicates
 
     def render(self, streams: int) -> str:
         lines = ["# HELP pitline_http_requests_total Requests served, by method, route and status.",
@@ -57,6 +65,14 @@ class Metrics:
         lines += [f'pitline_push_outcomes_total{{status="{s}"}} {n}' for s, n in sorted(self.outcomes.items())]
         lines += ["# HELP pitline_sse_streams Open event streams in this process.", "# TYPE pitline_sse_streams gauge",
                   f"pitline_sse_streams {streams}"]
+        lines += ["# HELP pitline_telemetry_rows_total Telemetry points received, by result.",
+                  "# TYPE pitline_telemetry_rows_total counter"]
+        lines += [f'pitline_telemetry_rows_total{{result="{r}"}} {n}'
+                  for r, n in sorted(self.telemetry_points.items())]
+        lines += ["# HELP pitline_telemetry_batches_total Telemetry batches received, stored or replayed.",
+                  "# TYPE pitline_telemetry_batches_total counter"]
+        lines += [f'pitline_telemetry_batches_total{{result="{r}"}} {n}'
+                  for r, n in sorted(self.telemetry_batches.items())]
         return "\n".join(lines) + "\n"
 
 
