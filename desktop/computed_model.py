@@ -4,6 +4,7 @@ rows not yet confirmed by the hub are marked like the record tables do, rows tha
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
@@ -77,3 +78,9 @@ class ComputedTableModel(QAbstractTableModel):
         self.layoutAboutToBeChanged.emit()
         self.rows.sort(key=key, reverse=order == Qt.SortOrder.DescendingOrder)
         self.layoutChanged.emit()
+
+
+def qty(value: Decimal) -> str:
+    """A quantity as people write it: 13, 2.5, -5 (never 13.0 or 1E+2)."""
+    text = f"{value.normalize():f}"
+    return "0" if text in ("-0", "0") else text

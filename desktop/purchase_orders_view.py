@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.approval_actions import decide, delegations, today, views_by_document
-from desktop.computed_model import ComputedRow, ComputedTableModel
+from desktop.computed_model import ComputedRow, ComputedTableModel, qty
 from desktop.ops_screen import OpsScreen, table_view
 from desktop.po_form import PurchaseOrderForm
 from desktop.receipt_form import receipt_form
@@ -138,8 +138,8 @@ class PurchaseOrdersScreen(OpsScreen):
         for i, line in enumerate(lines):
             got = progress.received.get(line.line_id, Decimal(0)) if progress else Decimal(0)
             left = progress.outstanding.get(line.line_id, Decimal(0)) if progress else Decimal(0)
-            for j, text in enumerate((line.line_id, line.item_id, line.store_id, f"{line.quantity:g}", f"{got:g}",
-                                      f"{left:g}")):
+            for j, text in enumerate((line.line_id, line.item_id, line.store_id, qty(line.quantity), qty(got),
+                                      qty(left))):
                 self.lines.setItem(i, j, QTableWidgetItem(text))
         view: RequestView | None = row.data.get("approval") if row else None
         can = view is not None and may_decide(view, self.actor, self.roles, delegations(self.store), today())

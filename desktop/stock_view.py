@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QTabWidget, QVBoxLayout
 
-from desktop.computed_model import ComputedRow, ComputedTableModel
+from desktop.computed_model import ComputedRow, ComputedTableModel, qty
 from desktop.ops_screen import OpsScreen, table_view
 from desktop.stock_forms import count_form, issue_form, transfer_form
 from shared.domain.ops_views import stock_lines
@@ -50,7 +50,7 @@ class StockScreen(OpsScreen):
                 continue
             rows.append(ComputedRow(
                 f"{line.store_id}:{line.item_id}",
-                [line.store_id, line.item_id, names.get(line.item_id, ""), f"{line.quantity:g}",
+                [line.store_id, line.item_id, names.get(line.item_id, ""), qty(line.quantity),
                  f"{line.average_cost:.2f}", f"{line.value:.2f}", line.reason],
                 pending=(line.store_id, line.item_id) in pending, needs_review=line.needs_review,
                 data={"quantity": line.quantity}))
