@@ -53,12 +53,15 @@ async def record_push(conn: asyncpg.Connection, principal: Principal, run: Seque
 
 async def record_action(conn: asyncpg.Connection, principal: Principal, action: str, *, entity: str | None = None,
                         entity_id: str | None = None, details: dict[str, Any] | None = None,
-                        now: datetime | None = None) -> None:
-    """An administrative action (not a device mutation), in the caller's transaction."""
+                        now: datetime | None = None, before: Any = None, after: Any = None) -> None:
+    """An administrative action (not a device mutation), in the caller's transaction; `before`/`after` are the
+    changed object's states (None where it did not exist)."""
     await conn.execute(
-        """INSERT INTO audit.log (tenant_id, at, actor, device_id, action, entity, entity_id, outcome, details)
-           VALUES ($1, COALESCE($2, now()), $3, $4, $5, $6, $7, 'done', $8)""",
+        """INSERT INTO audit.log (tenant_id, at, actor, device_id, action, entity, entity_id, outcome, details,
+                                  before, after)
+           VALUES ($1, COALESCE($2, now()), $3, $4, $5, $6, $7, 'done', $8, $9, $10)""",
         principal.tenant_id, now, principal.actor, principal.device_id, action, entity, entity_id, details,
+        before, after,
     )
 
 

@@ -14,6 +14,7 @@ import asyncpg
 
 from hub.auth.principal import Principal
 from hub.errors import Conflict
+from hub.identity.enforce import forbidden_mutations
 from hub.sync.ledger import audit_applied, replay_duplicates, write_ledger
 from hub.sync.records import (
     History,
@@ -145,8 +146,12 @@ async def push(conn: asyncpg.Connection, principal: Principal, request: PushRequ
 async def _apply_run(ctx: ApplyContext, run: list[Mutation]) -> dict[str, Outcome]:
     """Decide every mutation of a consecutive run, in device order, against the locked records."""
     specs: dict[str, EntitySpec | Outcome] = {}
+    refused = await forbidden_mutations(ctx.conn, ctx.principal, run)  # roles (shared/permissions.py)
     for m in run:
         specs[m.id] = _validate(ctx.principal, m)
+        if m.id in refused and isinstance(specs[m.id], EntitySpec):
+            specs[m.id] = Outcome(mutation_id=m.id, device_seq=m.device_seq, status=OutcomeStatus.REJECTED,
+                                  code="forbidden", message=refused[m.id])
     keys = sorted({(m.entity, m.entity_id) for m in run if isinstance(specs[m.id], EntitySpec)})
     ctx.states.update(await lock_records(ctx.conn, ctx.principal.tenant_id, keys))
     wanted: dict[Key, int] = {}

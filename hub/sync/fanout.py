@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import asyncpg
+import orjson
 
 from hub.db import connect
 from hub.sync.events_read import head_and_floor, read_page, sse_frame
@@ -26,6 +27,7 @@ from hub.sync.events_read import head_and_floor, read_page, sse_frame
 log = logging.getLogger(__name__)
 
 CHANNEL = "pitline_events"
+REVOCATIONS_CHANNEL = "pitline_revocations"  # payload {"tenant_id", "device_id"}: close that device's streams
 QUEUE_LIMIT = 10_000
 TAIL_PAGE = 2_000
 SAFETY_TICK_SECONDS = 5.0
@@ -175,10 +177,12 @@ class EventFanout:
         if tail is not None:
             tail.subscribers.discard(sub)
 
-    def close_device(self, device_id: str) -> int:
+    def close_device(self, device_id: str, tenant_id: str | None = None) -> int:
         """Close every open stream of a revoked device on this process; returns how many were closed."""
         closed = 0
         for tail in self._tails.values():
+            if tenant_id is not None and tail.tenant_id != tenant_id:
+                continue
             for sub in list(tail.subscribers):
                 if sub.device_id == device_id and not sub.is_closed:
                     sub.close("the device was revoked")
@@ -268,6 +272,18 @@ class EventFanout:
     def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
         self._wake(payload)
 
+    def _on_revocation(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        """A device was revoked (by any process or the admin CLI): close its streams here too."""
+        try:
+            body = orjson.loads(payload)
+            tenant_id, device_id = str(body["tenant_id"]), str(body["device_id"])
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            log.warning("ignoring a malformed revocation notice: %r", payload[:200])
+            return
+        closed = self.close_device(device_id, tenant_id)
+        if closed:
+            log.info("closed %d stream(s) of revoked device %s", closed, device_id)
+
     def _on_terminated(self, _conn: object) -> None:
         self._listener_lost("LISTEN connection closed")
 
@@ -281,6 +297,7 @@ class EventFanout:
     async def _connect_listener(self) -> None:
         conn = await connect(self._dsn)
         await conn.add_listener(CHANNEL, self._on_notify)
+        await conn.add_listener(REVOCATIONS_CHANNEL, self._on_revocation)
         conn.add_termination_listener(self._on_terminated)
         self._listener = conn
 

@@ -100,9 +100,17 @@ class SyncClient:
             self._local.store = None
 
     def _headers(self) -> dict[str, str]:
-        if self._token is None:
-            self._token = self._token_provider()
+        # Asked before every request: a refreshing provider (shared.device_auth.DeviceTokenProvider) caches its
+        # token and renews it before it expires; a constant one (lambda: token) costs nothing.
+        self._token = self._token_provider()
         return {"Authorization": f"Bearer {self._token}"}
+
+    def _forget_token(self) -> None:
+        """The hub answered 401: a provider that can (`invalidate()`) fetches a fresh token next time."""
+        self._token = None
+        invalidate = getattr(self._token_provider, "invalidate", None)
+        if callable(invalidate):
+            invalidate()
 
     def _request(self, client: httpx.Client, method: str, path: str, *, headers: dict[str, str] | None = None,
                  **kw: Any) -> httpx.Response:
@@ -113,7 +121,7 @@ class SyncClient:
             except httpx.HTTPError as exc:
                 raise HubUnavailableError(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
             if response.status_code == 401 and attempt == 1:
-                self._token = None  # maybe expired: ask the provider once more
+                self._forget_token()  # maybe expired: ask the provider once more
                 continue
             return self._check(response, method, path)
         raise AssertionError("unreachable")
@@ -229,6 +237,8 @@ class SyncClient:
                 headers = {**self._headers(), "Last-Event-ID": str(store.cursor)}
                 with connect_sse(client, "GET", f"{self.hub_url}/v1/sync/stream", headers=headers) as source:
                     if source.response.status_code >= 400:
+                        if source.response.status_code == 401:
+                            self._forget_token()
                         source.response.read()
                         self._check(source.response, "GET", "/v1/sync/stream")
                     self._recovered()
