@@ -84,7 +84,8 @@ def test_transfer_and_count_write_ledger_rows(qtbot, tmp_path: Path) -> None:  #
     click(qtbot, screen.transfer.save_button)
     assert row(screen, "MAIN:FILTER").cells[3] == "17"
     [shipped] = [r for r in desk.store.query("inventory.movement") if (r.state or {}).get("kind") == "transfer_out"]
-    assert shipped.state is not None and shipped.state["unit_cost"] == 13.0 and shipped.state["to_store_id"] == "WORKSHOP"
+    assert shipped.state is not None and shipped.state["unit_cost"] == 13.0
+    assert shipped.state["to_store_id"] == "WORKSHOP"
     type_into(qtbot, screen.count, {"store_id": "MAIN", "item_id": "FILTER", "counted_qty": "17"})
     click(qtbot, screen.count.save_button)
     assert "agrees with the ledger" in screen.count.errors["counted_qty"].text()
