@@ -1,13 +1,15 @@
 """The KPI dashboard: computed by `shared.domain.kpi` from the local replica, so it works with no network.
 
-QtCharts is not part of PySide6-Essentials, so the bar chart is drawn with QPainter; the same painter draws
-the PDF (QPdfWriter is in QtGui)."""
+Charts are QtCharts (`desktop.kpi_charts`; PySide6-Addons) beside the table; the PDF export renders the same
+charts and the table through QPdfWriter. `paint_bars` is the plain-QPainter chart the dashboard used before
+QtCharts was installed, kept as the fallback when the Addons package is missing."""
 
 from __future__ import annotations
 
 import csv
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import orjson
 from PySide6.QtCore import QDate, QMarginsF, QRectF, Qt
@@ -27,6 +29,9 @@ from PySide6.QtWidgets import (
 
 from shared.domain.kpi import KPI_LABELS, KPI_NAMES, KpiConfig, KpiRow, aggregate, format_value
 from shared.store import LocalStore
+
+if TYPE_CHECKING:
+    from desktop.kpi_charts import KpiCharts
 
 BAR_KPIS = ("mechanical_availability", "physical_availability", "use_of_availability", "effective_utilisation")
 COLOURS = ("#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd")
@@ -101,6 +106,15 @@ class BarChart(QWidget):
         painter.end()
 
 
+def make_chart() -> BarChart | KpiCharts:
+    """QtCharts when PySide6-Addons is installed, else the QPainter bars."""
+    try:
+        from desktop.kpi_charts import KpiCharts
+    except ImportError:
+        return BarChart()
+    return KpiCharts()
+
+
 class KpiDashboard(QWidget):
     def __init__(self, store: LocalStore) -> None:
         super().__init__()
@@ -133,7 +147,7 @@ class KpiDashboard(QWidget):
         bar.addStretch(1)
         bar.addWidget(self.csv_button)
         bar.addWidget(self.pdf_button)
-        self.chart = BarChart()
+        self.chart = make_chart()
         self.table = QTableWidget(0, len(KPI_NAMES) + 4)
         self.table.setHorizontalHeaderLabels(["Group", "Operating h", "Standby h", "Repair h"]
                                              + [KPI_LABELS[n] for n in KPI_NAMES])
@@ -196,7 +210,12 @@ class KpiDashboard(QWidget):
         period = f"{self.start.date().toString('yyyy-MM-dd')} to {self.end.date().toString('yyyy-MM-dd')}"
         painter.drawText(QRectF(0, 0, width, 24), Qt.AlignmentFlag.AlignLeft,
                          f"Equipment KPIs per {self.group_by.currentText()}, {period}")
-        paint_bars(painter, QRectF(0, 30, width, 300), self.rows)
+        area = QRectF(0, 30, width, 300)
+        paint_chart = getattr(self.chart, "paint", None)
+        if callable(paint_chart):
+            paint_chart(painter, area)
+        else:
+            paint_bars(painter, area, self.rows)
         y = 350.0
         headers = ["Group"] + [KPI_LABELS[n] for n in KPI_NAMES]
         col = width / len(headers)
