@@ -14,7 +14,8 @@ from typing import Any
 
 from edge.derive import derive_breakdowns, derive_usage_logs
 from edge.ingest import MqttIngest
-from edge.storage import prepare, status
+from edge.storage import prepare, status, uplink_status
+from edge.uplink import Uplink
 from shared.domain.shifts import ShiftPattern
 from shared.store import DeviceIdentity, KeyFileKeyProvider, KeyProvider, LocalStore, PassphraseKeyProvider
 from shared.sync import SyncClient
@@ -83,6 +84,9 @@ class EdgeAgent:
         if config.hub_url and config.token:
             token = config.token
             self.sync = SyncClient(self._open, config.hub_url, lambda: token)
+            self.uplink: Uplink | None = Uplink(lambda: self._open(), config.hub_url, lambda: token)  # raw samples
+        else:
+            self.uplink = None
 
     def run(self, stop: threading.Event) -> None:
         self.ingest.start()
@@ -90,6 +94,10 @@ class EdgeAgent:
         if self.sync is not None:
             sync_thread = threading.Thread(target=self.sync.run, args=(stop,), name="edge-sync", daemon=True)
             sync_thread.start()
+        uplink_thread = threading.Thread(target=self.uplink.run, args=(stop,), name="edge-uplink", daemon=True) \
+            if self.uplink is not None else None
+        if uplink_thread is not None:
+            uplink_thread.start()
         store = self._open()
         _sd_notify("READY=1")
         try:
@@ -109,9 +117,11 @@ class EdgeAgent:
             store.close()
             if sync_thread is not None:
                 sync_thread.join(10)
+            if uplink_thread is not None:
+                uplink_thread.join(10)
 
     def _write_status(self, store: LocalStore) -> None:
-        report = {**status(store), "broker_connected": self.ingest.stats.connected,
+        report = {**status(store), **uplink_status(store), "broker_connected": self.ingest.stats.connected,
                   "received": self.ingest.stats.received, "duplicates": self.ingest.stats.duplicates}
         if self.sync is not None:
             s = self.sync.state

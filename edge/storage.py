@@ -43,6 +43,7 @@ EDGE_STEPS = [
 
 def prepare(store: LocalStore) -> None:
     store.migrate("edge", EDGE_STEPS)
+    store.migrate("edge-uplink", UPLINK_STEPS)
 
 
 def write_batch(store: LocalStore, samples: list[tuple[str, str, TelemetrySample]],
@@ -53,7 +54,8 @@ def write_batch(store: LocalStore, samples: list[tuple[str, str, TelemetrySample
     with store.transaction() as conn:
         before = conn.total_changes()
         conn.executemany(
-            "INSERT OR IGNORE INTO samples VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR IGNORE INTO samples (equipment_id, ts, site_id, engine_on, working, hour_meter, body) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
             [(eq, s.ts.isoformat(), site, int(s.engine_status == "on"),
               None if s.working is None else int(s.working), s.hour_meter, s.model_dump_json())
              for site, eq, s in samples],
@@ -86,3 +88,86 @@ def status(store: LocalStore) -> dict[str, Any]:
         "outbox_depth": store.outbox_depth(),
         "cursor": store.cursor,
     }
+
+
+# --- Uplink of raw samples to the hub (edge/uplink.py) ------------------------------------------------
+# Its own migration module ("edge-uplink"), so its steps never interleave with EDGE_STEPS.
+# samples.uplink_batch: NULL = not yet in a batch; else the batch that carries it. A sample is *sent* once
+# its batch has acked_at set (the hub committed it). uplink_batches keeps each batch's compressed body
+# until the hub acknowledges it, so a retry after a crash sends the same batch id and the same bytes.
+UPLINK_STEPS = [
+    """
+    ALTER TABLE samples ADD COLUMN uplink_batch TEXT;
+    CREATE INDEX samples_unsent ON samples (ts, equipment_id) WHERE uplink_batch IS NULL;
+    CREATE TABLE uplink_batches (
+        batch_id TEXT PRIMARY KEY,
+        site_id TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        samples INTEGER NOT NULL,
+        points INTEGER NOT NULL,
+        body BLOB,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        acked_at TEXT,
+        accepted INTEGER,
+        duplicates INTEGER,
+        rejected_at TEXT
+    );
+    CREATE INDEX uplink_batches_open ON uplink_batches (created_at) WHERE acked_at IS NULL AND rejected_at IS NULL;
+    """,
+]
+
+
+def unsent_samples(store: LocalStore, limit: int) -> list[tuple[str, str, str, str]]:
+    """(site_id, equipment_id, ts, body) of the oldest samples in no batch yet, one site at a time."""
+    conn = store.connection
+    first = conn.execute("SELECT site_id FROM samples WHERE uplink_batch IS NULL ORDER BY ts LIMIT 1").fetchone()
+    if first is None:
+        return []
+    rows = conn.execute("""SELECT site_id, equipment_id, ts, body FROM samples WHERE uplink_batch IS NULL
+                           AND site_id = ? ORDER BY ts, equipment_id LIMIT ?""", (first[0], limit))
+    return [(str(r[0]), str(r[1]), str(r[2]), str(r[3])) for r in rows]
+
+
+def save_uplink_batch(store: LocalStore, batch_id: str, site_id: str, keys: list[tuple[str, str]], points: int,
+                      body: bytes) -> None:
+    """Record a batch and claim its samples (call inside store.transaction(), with the read that chose them)."""
+    conn = store.connection
+    conn.execute("INSERT INTO uplink_batches (batch_id, site_id, created_at, samples, points, body) "
+                 "VALUES (?, ?, ?, ?, ?, ?)",
+                 (batch_id, site_id, datetime.now(UTC).isoformat(), len(keys), points, body))
+    conn.executemany("UPDATE samples SET uplink_batch = ? WHERE equipment_id = ? AND ts = ?",
+                     [(batch_id, eq, ts) for eq, ts in keys])
+
+
+def open_uplink_batches(store: LocalStore, limit: int = 1) -> list[tuple[str, bytes]]:
+    """(batch_id, body) of batches made but not yet acknowledged, oldest first."""
+    rows = store.connection.execute(
+        "SELECT batch_id, body FROM uplink_batches WHERE acked_at IS NULL AND rejected_at IS NULL "
+        "ORDER BY created_at LIMIT ?", (limit,))
+    return [(str(r[0]), bytes(r[1])) for r in rows]
+
+
+def mark_uplink_sent(store: LocalStore, batch_id: str, accepted: int, duplicates: int) -> None:
+    """The hub committed the batch: its samples count as sent and the stored body is dropped."""
+    with store.transaction() as conn:
+        conn.execute("UPDATE uplink_batches SET acked_at = ?, accepted = ?, duplicates = ?, body = NULL "
+                     "WHERE batch_id = ?", (datetime.now(UTC).isoformat(), accepted, duplicates, batch_id))
+
+
+def mark_uplink_failed(store: LocalStore, batch_id: str, error: str, *, final: bool) -> None:
+    """A failed attempt; `final` (the hub refused it for good) parks the batch for a person to look at."""
+    with store.transaction() as conn:
+        conn.execute("UPDATE uplink_batches SET attempts = attempts + 1, last_error = ?, rejected_at = ? "
+                     "WHERE batch_id = ?", (error[:500], datetime.now(UTC).isoformat() if final else None, batch_id))
+
+
+def uplink_status(store: LocalStore) -> dict[str, Any]:
+    conn = store.connection
+    unsent = conn.execute("SELECT count(*) FROM samples WHERE uplink_batch IS NULL").fetchone()[0]
+    row = conn.execute(
+        """SELECT count(*) FILTER (WHERE acked_at IS NULL AND rejected_at IS NULL),
+                  count(*) FILTER (WHERE rejected_at IS NOT NULL), coalesce(sum(accepted), 0), max(acked_at)
+           FROM uplink_batches""").fetchone()
+    return {"uplink_unsent_samples": unsent, "uplink_open_batches": row[0], "uplink_rejected_batches": row[1],
+            "uplink_points_accepted": row[2], "uplink_last_ack_at": row[3]}
