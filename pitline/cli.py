@@ -15,6 +15,7 @@ PROGRAMS = {
     "demo": ("pitline.demo", "run the whole suite: hub, broker, simulated fleet, edge agent, desktop check"),
     "offline-week": ("pitline.offline_week", "the site-scale proof: 3 sites offline for a week, faults, checks"),
     "bench": ("bench.cli", "run the benchmarks and print the table of ratios"),
+    "seed": ("pitline.seed", "build a realistic site in a hub database (120 machines, 5,000 items, 2 years)"),
 }
 
 
