@@ -121,6 +121,8 @@ class InboxScreen(OpsScreen):
                     font.setBold(True)
                     item.setFont(font)
                 self.notifications.setItem(i, j, item)
+        self.approvals.resizeColumnsToContents()
+        self.notifications.resizeColumnsToContents()
         self.waiting_title.setText(f"Waiting for you ({len(self.waiting)})")
         self.notes_title.setText(f"Notifications ({unread} unread)")
 

@@ -70,6 +70,7 @@ class PmPlansScreen(OpsScreen):
                 "" if status.due.on is None else status.due.on.isoformat(), _remaining(status), state],
                 record.pending, status.is_due and not raised, {"status": status, "data": data}))
         self.model.set_rows(rows)
+        self.view.resizeColumnsToContents()
 
     def raise_selected(self) -> str | None:
         index = self.view.currentIndex()

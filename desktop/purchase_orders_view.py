@@ -79,8 +79,8 @@ class PurchaseOrdersScreen(OpsScreen):
         forms.addTab(self.receipt, "Receive goods")
         forms.addTab(self.po_form, "New purchase order")
         layout = QHBoxLayout(self)
-        layout.addWidget(lists, 3)
-        layout.addWidget(forms, 2)
+        layout.addWidget(lists, 2)
+        layout.addWidget(forms, 1)
         self.show_selected()
 
     def selected_id(self) -> str | None:
@@ -124,6 +124,7 @@ class PurchaseOrdersScreen(OpsScreen):
                 bool(progress.over_received or progress.unknown_lines),
                 {"lines": lines, "progress": progress, "approval": view}))
         self.model.set_rows(rows)
+        self.view.resizeColumnsToContents()
         self.requisitions.reload()
         if selected is not None:
             self.select(selected)

@@ -35,8 +35,8 @@ class StockScreen(OpsScreen):
         left.addWidget(self.view)
         left.addWidget(self.summary)
         layout = QHBoxLayout(self)
-        layout.addLayout(left, 3)
-        layout.addWidget(tabs, 2)
+        layout.addLayout(left, 2)
+        layout.addWidget(tabs, 1)
 
     def refresh(self) -> None:
         records = self.store.query("inventory.movement")
@@ -55,6 +55,7 @@ class StockScreen(OpsScreen):
                 pending=(line.store_id, line.item_id) in pending, needs_review=line.needs_review,
                 data={"quantity": line.quantity}))
         self.model.set_rows(rows)
+        self.view.resizeColumnsToContents()
         review = sum(1 for r in rows if r.needs_review)
         self.summary.setText(f"{len(rows)} store/item balances; {review} need review (red)")
 
