@@ -14,7 +14,10 @@ from hub.audit import record_push
 from hub.db import create_pool
 from hub.errors import install_error_handlers
 from hub.migrate import check_schema
+from hub.ops.body_limit import BodyLimitMiddleware
 from hub.ops.metrics import Metrics, MetricsMiddleware
+from hub.ops.openapi import install_openapi
+from hub.ops.read_cursors import ReadCursorRecorder
 from hub.projections.worker import ProjectionWorker
 from hub.settings import HubSettings
 from hub.sync.fanout import EventFanout
@@ -40,6 +43,8 @@ def create_app(settings: HubSettings) -> FastAPI:
         fanout = EventFanout(app.state.pool, settings)
         await fanout.start(database_url)
         app.state.fanout = fanout
+        app.state.read_cursors = ReadCursorRecorder(app.state.pool)
+        app.state.read_cursors.start()
         # Read models follow the event log; projection runs lock their cursor, so every process may run one.
         projections = ProjectionWorker(database_url)
         await projections.start()
@@ -55,15 +60,18 @@ def create_app(settings: HubSettings) -> FastAPI:
             telemetry.cancel()
             await projections.stop()
             await fanout.stop()
+            await app.state.read_cursors.stop()
             await app.state.pool.close()
 
     app = FastAPI(title="Pitline hub", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.metrics = Metrics()
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)  # inside metrics: 413s are counted
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     install_error_handlers(app)
     for router in api.routers():
         app.include_router(router)
+    install_openapi(app)
 
     return app
 

@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from datetime import timedelta
+from typing import Any
 
 import typer
 
@@ -176,3 +177,50 @@ def restore_cmd(
     else:
         typer.echo(f"restored in {info.seconds:.1f} s with {info.tool}: schema {s.revision}, "
                    f"{s.counts.get('sync.events', 0):,} events, {len(s.heads)} tenants; the hub can serve it")
+
+
+# --- per-device sync status (hub/ops/device_status.py) -----------------------------------------------------------
+
+
+@app.command("devices-status")
+def devices_status_cmd(
+    tenant: str = typer.Option(None, help="only this tenant (default: every tenant)"),
+    include_revoked: bool = typer.Option(False, "--include-revoked", help="list revoked devices too"),
+    limit: int = typer.Option(1000, min=1, max=5000, help="at most this many devices, largest lag first"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON for scripts"),
+) -> None:
+    """Per-device sync status: last seen, reported outbox depth, event lag behind the tenant's head."""
+    import asyncpg
+
+    from hub.db import connect
+    from hub.ops.device_status import status_rows
+
+    url = resolve_database_url(HubSettings.load())
+
+    async def run() -> list[Any]:
+        conn = await connect(url)
+        try:
+            return await status_rows(conn, tenant_id=tenant, include_revoked=include_revoked, limit=limit)
+        finally:
+            await conn.close()
+
+    try:
+        rows = asyncio.run(run())
+    except (OSError, asyncpg.PostgresError) as exc:
+        typer.echo(f"pitline hub devices-status: the database cannot be read: {exc}", err=True)
+        raise typer.Exit(7) from None
+    if as_json:
+        sys.stdout.write(json.dumps([r.model_dump(mode="json") for r in rows]) + "\n")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"Device sync status ({len(rows)} devices, largest lag first)")
+    for col in ("tenant", "device", "kind", "sites", "last seen (UTC)", "outbox", "event lag", "revoked"):
+        table.add_column(col)
+    for r in rows:
+        seen = r.last_seen_at.strftime("%Y-%m-%d %H:%M:%S") if r.last_seen_at else "never"
+        table.add_row(r.tenant_id, r.device_id, r.kind, ",".join(r.site_ids) if r.site_ids else "all", seen,
+                      "?" if r.outbox_depth is None else str(r.outbox_depth),
+                      "never read" if r.event_lag is None else str(r.event_lag), "yes" if r.revoked_at else "")
+    Console().print(table)

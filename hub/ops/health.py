@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import PlainTextResponse, Response
 
 from hub.errors import error_response
+from hub.ops.device_status import device_gauges
 
 router = APIRouter()
 
@@ -35,4 +36,5 @@ async def readyz(request: Request) -> Response:
 async def metrics(request: Request) -> PlainTextResponse:
     fanout = request.app.state.fanout
     text = request.app.state.metrics.render(streams=fanout.stream_count if fanout is not None else 0)
+    text += await device_gauges(request.app.state.pool)
     return PlainTextResponse(text, media_type="text/plain; version=0.0.4")

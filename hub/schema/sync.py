@@ -115,3 +115,14 @@ device_cursors = Table(
     PrimaryKeyConstraint("tenant_id", "device_id"),
     schema="sync",
 )
+
+device_read_cursors = Table(  # the read side: highest event seq acknowledged or delivered (hub/ops/read_cursors.py)
+    "device_read_cursors",
+    metadata,
+    Column("tenant_id", Text, nullable=False),
+    Column("device_id", Text, nullable=False),
+    Column("event_seq", BigInteger, nullable=False),
+    Column("read_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "device_id"),
+    schema="sync",
+)

@@ -123,6 +123,11 @@ class EventFanout:
     def stream_count(self) -> int:
         return sum(len(t.subscribers) for t in self._tails.values())
 
+    def position(self, tenant_id: str) -> int | None:
+        """The last seq this process's tail has read and offered to its streams of `tenant_id` (None: no tail)."""
+        tail = self._tails.get(tenant_id)
+        return None if tail is None else tail.last_seq
+
     @property
     def gaps_seen(self) -> int:
         """How many times a tail found a seq gap (must stay 0: commit order = seq order)."""

@@ -14,6 +14,7 @@ from starlette.responses import Response, StreamingResponse
 
 from hub.auth.principal import Principal, require_principal, token_hash
 from hub.errors import BadRequest, Gone, ServiceUnavailable
+from hub.ops.read_cursors import ReadCursorRecorder
 from hub.sync.events_read import (
     MAX_SEQ,
     CursorBehindFloor,
@@ -64,6 +65,7 @@ async def changes(
         raise _snapshot_required(exc.after, exc.floor) from None
     except _DATABASE_DOWN as exc:
         raise _unavailable(exc) from None
+    _read_cursors(request).note(principal.tenant_id, principal.device_id, after)  # it has everything up to `after`
     has_more = len(rows) > limit
     rows = rows[:limit]
     # Past the last visible event the cursor may still move to the head (invisible events are skipped).
@@ -106,8 +108,10 @@ async def stream(
         raise _unavailable(exc) from None
     heartbeat = float(request.app.state.settings.heartbeat_seconds)
     token = request.headers.get("authorization", "").partition(" ")[2].strip()
+    cursors = _read_cursors(request)
+    cursors.note(principal.tenant_id, principal.device_id, cursor)
     return StreamingResponse(
-        _events(pool, fanout, sub, principal, cursor, heartbeat, token),
+        _events(pool, fanout, sub, principal, cursor, heartbeat, token, cursors),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
@@ -135,8 +139,12 @@ async def _backlog(pool: asyncpg.Pool, tenant_id: str, sites: list[str] | None,
                 await pending
 
 
+def _read_cursors(request: Request) -> ReadCursorRecorder:
+    return request.app.state.read_cursors  # type: ignore[no-any-return]
+
+
 async def _events(pool: asyncpg.Pool, fanout: EventFanout, sub: Subscription, principal: Principal,
-                  cursor: int, heartbeat: float, token: str) -> AsyncIterator[bytes]:
+                  cursor: int, heartbeat: float, token: str, cursors: ReadCursorRecorder) -> AsyncIterator[bytes]:
     last = cursor
     tenant = principal.tenant_id
     try:
@@ -154,11 +162,14 @@ async def _events(pool: asyncpg.Pool, fanout: EventFanout, sub: Subscription, pr
         recheck = max(heartbeat, min(AUTH_RECHECK_SECONDS, 4 * heartbeat))
         next_auth_check = time.monotonic() + recheck
         while not sub.is_closed:
+            offered = fanout.position(tenant)  # every row up to here is in this stream's buffer or was sent
             rows = await sub.next_rows(max(0.0, next_beat - time.monotonic()))
             fresh = [r for r in rows if r.seq > last]  # the backlog already sent these
             if fresh:
                 yield b"".join([r.frame for r in fresh])
                 last = fresh[-1].seq
+            if not sub.is_closed:
+                cursors.note(tenant, principal.device_id, max(last, offered or 0))
             now = time.monotonic()
             if now >= next_beat and not sub.is_closed:
                 if now >= next_auth_check:
