@@ -11,9 +11,11 @@ from typing import Any
 
 import typer
 
+from hub import admin_cli
 from hub.settings import HubSettings
 
 app = typer.Typer(help="The Pitline hub: HQ service that every desktop and edge agent syncs to.", no_args_is_help=True)
+admin_cli.register(app)  # tenants, sites, users, enroll, devices, conflicts
 
 
 def resolve_database_url(settings: HubSettings) -> str:

@@ -35,8 +35,14 @@ class NotFound(AdminError):
     exit_code = 4
 
 
-class AlreadyExists(AdminError):
+class StateConflict(AdminError):
+    """The thing exists but is not in a state that allows the action (already revoked, not open…)."""
+
     exit_code = 5
+
+
+class AlreadyExists(StateConflict):
+    pass
 
 
 def admin_principal(tenant_id: str, actor: str) -> Principal:

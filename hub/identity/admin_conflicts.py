@@ -10,7 +10,7 @@ import asyncpg
 import orjson
 
 from hub.audit import record_action
-from hub.identity.admin import BadInput, NotFound, admin_principal
+from hub.identity.admin import BadInput, NotFound, StateConflict, admin_principal
 from hub.sync.apply import CONFLICT_ENTITY, ApplyContext, resolve_conflict
 from hub.sync.records import append_events, save_writes
 from shared.ids import new_ulid
@@ -45,6 +45,8 @@ async def resolve(conn: asyncpg.Connection, actor: str, tenant_id: str, conflict
     if problem is not None:
         if problem.startswith("no conflict"):
             raise NotFound(problem)
+        if problem.endswith("not open"):
+            raise StateConflict(problem)
         raise BadInput(problem)
     await save_writes(conn, tenant_id, ctx.writes, ctx.now)
     head = await append_events(conn, tenant_id, ctx.writes, ctx.now)

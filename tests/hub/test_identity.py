@@ -83,7 +83,8 @@ def test_enrollment_then_challenge_sign_in_then_sync(live_hub: HubProcess, tmp_p
 
     provider = DeviceTokenProvider.from_folder(tmp_path)
     dev = device_client(live_hub, enrollment, provider, "s1")
-    [o] = dev.push_ok([dev.mutation("equipment.unit", "EN1", "create", {"fleet_no": "EN1", "equipment_class": "truck"})])
+    unit = {"fleet_no": "EN1", "equipment_class": "truck"}
+    [o] = dev.push_ok([dev.mutation("equipment.unit", "EN1", "create", unit)])
     assert o["status"] == "applied"
     assert [e["entity_id"] for e in dev.all_events()] == ["EN1"]
     assert provider() == dev.token  # cached until shortly before it expires
@@ -205,7 +206,7 @@ def test_revoking_a_device_refuses_its_next_request_and_closes_its_open_stream(l
 
     setup_tenant(live_hub.dsn, "t-revoke")
     enrollment, provider = enrolled(live_hub, "t-revoke", "s1", tmp_path / "a")
-    other, other_provider = enrolled(live_hub, "t-revoke", "s1", tmp_path / "b")
+    _other, other_provider = enrolled(live_hub, "t-revoke", "s1", tmp_path / "b")
     token = provider()
     stream = RawStream(live_hub.url, token)
     other_stream = RawStream(live_hub.url, other_provider())
