@@ -13,17 +13,18 @@ RESULTS = Path(__file__).parent / "results" / "latest.json"
 @app.callback(invoke_without_command=True)
 def run(
     quick: bool = typer.Option(False, "--quick", help="small sizes: a smoke run of about a minute"),
-    only: list[str] = typer.Option([], "--only", help="store, push, backfill, live, edge (repeatable)"),
+    only: list[str] = typer.Option([], "--only", help="store, push, backfill, live, edge, telemetry (repeatable)"),
 ) -> None:
     """Run the benchmarks and print the table (also written to bench/results/latest.json)."""
-    from bench import backfill_bench, edge_bench, live_bench, push_bench, store_bench
+    from bench import backfill_bench, edge_bench, live_bench, push_bench, store_bench, telemetry_bench
     from bench.env import bench_env
     from bench.report import Row, show
 
-    wanted = set(only) or {"store", "push", "backfill", "live", "edge"}
+    wanted = set(only) or {"store", "push", "backfill", "live", "edge", "telemetry"}
     sizes = {"store": 20_000 if quick else 50_000, "push": 10_000 if quick else 50_000,
              "backfill": 100_000 if quick else 1_000_000, "streams": 100 if quick else 500,
-             "events": 20 if quick else 100, "edge": 10_000 if quick else 50_000}
+             "events": 20 if quick else 100, "edge": 10_000 if quick else 50_000,
+             "telemetry": 200_000 if quick else 2_000_000, "telemetry_table": 1_000_000 if quick else 10_000_000}
     rows: list[Row] = []
     with bench_env() as env:
         if "store" in wanted:
@@ -36,4 +37,6 @@ def run(
             rows += live_bench.run(env, sizes["streams"], sizes["events"])
         if "edge" in wanted:
             rows.append(edge_bench.run(env.tmp, sizes["edge"]))
+        if "telemetry" in wanted:
+            rows += telemetry_bench.run(env, sizes["telemetry"], sizes["telemetry_table"])
     show(rows, RESULTS)

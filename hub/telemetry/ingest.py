@@ -1,11 +1,15 @@
 """Load one TelemetryBatch: exactly once per batch id, each point once per (tenant, equipment, metric, ts).
 
 One transaction holds the batch row and the points: the batch row is inserted first (a concurrent
-retry of the same batch waits on it, then replays the committed answer), the points are COPYed into a
-temporary staging table and moved with INSERT … SELECT … ON CONFLICT DO NOTHING, and the batch row
-records how many were new. A replayed batch gets the original answer, whatever it carries now.
+retry of the same batch waits on it, then replays the committed answer), then the points are loaded and
+the batch row records how many were new. A replayed batch gets the original answer, whatever it carries now.
 
-`method="unnest"` (one INSERT from four arrays, no COPY) is kept for the benchmark's comparison."""
+Loading (`method`, measured in docs/benchmarks.md):
+- "copy" (default): COPY straight into telemetry.samples inside a savepoint. Almost every batch is all
+  new points, and then this is a raw COPY. If any point is already stored (or repeated in the batch) the
+  unique index refuses the COPY, the savepoint is rolled back and the batch goes the "staging" way.
+- "staging": COPY into a temporary table, then INSERT … SELECT … ON CONFLICT DO NOTHING.
+- "unnest": one INSERT … SELECT FROM unnest(four arrays) ON CONFLICT DO NOTHING, no COPY."""
 
 from __future__ import annotations
 
@@ -20,7 +24,7 @@ from hub.telemetry import partitions
 from hub.telemetry.config import TelemetrySettings
 from shared.telemetry import TelemetryAck, TelemetryBatch
 
-Method = Literal["copy", "unnest"]
+Method = Literal["copy", "staging", "unnest"]
 Record = tuple[str, str, datetime, float]
 
 
@@ -40,10 +44,17 @@ def sort_points(batch: TelemetryBatch, settings: TelemetrySettings, now: datetim
         floor = partitions.add_months(partitions.month_of(now), -settings.retention_months)
         floor_ts = datetime(floor.year, floor.month, 1, tzinfo=UTC)
     ceiling = now + timedelta(hours=settings.future_hours)
-    records: list[Record] = []
-    months: set[Any] = set()
+    samples = batch.samples
+    if not samples:
+        return Sorted([], set(), 0, 0)
+    stamps = [p["ts"] for p in samples]
+    lo, hi = min(stamps), max(stamps)
+    if (floor_ts is None or lo >= floor_ts) and hi <= ceiling:  # the usual batch: every point is kept
+        records = [(p["equipment_id"], p["metric"], p["ts"], p["value"]) for p in samples]
+        return Sorted(records, _months_between(lo, hi), 0, 0)
+    records = []
     expired = future = 0
-    for p in batch.samples:
+    for p in samples:
         ts = p["ts"]
         if floor_ts is not None and ts < floor_ts:
             expired += 1
@@ -51,8 +62,18 @@ def sort_points(batch: TelemetryBatch, settings: TelemetrySettings, now: datetim
             future += 1
         else:
             records.append((p["equipment_id"], p["metric"], ts, p["value"]))
-            months.add(partitions.month_of(ts))
+    months = _months_between(min(r[2] for r in records), max(r[2] for r in records)) if records else set()
     return Sorted(records, months, expired, future)
+
+
+def _months_between(lo: datetime, hi: datetime) -> set[Any]:
+    """Every month from lo's to hi's: a month in between with no point gets its (empty) partition too."""
+    month, last = partitions.month_of(lo), partitions.month_of(hi)
+    months = set()
+    while month <= last:
+        months.add(month)
+        month = partitions.add_months(month, 1)
+    return months
 
 
 _BATCH = "SELECT device_id, accepted, duplicates, expired, future FROM telemetry.batches " \
@@ -97,7 +118,9 @@ async def _load(conn: asyncpg.Connection, tenant_id: str, batch: TelemetryBatch,
             row = await conn.fetchrow(_BATCH, tenant_id, batch.batch_id)
             return _ack(batch.batch_id, row, batch.device_id), True
         if method == "copy":
-            accepted = await _copy(conn, tenant_id, batch.site_id, points.records)
+            accepted = await _copy_or_stage(conn, tenant_id, batch.site_id, points.records)
+        elif method == "staging":
+            accepted = await _stage(conn, tenant_id, batch.site_id, points.records)
         else:
             accepted = await _unnest(conn, tenant_id, batch.site_id, points.records)
         ack = TelemetryAck(batch_id=batch.batch_id, accepted=accepted, duplicates=len(points.records) - accepted,
@@ -110,7 +133,23 @@ async def _load(conn: asyncpg.Connection, tenant_id: str, batch: TelemetryBatch,
     return ack, False
 
 
-async def _copy(conn: asyncpg.Connection, tenant_id: str, site_id: str, records: list[Record]) -> int:
+_COLUMNS = ("tenant_id", "equipment_id", "metric", "ts", "value", "site_id")
+
+
+async def _copy_or_stage(conn: asyncpg.Connection, tenant_id: str, site_id: str, records: list[Record]) -> int:
+    if not records:
+        return 0
+    try:
+        async with conn.transaction():  # a savepoint: a refused COPY leaves the batch row in place
+            await conn.copy_records_to_table(
+                "samples", schema_name="telemetry", columns=_COLUMNS,
+                records=[(tenant_id, e, m, t, v, site_id) for e, m, t, v in records])
+        return len(records)
+    except asyncpg.UniqueViolationError:
+        return await _stage(conn, tenant_id, site_id, records)
+
+
+async def _stage(conn: asyncpg.Connection, tenant_id: str, site_id: str, records: list[Record]) -> int:
     if not records:
         return 0
     await conn.execute("""CREATE TEMP TABLE telemetry_staging (equipment_id text, metric text, ts timestamptz,

@@ -21,13 +21,14 @@ depends_on = None
 UPGRADE = """
 CREATE SCHEMA IF NOT EXISTS telemetry;
 
+-- Key columns compare bytewise (COLLATE "C"): the index is built and probed without the locale's rules.
 CREATE TABLE telemetry.samples (
-    tenant_id text NOT NULL,
-    equipment_id text NOT NULL,
-    metric text NOT NULL,
+    tenant_id text COLLATE "C" NOT NULL,
+    equipment_id text COLLATE "C" NOT NULL,
+    metric text COLLATE "C" NOT NULL,
     ts timestamptz NOT NULL,
     value double precision NOT NULL,
-    site_id text NOT NULL,
+    site_id text COLLATE "C" NOT NULL,
     PRIMARY KEY (tenant_id, equipment_id, metric, ts)
 ) PARTITION BY RANGE (ts);
 
