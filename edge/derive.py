@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 
 from shared.domain.machine_hours import EngineSample, machine_hours, usage_log_id, usage_log_payload
-from shared.domain.shifts import ShiftPattern
+from shared.domain.shifts import ShiftPattern, shift_at
 from shared.store import LocalStore
 from shared.telemetry import TelemetrySample
 
@@ -31,18 +31,44 @@ def _remember(store: LocalStore, key: str, value: Any) -> None:
                      (key, orjson.dumps(value).decode()))
 
 
+def _equipment_ids(store: LocalStore) -> list[str]:
+    """Every equipment with samples, by skipping along the primary key (cheap at millions of samples)."""
+    found: list[str] = []
+    current = ""
+    while True:
+        row = store.connection.execute("SELECT min(equipment_id) FROM samples WHERE equipment_id > ?",
+                                       (current,)).fetchone()
+        if row is None or row[0] is None:
+            return found
+        current = row[0]
+        found.append(current)
+
+
 def derive_usage_logs(store: LocalStore, pattern: ShiftPattern, now: datetime | None = None,
                       lookback: timedelta = timedelta(days=3), max_gap: timedelta = timedelta(minutes=5)) -> int:
-    """Queue a usage log for every completed shift whose hours are new or changed. Returns how many."""
+    """Queue a usage log for every completed shift whose hours are new or changed. Returns how many.
+
+    Each equipment is recomputed over the last `lookback` (late samples correct recent shifts) and, when
+    it has a backlog older than that (the agent was down for days while the broker kept the messages, or a
+    machine new to this gateway), from the end of the last shift derived for it, so no shift is skipped."""
     now = now or datetime.now(UTC)
-    since = (now - lookback).isoformat()
+    # From the start of a shift: a shift seen only in part would be recomputed with less than its hours.
+    recent = shift_at(pattern, now - lookback).starts
     queued = 0
-    equipment = [r[0] for r in store.connection.execute(
-        "SELECT DISTINCT equipment_id FROM samples WHERE ts >= ?", (since,))]
-    for equipment_id in equipment:
+    for equipment_id in _equipment_ids(store):
+        remembered = _remembered(store, f"through:{equipment_id}")
+        through = None if remembered is None else datetime.fromisoformat(remembered)
+        if through is None:
+            first = store.connection.execute("SELECT min(ts) FROM samples WHERE equipment_id = ?",
+                                             (equipment_id,)).fetchone()[0]
+            since = min(recent, shift_at(pattern, datetime.fromisoformat(first)).starts)
+        else:
+            since = min(recent, shift_at(pattern, through - timedelta(seconds=1)).starts)
         rows = store.connection.execute(
             "SELECT ts, engine_on, working, hour_meter, site_id FROM samples WHERE equipment_id = ? AND ts >= ? "
-            "ORDER BY ts", (equipment_id, since)).fetchall()
+            "ORDER BY ts", (equipment_id, since.astimezone(UTC).isoformat())).fetchall()
+        if not rows:
+            continue
         site_id = rows[-1][4]
         samples = [EngineSample(datetime.fromisoformat(r[0]), bool(r[1]), r[2] is None or bool(r[2]), r[3])
                    for r in rows]
@@ -62,6 +88,9 @@ def derive_usage_logs(store: LocalStore, pattern: ShiftPattern, now: datetime | 
                 store.enqueue("equipment.usage_log", entity_id, "update", changed, actor=ACTOR, site_id=site_id)
             _remember(store, f"usage:{entity_id}", payload)
             queued += 1
+        done = [h.shift.ends for h in result.shifts.values() if h.shift.ends <= now]
+        if done and (through is None or max(done) > through):
+            _remember(store, f"through:{equipment_id}", max(done).astimezone(UTC).isoformat())
         for correction in result.corrections:
             key = f"meter:{equipment_id}:{correction.ts.isoformat()}"
             if _remembered(store, key) is None:
