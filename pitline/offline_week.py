@@ -157,8 +157,12 @@ def run_week(server_url: str, folder: Path, plan: Plan, log: Callable[[str], Non
         threads.append(late)
         if plan.faults:
             faults += _inject_faults(hub, [*proxies.values(), *(g.proxy for g in gateways)])
-        drained = _wait_converged([(o.site, clients[o.name]) for o in offices], gateways, dsn, timeout=600)
+        per_device = _wait_converged([(o.name, o.site, clients[o.name]) for o in offices], gateways, dsn,
+                                     timeout=600)
         drain = time.perf_counter() - t_sync
+        drained = len(per_device) == len(offices) + len(gateways)
+        slowest = sorted(per_device.items(), key=lambda kv: -kv[1])[:3]
+        log("slowest to converge: " + ", ".join(f"{n} {t:.1f} s" for n, t in slowest))
         log(f"link back: drained and converged in {drain:.1f} s (roadmap ≤ 120 s) with faults: "
             f"{'; '.join(faults) or 'none'}" + ("" if drained else " [bold red]— NOT CONVERGED[/bold red]"))
         stop.set()
@@ -251,7 +255,7 @@ def _wait_ingested(gateways: list[Gateway], timeout: float = 600) -> None:
 
 def _spawn_store_sync(office: Office, url: str, token: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "pitline.sync_store", str(office.path), "--passphrase", PASSPHRASE,
-                             "--hub-url", url, "--token", token, "--batch-size", "50"],
+                             "--hub-url", url, "--token", token, "--batch-size", "20"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
 
 
@@ -285,21 +289,29 @@ def _inject_faults(hub: HubProcess, proxies: list[TcpProxy]) -> list[str]:
     return done
 
 
-def _wait_converged(clients: list[tuple[str, SyncClient]], gateways: list[Gateway], dsn: str,
-                    timeout: float) -> bool:
-    """Every outbox empty and every device's cursor past the last event its site may see."""
-    deadline = time.monotonic() + timeout
-    syncs = [*clients, *((g.site, g.agent.sync) for g in gateways if g.agent.sync is not None)]
-    while time.monotonic() < deadline:
+def _wait_converged(clients: list[tuple[str, str, SyncClient]], gateways: list[Gateway], dsn: str,
+                    timeout: float) -> dict[str, float]:
+    """Wait until every outbox is empty and every device's cursor is past the last event its site may see.
+    Returns the seconds each device took to get there (missing: it never did)."""
+    started = time.monotonic()
+    deadline = started + timeout
+    syncs = [*clients, *((g.name, g.site, g.agent.sync) for g in gateways if g.agent.sync is not None)]
+    converged: dict[str, float] = {}
+    while time.monotonic() < deadline and len(converged) < len(syncs):
         visible = {r["site"]: r["top"] for r in checks.fetch(dsn, """
             SELECT s.site, (SELECT max(seq) FROM sync.events e WHERE e.tenant_id = $1
                             AND (e.site_id = s.site OR e.site_id IS NULL)) AS top
             FROM unnest($2::text[]) AS s(site)""", TENANT, list(SITES))}
-        if all(c.state.outbox_depth == 0 and c.state.last_push_at is not None and c.state.cursor >= visible[site]
-               for site, c in syncs) and _gateways_drained(gateways):
-            return True
+        for name, site, c in syncs:
+            s = c.state
+            if s.outbox_depth == 0 and s.last_push_at is not None and s.cursor >= visible[site]:
+                converged.setdefault(name, time.monotonic() - started)
+            else:
+                converged.pop(name, None)  # a device that fell behind again is not done
+        if len(converged) == len(syncs) and not _gateways_drained(gateways):
+            converged.clear()
         time.sleep(0.2)
-    return False
+    return converged
 
 
 def _gateways_drained(gateways: list[Gateway]) -> bool:

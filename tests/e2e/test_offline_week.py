@@ -1,0 +1,32 @@
+"""The site-scale proof (issue 7): three sites offline for a week, the link back under faults.
+
+The default suite runs a small week (one day, few machines) with every fault; the slow test runs the
+scenario at the size `pitline offline-week` uses by default. Both assert every operator check."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from pitline.offline_week import Plan, run_week
+
+
+def _assert_all_checks(plan: Plan, server_url: str) -> None:
+    folder = Path(tempfile.mkdtemp(prefix="pitline-week-test-"))
+    result = run_week(server_url, folder, plan, log=lambda _line: None)
+    failed = [f"{c.name}: {c.detail}" for c in result.checks if not c.passed]
+    assert not failed, failed
+    assert any("killed -9 after" in f for f in result.faults), result.faults
+    assert "hub killed -9 and restarted" in result.faults
+
+
+def test_a_small_offline_week_survives_the_faults(pg_server_url: str) -> None:
+    _assert_all_checks(Plan(days=1, machines=6, items=8, moves_per_day=25, telemetry_machines=2,
+                            telemetry_step_minutes=10), pg_server_url)
+
+
+@pytest.mark.slow
+def test_the_offline_week_at_default_scale(pg_server_url: str) -> None:
+    _assert_all_checks(Plan(), pg_server_url)
