@@ -13,14 +13,18 @@ RESULTS = Path(__file__).parent / "results" / "latest.json"
 @app.callback(invoke_without_command=True)
 def run(
     quick: bool = typer.Option(False, "--quick", help="small sizes: a smoke run of about a minute"),
-    only: list[str] = typer.Option([], "--only", help="store, push, backfill, live, edge, telemetry (repeatable)"),
+    only: list[str] = typer.Option([], "--only", help="store, push, backfill, live, edge, telemetry, load "
+                                   "(repeatable)"),
+    load_users: int = typer.Option(500, "--load-users", min=1, help="load: concurrent simulated users"),
+    load_seconds: float = typer.Option(60.0, "--load-seconds", min=5, max=3600, help="load: duration (600 = 10 min)"),
+    load_workers: int = typer.Option(2, "--load-workers", min=1, max=64, help="load: hub processes"),
 ) -> None:
     """Run the benchmarks and print the table (also written to bench/results/latest.json)."""
     from bench import backfill_bench, edge_bench, live_bench, push_bench, store_bench, telemetry_bench
     from bench.env import bench_env
     from bench.report import Row, show
 
-    wanted = set(only) or {"store", "push", "backfill", "live", "edge", "telemetry"}
+    wanted = set(only) or {"store", "push", "backfill", "live", "edge", "telemetry", "load"}
     sizes = {"store": 20_000 if quick else 50_000, "push": 10_000 if quick else 50_000,
              "backfill": 100_000 if quick else 1_000_000, "streams": 100 if quick else 500,
              "events": 20 if quick else 100, "edge": 10_000 if quick else 50_000,
@@ -39,4 +43,10 @@ def run(
             rows.append(edge_bench.run(env.tmp, sizes["edge"]))
         if "telemetry" in wanted:
             rows += telemetry_bench.run(env, sizes["telemetry"], sizes["telemetry_table"])
+    if "load" in wanted:  # its own database and a hub of --load-workers processes
+        from bench import load_bench
+        from bench.load_driver import LoadConfig
+
+        cfg = LoadConfig(users=100 if quick else load_users, seconds=15.0 if quick else load_seconds)
+        rows += load_bench.run(load_workers, cfg)
     show(rows, RESULTS)

@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from hub.errors import PayloadTooLarge, error_response
 
 
-class BodyTooLarge(PayloadTooLarge, HTTPException):
+class BodyTooLarge(PayloadTooLarge, HTTPException):  # type: ignore[misc]  # both keep `headers`
     """Raised from `receive`. Also an HTTPException, so FastAPI's body parsing lets it through (it turns any other
     error into a 400); the ApiError handler, first in the MRO, renders it."""
 

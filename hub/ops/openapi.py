@@ -60,7 +60,7 @@ def _add_models(doc: dict[str, Any]) -> dict[str, dict[str, str]]:
     schemas = doc.setdefault("components", {}).setdefault("schemas", {})
     for name, schema in defs.get("$defs", {}).items():
         schemas.setdefault(name, schema)
-    return {f"{model.__name__}:{mode}": ref for (model, mode), ref in refs.items()}  # type: ignore[misc]
+    return {f"{model.__name__}:{mode}": ref for (model, mode), ref in refs.items()}
 
 
 def complete(doc: dict[str, Any]) -> dict[str, Any]:
