@@ -3,6 +3,7 @@ same table, and the latency of a one-machine range query on a large table."""
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import random
 import statistics
@@ -58,19 +59,26 @@ def _post_all(url: str, token: str, bodies: list[bytes], concurrency: int) -> tu
     return elapsed, accepted
 
 
-async def _copy_all(dsn: str, tenant: str, batches: list[list[tuple[str, str, datetime, float]]]) -> float:
+async def _copy_all(dsn: str, tenant: str, batches: list[list[tuple[str, str, datetime, float]]],
+                    concurrency: int) -> float:
+    """COPY each batch in its own transaction, `concurrency` connections at once (as the hub's posts run)."""
     from hub.db import connect
 
     records = [[(tenant, e, m, t, v, "s1") for e, m, t, v in b] for b in batches]
-    conn = await connect(dsn)
-    try:
-        started = time.perf_counter()
-        for chunk in records:
+    conns = [await connect(dsn) for _ in range(concurrency)]
+
+    async def worker(conn: Any, chunks: list[list[tuple[Any, ...]]]) -> None:
+        for chunk in chunks:
             async with conn.transaction():
                 await conn.copy_records_to_table("samples", schema_name="telemetry", columns=COLUMNS, records=chunk)
+
+    try:
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(c, records[i::concurrency]) for i, c in enumerate(conns)))
         return time.perf_counter() - started
     finally:
-        await conn.close()
+        for c in conns:
+            await c.close()
 
 
 async def _count(dsn: str, tenant: str) -> int:
@@ -97,13 +105,50 @@ def ingest(env: BenchEnv, points: int, per_batch: int = 25_000, concurrency: int
         if stored != points or accepted != points:
             raise RuntimeError(f"the hub accepted {accepted} and stored {stored} of {points} points")
         ours.append(points / seconds)
-        peer.append(points / run_sync(_copy_all(env.dsn, f"bench-copy-{r}", batches)))
+        peer.append(points / run_sync(_copy_all(env.dsn, f"bench-copy-{r}", batches, concurrency)))
     mine, theirs = max(ours), max(peer)
-    return Row("telemetry: ingest POST /v1/telemetry", mine, "points/s", "raw COPY, same rows and table", theirs,
+    return Row("telemetry: ingest POST /v1/telemetry", mine, "points/s", "raw COPY, same rows, table, concurrency",
+               theirs,
                "≥ 100,000/s and ≥ 0.5× COPY", mine >= 100_000 and mine >= 0.5 * theirs,
                note=f"{points:,} points in {len(batches)} zstd batches of {per_batch:,}, {concurrency} concurrent "
                     f"posts, one hub process; best of {rounds} alternating rounds (ours {_fmt(ours)}, "
                     f"COPY {_fmt(peer)})")
+
+
+async def _variants(dsn: str, batches: list[list[tuple[str, str, datetime, float]]], rounds: int) -> dict[str, float]:
+    """The three load methods of hub.telemetry.ingest, in process (no HTTP), on the same batches."""
+    from hub.db import create_pool
+    from hub.telemetry.config import TelemetrySettings
+    from hub.telemetry.ingest import ingest as load
+    from shared.telemetry import TelemetryBatch
+
+    models = [TelemetryBatch.model_validate({"batch_id": new_ulid(), "device_id": "bench-gw", "site_id": "s1",
+                                             "samples": [{"equipment_id": e, "metric": m, "ts": t, "value": v}
+                                                         for e, m, t, v in b]}) for b in batches]
+    points = sum(len(b) for b in batches)
+    best: dict[str, float] = {}
+    pool = await create_pool(dsn, min_size=1, max_size=2)
+    try:
+        for r in range(rounds):
+            for method in ("copy", "staging", "unnest"):
+                started = time.perf_counter()
+                for m in models:
+                    await load(pool, f"bench-var-{method}-{r}", m, TelemetrySettings(), method=method)  # type: ignore[arg-type]
+                best[method] = max(best.get(method, 0.0), points / (time.perf_counter() - started))
+    finally:
+        await pool.close()
+    return best
+
+
+def variants(env: BenchEnv, points: int, rounds: int = 2) -> Row:
+    batches = make_batches(points, 25_000, datetime.now(UTC).replace(microsecond=0) - timedelta(hours=7))
+    best = run_sync(_variants(env.dsn, batches, rounds))
+    other = max(best["staging"], best["unnest"])
+    return Row("telemetry: load method (in process)", best["copy"], "points/s", "staging + ON CONFLICT",
+               best["staging"], "the fastest is the default", best["copy"] >= other,
+               note=f"{points:,} new points, best of {rounds}: COPY into samples (savepoint, fallback) "
+                    f"{best['copy']:,.0f}/s; COPY to a temp table + INSERT … ON CONFLICT {best['staging']:,.0f}/s; "
+                    f"INSERT … unnest(arrays) ON CONFLICT {best['unnest']:,.0f}/s")
 
 
 def _fmt(values: list[float]) -> str:
@@ -172,7 +217,7 @@ def range_query(env: BenchEnv, rows: int, machines: int = 500, days: int = 90, q
 
 
 def run(env: BenchEnv, points: int, query_rows: int) -> list[Row]:
-    return [ingest(env, points), range_query(env, query_rows)]
+    return [ingest(env, points), variants(env, min(points, 500_000)), range_query(env, query_rows)]
 
 
 if __name__ == "__main__":  # `python -m bench.telemetry_bench [points] [query_rows]`

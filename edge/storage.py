@@ -140,6 +140,12 @@ def save_uplink_batch(store: LocalStore, batch_id: str, site_id: str, keys: list
                      [(batch_id, eq, ts) for eq, ts in keys])
 
 
+def mark_unsendable(store: LocalStore, equipment_id: str, ts: str) -> None:
+    """A stored sample this version cannot turn into points: never offered again (inside a transaction)."""
+    store.connection.execute("UPDATE samples SET uplink_batch = 'unsendable' WHERE equipment_id = ? AND ts = ?",
+                             (equipment_id, ts))
+
+
 def open_uplink_batches(store: LocalStore, limit: int = 1) -> list[tuple[str, bytes]]:
     """(batch_id, body) of batches made but not yet acknowledged, oldest first."""
     rows = store.connection.execute(

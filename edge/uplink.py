@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 import httpx
 import orjson
 import zstandard
+from pydantic import ValidationError
 
 from edge import storage
 from shared.errors import AuthError, HubUnavailableError
@@ -67,25 +68,33 @@ class Uplink:
         identity = store.identity
         if identity is None:
             raise RuntimeError("the edge store has no device identity yet")
-        with store.transaction():
-            rows = storage.unsent_samples(store, self.batch_samples)
-            if not rows:
-                return None
-            points: list[dict[str, object]] = []
-            keys: list[tuple[str, str]] = []
-            for _site, equipment, ts, stored in rows:
-                points += sample_points(equipment, TelemetrySample.model_validate_json(stored))
-                keys.append((equipment, ts))
-                if len(points) >= self.max_points:
-                    break
-            batch_id = new_ulid()
-            site = rows[0][0]
-            payload = {"batch_id": batch_id, "device_id": identity.device_id, "site_id": site, "samples": points,
-                       "pending_samples": self._pending(store, len(keys)), "outbox_depth": store.outbox_depth(),
-                       "disk_bytes": _disk_bytes(store)}
-            body = self._compressor.compress(orjson.dumps(payload))
-            storage.save_uplink_batch(store, batch_id, site, keys, len(points), body)
-        return batch_id
+        while True:
+            with store.transaction():
+                rows = storage.unsent_samples(store, self.batch_samples)
+                if not rows:
+                    return None
+                points: list[dict[str, object]] = []
+                keys: list[tuple[str, str]] = []
+                for _site, equipment, ts, stored in rows:
+                    try:
+                        points += sample_points(equipment, TelemetrySample.model_validate_json(stored))
+                    except ValidationError as exc:  # stored in a shape this version cannot read: never sendable
+                        log.error("stored sample %s@%s cannot be sent; skipped: %s", equipment, ts, exc)
+                        storage.mark_unsendable(store, equipment, ts)
+                        continue
+                    keys.append((equipment, ts))
+                    if len(points) >= self.max_points:
+                        break
+                if not keys:
+                    continue
+                batch_id = new_ulid()
+                site = rows[0][0]
+                payload = {"batch_id": batch_id, "device_id": identity.device_id, "site_id": site, "samples": points,
+                           "pending_samples": self._pending(store, len(keys)), "outbox_depth": store.outbox_depth(),
+                           "disk_bytes": _disk_bytes(store)}
+                body = self._compressor.compress(orjson.dumps(payload))
+                storage.save_uplink_batch(store, batch_id, site, keys, len(points), body)
+            return batch_id
 
     def _pending(self, store: LocalStore, claimed: int) -> int:
         """Unsent samples after this batch; counted at most every 30 s (a count over millions is not free)."""

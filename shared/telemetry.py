@@ -159,6 +159,6 @@ def sample_points(equipment_id: str, sample: TelemetrySample) -> list[dict[str, 
     if sample.breakdown:
         add("breakdown", 1.0)
     for fault in sample.fault_codes:
-        metric = "fault:" + "".join(c if c.isalnum() or c in "_.-" else "_" for c in fault.code)
+        metric = "fault:" + "".join(c if (c.isascii() and c.isalnum()) or c in "_.-" else "_" for c in fault.code)
         add(metric, SEVERITY_RANK[fault.severity])
     return out

@@ -203,3 +203,24 @@ def test_samples_published_to_mosquitto_reach_the_hub_exactly_once(
     assert sum(int(b["accepted"]) for b in hub_batches(live_hub, "t-up-e2e")) == want  # type: ignore[call-overload]
     status = orjson.loads(config.status_path.read_bytes())
     assert status["uplink_unsent_samples"] == 0 and status["uplink_points_accepted"] == want
+
+
+def test_an_unreadable_stored_sample_is_skipped_and_odd_fault_codes_still_upload(
+    live_hub: HubProcess, tmp_path: Path
+) -> None:
+    token = provision_device(live_hub.dsn, "t-up-odd", "north", "gw-1", kind="edge")
+    store = edge_store(tmp_path / "gw.db", "t-up-odd", "north", "gw-1")
+    odd = TelemetrySample.model_validate({"ts": START.isoformat(), "engine_status": "on",
+                                          "fault_codes": [{"code": "ÜL 7/ß", "severity": "critical"}]})
+    storage.write_batch(store, [("north", "DT01", odd)], [])
+    with store.transaction() as conn:  # a row an older version stored in a shape this one cannot read
+        conn.execute("INSERT INTO samples (equipment_id, ts, site_id, engine_on, body) VALUES (?, ?, ?, 1, ?)",
+                     ("DT02", START.isoformat(), "north", '{"engine": "on"}'))
+    uplink = Uplink(lambda: store, live_hub.url, lambda: token)
+    with httpx.Client(timeout=60) as client:
+        assert uplink.drain(store, client) == 2  # engine_on and the fault
+    faults = db_fetch(live_hub.dsn, "SELECT metric, value FROM telemetry.samples WHERE tenant_id = 't-up-odd' "
+                                    "AND metric LIKE 'fault:%'")
+    assert [(r["metric"], r["value"]) for r in faults] == [("fault:_L_7__", 4.0)]
+    assert storage.uplink_status(store)["uplink_unsent_samples"] == 0
+    store.close()
