@@ -11,6 +11,7 @@ import multiprocessing
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import psutil
 
@@ -27,6 +28,8 @@ class Sample:
     rss_mb: float
     cpu_percent: float  # summed over the hub processes (100 = one core)
     machine_cpu_percent: float
+    db_cpu_percent: float = 0.0  # the PostgreSQL server's processes, when it runs on this machine and is known
+    client_cpu_percent: float = 0.0  # the load driver's own client processes
 
 
 @dataclass
@@ -58,38 +61,56 @@ def pct(sorted_values: list[float], p: float) -> float:
 
 @dataclass
 class ResourceSampler:
-    """Every `interval` seconds: RSS and CPU of the hub's process tree (the supervisor and its workers)."""
+    """Every `interval` seconds: RSS and CPU of the hub's process tree (the supervisor and its workers), and the
+    CPU of the database server's tree (`db_pid`: its postmaster) and of this process's other children (clients)."""
 
     root_pid: int
+    db_pid: int | None = None
     interval: float = 1.0
     samples: list[Sample] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
+    _known: dict[int, psutil.Process] = field(default_factory=dict)
 
-    def _tree(self) -> list[psutil.Process]:
+    @staticmethod
+    def _tree(pid: int | None) -> list[psutil.Process]:
+        if pid is None:
+            return []
         try:
-            root = psutil.Process(self.root_pid)
+            root = psutil.Process(pid)
             return [root, *root.children(recursive=True)]
         except psutil.NoSuchProcess:
             return []
 
+    def _cpu(self, procs: list[psutil.Process]) -> tuple[float, float]:
+        """(summed CPU %, summed RSS MiB) since the previous call, per process object kept between calls."""
+        cpu, rss = 0.0, 0.0
+        for p in procs:
+            known = self._known.setdefault(p.pid, p)
+            try:
+                cpu += known.cpu_percent(None)
+                rss += known.memory_info().rss / 2**20
+            except psutil.NoSuchProcess:
+                continue
+        return cpu, rss
+
+    def _groups(self) -> tuple[list[psutil.Process], list[psutil.Process], list[psutil.Process]]:
+        hub = self._tree(self.root_pid)
+        skip = {p.pid for p in hub}
+        clients = [p for p in psutil.Process().children(recursive=True) if p.pid not in skip]
+        return hub, self._tree(self.db_pid), clients
+
     def _run(self, start: float) -> None:
-        procs: dict[int, psutil.Process] = {}
         psutil.cpu_percent(None)
         while not self._stop.wait(self.interval):
-            rss, cpu = 0.0, 0.0
-            for p in self._tree():
-                known = procs.setdefault(p.pid, p)
-                try:
-                    cpu += known.cpu_percent(None)
-                    rss += known.memory_info().rss / 2**20
-                except psutil.NoSuchProcess:
-                    continue
-            self.samples.append(Sample(time.time() - start, rss, cpu, psutil.cpu_percent(None)))
+            hub, db, clients = self._groups()
+            hub_cpu, hub_rss = self._cpu(hub)
+            self.samples.append(Sample(time.time() - start, hub_rss, hub_cpu, psutil.cpu_percent(None),
+                                       self._cpu(db)[0], self._cpu(clients)[0]))
 
     def start(self, start: float) -> None:
-        for p in self._tree():
-            p.cpu_percent(None)
+        for group in self._groups():
+            self._cpu(group)
         self._thread = threading.Thread(target=self._run, args=(start,), daemon=True)
         self._thread.start()
 
@@ -99,11 +120,20 @@ class ResourceSampler:
             self._thread.join(5)
 
 
-def drive(url: str, specs: list[UserSpec], cfg: LoadConfig, hub_pid: int, workers: int) -> LoadResult:
+def postmaster_pid(pgdata: Path) -> int | None:
+    """The embedded server's postmaster (first line of postmaster.pid), to sample its CPU."""
+    try:
+        return int((pgdata / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def drive(url: str, specs: list[UserSpec], cfg: LoadConfig, hub_pid: int, workers: int,
+          db_pid: int | None = None) -> LoadResult:
     """Run the users in `cfg.client_procs` client processes for `cfg.seconds`; sample the hub meanwhile."""
     procs = max(1, min(cfg.client_procs, len(specs)))
     start = time.time() + 8.0  # the client processes start (spawn, imports) before the clock runs
-    sampler = ResourceSampler(hub_pid)
+    sampler = ResourceSampler(hub_pid, db_pid)
     ctx = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(procs, mp_context=ctx) as pool:
         futures = [pool.submit(drive_process, url, specs[i::procs], cfg, start, cfg.seed + i) for i in range(procs)]
@@ -136,12 +166,16 @@ def rows(result: LoadResult) -> list[Row]:
     rss = [s.rss_mb for s in result.samples] or [0.0]
     cpu = [s.cpu_percent for s in result.samples] or [0.0]
     machine = [s.machine_cpu_percent for s in result.samples] or [0.0]
+    db = [s.db_cpu_percent for s in result.samples] or [0.0]
+    clients = [s.client_cpu_percent for s in result.samples] or [0.0]
     out.append(Row(f"{label}: all endpoints p95", p95, "ms", "target", TARGET_P95_MS, "p95 ≤ 50 ms",
                    p95 <= TARGET_P95_MS,
                    note=(f"{len(result.records):,} requests in {result.seconds:.0f} s ({rate:.0f}/s); p50 "
                          f"{pct(everything, 50):.1f} ms, p99 {pct(everything, 99):.1f} ms; hub RSS {rss[0]:.0f} → "
                          f"{rss[-1]:.0f} MiB (peak {max(rss):.0f}); hub CPU mean {sum(cpu) / len(cpu):.0f}% "
-                         f"(100% = one core), machine CPU mean {sum(machine) / len(machine):.0f}%")))
+                         f"(100% = one core), PostgreSQL {sum(db) / len(db):.0f}%, load clients "
+                         f"{sum(clients) / len(clients):.0f}%, whole machine {sum(machine) / len(machine):.0f}% of "
+                         f"{psutil.cpu_count()} cores")))
     out.append(Row(f"{label}: errors", float(sum(errors.values())), "requests", "target", 0.0, "0",
                    not errors, note=", ".join(f"{k} ×{v}" for k, v in sorted(errors.items())) or "none"))
     return out
@@ -154,5 +188,5 @@ def run(workers: int, cfg: LoadConfig) -> list[Row]:
     with bench_env(workers=workers) as env:
         specs = provision_users(env.dsn, cfg)
         assert env.hub.proc is not None
-        result = drive(env.hub.url, specs, cfg, env.hub.proc.pid, workers)
+        result = drive(env.hub.url, specs, cfg, env.hub.proc.pid, workers, postmaster_pid(env.tmp / "pgdata"))
     return rows(result)

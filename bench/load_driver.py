@@ -114,12 +114,18 @@ async def _user_loop(client: httpx.AsyncClient, user: _User, cfg: LoadConfig, st
         await asyncio.sleep(cfg.think * user.rnd.uniform(0.5, 1.5))
 
 
+async def _one_user(url: str, user: _User, cfg: LoadConfig, start: float, out: list[Record]) -> None:
+    # One client (one keep-alive connection) per user, like a real office PC: httpx's shared pool costs
+    # O(connections) per request, which at 250 connections made the driver, not the hub, the bottleneck.
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    async with httpx.AsyncClient(base_url=url, timeout=httpx.Timeout(30.0), limits=limits) as client:
+        await _user_loop(client, user, cfg, start, start + cfg.seconds, out)
+
+
 async def _drive(url: str, specs: list[UserSpec], cfg: LoadConfig, start: float, seed: int) -> list[Record]:
     out: list[Record] = []
-    limits = httpx.Limits(max_connections=len(specs) + 10, max_keepalive_connections=len(specs) + 10)
-    async with httpx.AsyncClient(base_url=url, timeout=httpx.Timeout(30.0), limits=limits) as client:
-        users = [_User(s, random.Random(seed * 100_003 + i)) for i, s in enumerate(specs)]
-        await asyncio.gather(*[_user_loop(client, u, cfg, start, start + cfg.seconds, out) for u in users])
+    users = [_User(s, random.Random(seed * 100_003 + i)) for i, s in enumerate(specs)]
+    await asyncio.gather(*[_one_user(url, u, cfg, start, out) for u in users])
     return out
 
 
