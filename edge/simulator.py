@@ -20,13 +20,16 @@ DUTY = {"DT": (0.75, 0.85), "EX": (0.8, 0.7), "DZ": (0.6, 0.75)}  # (engine-on s
 class Machine:
     equipment_id: str
     meter: float
+    kind: str = "DT"
     engine_on: bool = True
     down_until: datetime | None = None
 
 
-def fleet(size: int, rnd: random.Random) -> list[Machine]:
+def fleet(size: int, rnd: random.Random, prefix: str = "") -> list[Machine]:
+    """`size` machines; equipment ids are unique in a tenant, so each site's fleet gets its own `prefix`."""
     kinds = list(DUTY)
-    return [Machine(f"{kinds[i % 3]}{i + 1:03}", round(rnd.uniform(1000, 20000), 1)) for i in range(size)]
+    return [Machine(f"{prefix}{kinds[i % 3]}{i + 1:03}", round(rnd.uniform(1000, 20000), 1), kinds[i % 3])
+            for i in range(size)]
 
 
 def samples(machines: list[Machine], start: datetime, minutes: int, rnd: random.Random,
@@ -36,7 +39,7 @@ def samples(machines: list[Machine], start: datetime, minutes: int, rnd: random.
     t = start
     for _ in range(int(timedelta(minutes=minutes) / step)):
         for m in machines:
-            on_share, work_share = DUTY[m.equipment_id[:2]]
+            on_share, work_share = DUTY[m.kind]
             faults: list[dict[str, str]] = []
             if m.down_until and t < m.down_until:
                 m.engine_on = False

@@ -56,6 +56,7 @@ class Plan:
     telemetry_step_minutes: int = 5
     seed: int = 11
     faults: bool = True
+    converge_seconds: float = 600.0
 
 
 @dataclass
@@ -158,7 +159,7 @@ def run_week(server_url: str, folder: Path, plan: Plan, log: Callable[[str], Non
         if plan.faults:
             faults += _inject_faults(hub, [*proxies.values(), *(g.proxy for g in gateways)])
         per_device = _wait_converged([(o.name, o.site, clients[o.name]) for o in offices], gateways, dsn,
-                                     timeout=600)
+                                     timeout=plan.converge_seconds)
         drain = time.perf_counter() - t_sync
         drained = len(per_device) == len(offices) + len(gateways)
         slowest = sorted(per_device.items(), key=lambda kv: -kv[1])[:3]
@@ -177,10 +178,12 @@ def run_week(server_url: str, folder: Path, plan: Plan, log: Callable[[str], Non
         devices = checks.offices_as_devices(offices)
         gw_devices = [checks.Device(g.name, g.site, g.path, g.key) for g in gateways]
         results = [checks.exactly_once(dsn, TENANT, devices + gw_devices),
+                   checks.nothing_rejected(devices + gw_devices),
                    *checks.stock_and_hours(dsn, TENANT, expected),
                    *checks.read_models(dsn, TENANT, expected),
                    checks.replicas_equal_hub(dsn, TENANT, devices),
                    checks.gateway_records(dsn, TENANT, gw_devices),
+                   checks.telemetry_at_hub(dsn, TENANT, gw_devices),
                    checks.Check("drain time ≤ 120 s", drained and drain <= 120, f"{drain:.1f} s")]
         return Result(results, drain, offline_mutations, samples, faults)
     finally:
@@ -222,8 +225,9 @@ def _publish_week(gateways: list[Gateway], plan: Plan) -> int:
 
     def publish(gw: Gateway, seed: int) -> None:
         rnd = random.Random(seed)
-        data = sim_samples(sim_fleet(plan.telemetry_machines, rnd), start, plan.days * 24 * 60, rnd,
-                           step=timedelta(minutes=plan.telemetry_step_minutes))
+        machines = sim_fleet(plan.telemetry_machines, rnd, prefix=gw.site[:1].upper())  # = the registered fleet
+        step = timedelta(minutes=plan.telemetry_step_minutes)
+        data = sim_samples(machines, start, plan.days * 24 * 60, rnd, step=step)
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"week-fleet-{gw.site}", protocol=mqtt.MQTTv5)
         client.max_inflight_messages_set(1000)
         client.connect(gw.broker.host, gw.broker.port)
@@ -296,6 +300,7 @@ def _wait_converged(clients: list[tuple[str, str, SyncClient]], gateways: list[G
     started = time.monotonic()
     deadline = started + timeout
     syncs = [*clients, *((g.name, g.site, g.agent.sync) for g in gateways if g.agent.sync is not None)]
+    gateway_names = {g.name for g in gateways}
     converged: dict[str, float] = {}
     while time.monotonic() < deadline and len(converged) < len(syncs):
         visible = {r["site"]: r["top"] for r in checks.fetch(dsn, """
@@ -304,7 +309,8 @@ def _wait_converged(clients: list[tuple[str, str, SyncClient]], gateways: list[G
             FROM unnest($2::text[]) AS s(site)""", TENANT, list(SITES))}
         for name, site, c in syncs:
             s = c.state
-            if s.outbox_depth == 0 and s.last_push_at is not None and s.cursor >= visible[site]:
+            pushed = s.last_push_at is not None or name in gateway_names  # a gateway may have had nothing to send
+            if s.outbox_depth == 0 and pushed and s.cursor >= visible[site]:
                 converged.setdefault(name, time.monotonic() - started)
             else:
                 converged.pop(name, None)  # a device that fell behind again is not done
@@ -318,7 +324,10 @@ def _gateways_drained(gateways: list[Gateway]) -> bool:
     for gw in gateways:
         store = LocalStore.open(gw.path, gw.key)
         try:
-            if store.outbox_depth():
+            unsent = store.connection.execute("SELECT count(*) FROM samples WHERE uplink_batch IS NULL OR "
+                                              "uplink_batch IN (SELECT batch_id FROM uplink_batches WHERE acked_at IS "
+                                              "NULL AND rejected_at IS NULL)").fetchone()[0]
+            if store.outbox_depth() or unsent:
                 return False
         finally:
             store.close()

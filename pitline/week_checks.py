@@ -71,6 +71,20 @@ def exactly_once(dsn: str, tenant: str, devices: Sequence[Device]) -> Check:
                  "; ".join(bad) or f"{total:,} mutations from {len(devices)} devices, each once")
 
 
+def nothing_rejected(devices: Sequence[Device]) -> Check:
+    """No device holds a rejection: nothing anyone typed or measured was refused by the hub."""
+    bad = []
+    for dev in devices:
+        store = LocalStore.open(dev.path, dev.key)
+        try:
+            rows = store.connection.execute("SELECT code, count(*) FROM rejections GROUP BY code").fetchall()
+        finally:
+            store.close()
+        if rows:
+            bad.append(f"{dev.name}: " + ", ".join(f"{n} {code}" for code, n in rows))
+    return Check("nothing rejected", not bad, "; ".join(bad) or "no device holds a rejection")
+
+
 def stock_and_hours(dsn: str, tenant: str, expected: Expected) -> list[Check]:
     records = fetch(dsn, "SELECT entity, entity_id, site_id, data FROM sync.records WHERE tenant_id = $1 "
                          "AND NOT deleted AND entity = ANY($2)", tenant,
@@ -156,7 +170,7 @@ def replicas_equal_hub(dsn: str, tenant: str, devices: Sequence[Device]) -> Chec
 
 
 def gateway_records(dsn: str, tenant: str, gateways: Sequence[Device]) -> Check:
-    """What the gateways derived from telemetry (usage logs per shift, breakdowns) is at the hub, once."""
+    """Every shift a gateway derived from telemetry is a usage log at the hub, once; its breakdowns too."""
     rows = fetch(dsn, "SELECT site_id, entity, entity_id FROM sync.records WHERE tenant_id = $1 AND NOT deleted "
                       "AND entity IN ('equipment.usage_log', 'equipment.breakdown') "
                       "AND data->>'source' = 'telematics'", tenant)
@@ -165,18 +179,45 @@ def gateway_records(dsn: str, tenant: str, gateways: Sequence[Device]) -> Check:
     for gw in gateways:
         store = LocalStore.open(gw.path, gw.key)
         try:
-            local = {(e, i) for e, i in store.connection.execute(
-                "SELECT entity, entity_id FROM records WHERE deleted = 0 AND entity IN "
-                "('equipment.usage_log', 'equipment.breakdown') AND json_extract(local_state, '$.source') = "
-                "'telematics'")}
+            derived = {("equipment.usage_log", key.removeprefix("usage:")) for (key,) in store.connection.execute(
+                "SELECT key FROM derived WHERE key LIKE 'usage:%'")}
+            derived |= {(e, i) for e, i in store.connection.execute(
+                "SELECT entity, entity_id FROM records WHERE entity = 'equipment.breakdown' AND deleted = 0 "
+                "AND json_extract(local_state, '$.source') = 'telematics'")}
         finally:
             store.close()
         hub = {(r["entity"], r["entity_id"]) for r in rows if r["site_id"] == gw.site}
         total += len(hub)
-        if local != hub or not local:
-            bad.append(f"{gw.name}: {len(local)} derived, {len(hub)} at hub")
+        if derived != hub or not derived:
+            odd = sorted(i for _e, i in derived ^ hub)[:3]
+            bad.append(f"{gw.name}: {len(derived)} derived, {len(hub)} at hub (e.g. {', '.join(odd)})")
     return Check("gateway-derived hours and breakdowns at the hub", not bad,
                  "; ".join(bad) or f"{total:,} telematics usage logs and breakdowns from {len(gateways)} gateways")
+
+
+def telemetry_at_hub(dsn: str, tenant: str, gateways: Sequence[Device]) -> Check:
+    """Every sample each gateway stored reached the hub's telemetry store as its points, exactly once."""
+    from shared.telemetry import TelemetrySample, sample_points
+
+    at_hub = {r["site_id"]: r["n"] for r in fetch(
+        dsn, "SELECT site_id, count(*) AS n FROM telemetry.samples WHERE tenant_id = $1 GROUP BY site_id", tenant)}
+    bad = []
+    samples = points = 0
+    for gw in gateways:
+        store = LocalStore.open(gw.path, gw.key)
+        try:
+            expected = 0
+            for equipment_id, body in store.connection.execute("SELECT equipment_id, body FROM samples"):
+                expected += len(sample_points(equipment_id, TelemetrySample.model_validate_json(body)))
+                samples += 1
+            unsent = store.connection.execute("SELECT count(*) FROM samples WHERE uplink_batch IS NULL").fetchone()[0]
+        finally:
+            store.close()
+        points += expected
+        if at_hub.get(gw.site, 0) != expected or unsent:
+            bad.append(f"{gw.name}: {expected:,} points stored, {at_hub.get(gw.site, 0):,} at hub, {unsent} unsent")
+    return Check("telemetry at the hub, once", not bad,
+                 "; ".join(bad) or f"{samples:,} samples = {points:,} points from {len(gateways)} gateways")
 
 
 def offices_as_devices(offices: Sequence[Office]) -> list[Device]:
