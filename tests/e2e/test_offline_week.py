@@ -24,9 +24,10 @@ def _assert_all_checks(plan: Plan, server_url: str) -> None:
 
 def test_a_small_offline_week_survives_the_faults(pg_server_url: str) -> None:
     _assert_all_checks(Plan(days=1, machines=6, items=8, moves_per_day=25, telemetry_machines=2,
-                            telemetry_step_minutes=10), pg_server_url)
+                            telemetry_step_minutes=5, converge_seconds=150), pg_server_url)
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1500)
 def test_the_offline_week_at_default_scale(pg_server_url: str) -> None:
     _assert_all_checks(Plan(), pg_server_url)
