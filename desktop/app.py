@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QApplication
 
+from desktop.enrollment import (
+    HUB_URL_KEY,
+    REVOKED_KEY,
+    RevocationNotice,
+    device_token_provider,
+    enrolled_sites,
+    is_enrolled,
+)
 from desktop.main_window import MainWindow
 from desktop.signin import IdleLock, SignInDialog, Verifiers
 from desktop.sync_bridge import SyncBridge
+from desktop.verifier_sync import VerifierRefresher
+from shared.errors import StoreError
 from shared.store import DeviceIdentity, KeyProvider, LocalStore
 from shared.sync import SyncClient
 
@@ -20,35 +31,93 @@ class Desktop:
     store: LocalStore
     window: MainWindow
     bridge: SyncBridge | None
+    refresher: VerifierRefresher | None = None
+    notice: RevocationNotice | None = None
+    sink: QObject | None = None
 
     def close(self) -> None:
         self.window.detach_sync()  # signals already queued from sync threads must not reach a closed store
+        if self.refresher is not None:
+            self.refresher.stop()
         if self.bridge is not None:
             self.bridge.stop()
         self.window.close()
         self.store.close()
 
 
-def build(store_path: Path, key: KeyProvider, *, identity: DeviceIdentity, actor: str,
-          hub_url: str | None = None, token: str | None = None, start_sync: bool = True,
-          roles: frozenset[str] = frozenset()) -> Desktop:
+def build(store_path: Path, key: KeyProvider, *, identity: DeviceIdentity | None = None, actor: str,
+          hub_url: str | None = None, token: str | None = None, token_provider: Callable[[], str] | None = None,
+          start_sync: bool = True, roles: frozenset[str] = frozenset(),
+          verifier_interval: float = 300.0) -> Desktop:
+    """The window over the store, with sync when there is a hub to talk to: a static `token` (demo, tests), a
+    `token_provider`, or, for a PC enrolled through the first run, its device key (challenge → signature →
+    short-lived token) plus the periodic download of the people who may sign in."""
     store = LocalStore.open(store_path, key)
     if store.identity is None:
+        if identity is None:
+            store.close()
+            raise StoreError(f"{store_path} has no device identity: run the first-run set-up (enroll) first")
         store.set_identity(identity)
     window = MainWindow(store, actor, roles)
-    bridge = None
-    if hub_url and token:
-        client = SyncClient(lambda: LocalStore.open(store_path, key), hub_url, lambda: token)
-        bridge = SyncBridge(client)
-        # Emitted from sync threads: queue them onto the GUI thread. A plain lambda would run in the emitting
-        # thread and touch widgets from there (a crash, seen in the tests).
-        queued = Qt.ConnectionType.QueuedConnection
-        bridge.state_changed.connect(window.show_sync_state, queued)
-        bridge.events_arrived.connect(window.on_events_arrived, queued)
-        window.on_outbox_changed = bridge.outbox_changed
-        if start_sync:
-            bridge.start()
-    return Desktop(store, window, bridge)
+    desktop = Desktop(store, window, None)
+    queued = Qt.ConnectionType.QueuedConnection
+    enrolled = token is None and token_provider is None and is_enrolled(store)
+    if enrolled:
+        hub_url = hub_url or store.get_meta(HUB_URL_KEY)
+        desktop.notice = RevocationNotice()
+        token_provider = device_token_provider(store, desktop.notice)
+        desktop.sink = _RevocationSink(desktop)
+        desktop.notice.revoked.connect(desktop.sink.on_revoked, queued)
+    elif token is not None:
+        token_provider = _constant(token)
+    if not hub_url or token_provider is None:
+        return desktop
+    client = SyncClient(lambda: LocalStore.open(store_path, key), hub_url, token_provider)
+    desktop.bridge = bridge = SyncBridge(client)
+    # Emitted from sync threads: queue them onto the GUI thread. A plain lambda would run in the emitting
+    # thread and touch widgets from there (a crash, seen in the tests).
+    bridge.state_changed.connect(window.show_sync_state, queued)
+    bridge.events_arrived.connect(window.on_events_arrived, queued)
+    window.on_outbox_changed = bridge.outbox_changed
+    if enrolled:
+        refresher = VerifierRefresher(lambda: LocalStore.open(store_path, key), hub_url, token_provider,
+                                      enrolled_sites(store), interval_seconds=verifier_interval)
+        desktop.refresher = refresher
+        assert desktop.notice is not None
+        refresher.revoked.connect(desktop.notice.revoked, queued)
+        bridge.state_changed.connect(refresher.on_sync_state, queued)  # a fresh list each time sync reconnects
+    revoked = store.get_meta(REVOKED_KEY)
+    if revoked:
+        window.show_revoked(revoked)
+    elif start_sync:
+        bridge.start()
+        if desktop.refresher is not None:
+            desktop.refresher.start()
+    return desktop
+
+
+def _constant(token: str) -> Callable[[], str]:
+    return lambda: token
+
+
+class _RevocationSink(QObject):
+    """Lives on the GUI thread, so the queued `revoked` signal runs `on_revoked` there."""
+
+    def __init__(self, desktop: Desktop) -> None:
+        super().__init__()
+        self.desktop = desktop
+
+    def on_revoked(self, message: str) -> None:
+        """The hub refused this PC's key: remember it, say so, stop trying."""
+        desktop = self.desktop
+        if desktop.window.revoked is not None or desktop.window.sync_detached:
+            return
+        desktop.store.set_meta(REVOKED_KEY, message)
+        desktop.window.show_revoked(message)
+        if desktop.bridge is not None:
+            desktop.bridge.halt()
+        if desktop.refresher is not None:
+            desktop.refresher.timer.stop()
 
 
 def attach_idle_lock(window: MainWindow, verifiers: Verifiers, seconds: float) -> IdleLock:

@@ -20,17 +20,23 @@ def _key(passphrase: str | None):  # type: ignore[no-untyped-def]
 @app.command()
 def run(
     store: Path = typer.Option(..., help="the encrypted store file"),
-    tenant: str = typer.Option(...), site: str = typer.Option(...), device: str = typer.Option(...),
-    hub_url: str = typer.Option(None), token: str = typer.Option(None),
+    tenant: str = typer.Option(None, help="with --token: the provisioned device's tenant"),
+    site: str = typer.Option(None, help="with --token: its site"),
+    device: str = typer.Option(None, help="with --token: its device id"),
+    hub_url: str = typer.Option(None), token: str = typer.Option(None, help="a static device token (demo, tests)"),
     passphrase: str = typer.Option(None, envvar="PITLINE_STORE_PASSPHRASE", help="else the OS keyring"),
     idle_minutes: float = typer.Option(15.0, help="lock the session after this long without input"),
 ) -> None:
-    """Open the window: first-run set-up if needed, offline sign-in, idle lock."""
+    """Open the window. A fresh PC goes first run (enroll with the hub's one-time token, or a standalone demo
+    site) → offline sign-in → the window; an enrolled PC signs challenges with its device key to sync."""
+    from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QApplication, QDialog
 
     from desktop.app import attach_idle_lock, build
+    from desktop.enrollment import device_token_provider, enrolled_sites, is_enrolled
     from desktop.first_run import HUB_TOKEN_KEY, HUB_URL_KEY, FirstRunDialog, is_set_up
     from desktop.signin import SignInDialog, Verifiers
+    from desktop.verifier_sync import VerifierRefresher
     from shared.store import DeviceIdentity, LocalStore
 
     qt = QApplication([])
@@ -40,13 +46,26 @@ def run(
             raise typer.Exit(1)
         hub = hub_url or local.get_meta(HUB_URL_KEY)
         device_token = token or local.get_meta(HUB_TOKEN_KEY)
-        signin = SignInDialog(Verifiers(local))
-        if signin.exec() != QDialog.DialogCode.Accepted or signin.user is None:
+        verifiers = Verifiers(local)
+        signin = SignInDialog(verifiers)
+        refresher = None
+        if is_enrolled(local) and hub and not device_token:
+            # Fetch the hub's people while the dialog is open (the first download may have failed).
+            refresher = VerifierRefresher(lambda: LocalStore.open(store, key), hub, device_token_provider(local),
+                                          enrolled_sites(local), interval_seconds=30.0)
+            refresher.failed.connect(signin.message.setText, Qt.ConnectionType.QueuedConnection)
+            refresher.start()
+        if not verifiers.users():
+            signin.message.setText("No one can sign in on this PC yet: the list of people is coming from the hub.")
+        accepted = signin.exec() == QDialog.DialogCode.Accepted
+        if refresher is not None:
+            refresher.stop()
+        if not accepted or signin.user is None:
             raise typer.Exit(1)
         user = str(signin.user["username"])
     roles = frozenset(str(r) for r in signin.user.get("roles") or ())
-    desktop = build(store, key, identity=DeviceIdentity(device, tenant, site), actor=user,
-                    hub_url=hub, token=device_token, roles=roles)
+    identity = DeviceIdentity(device, tenant, site) if device and tenant else None
+    desktop = build(store, key, identity=identity, actor=user, hub_url=hub, token=device_token, roles=roles)
     attach_idle_lock(desktop.window, Verifiers(desktop.store), idle_minutes * 60)
     desktop.window.show()
     code = qt.exec()

@@ -3,16 +3,22 @@ Both end with a person who can sign in offline (the demo site creates its own su
 
 from __future__ import annotations
 
+import socket
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QFormLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout
 
+from desktop.enrollment import HUB_URL_KEY, MODE_KEY, EnrollResult, EnrollWorker, record_enrollment
 from desktop.signin import Verifiers
 from shared.envelopes import Op
 from shared.ids import new_ulid
 from shared.store import DeviceIdentity, LocalStore, MutationDraft
 
-HUB_URL_KEY, HUB_TOKEN_KEY, MODE_KEY = "desktop.hub_url", "desktop.hub_token", "desktop.mode"
+HUB_TOKEN_KEY = "desktop.hub_token"
+__all__ = ["HUB_TOKEN_KEY", "HUB_URL_KEY", "MODE_KEY", "FirstRunDialog", "add_demo_data", "is_set_up",
+           "remember_hub", "start_standalone"]
 
 
 def is_set_up(store: LocalStore) -> bool:
@@ -30,10 +36,11 @@ def start_standalone(store: LocalStore, username: str, password: str, *, with_de
 
 
 def remember_hub(store: LocalStore, hub_url: str, token: str) -> None:
-    """Keep the hub address and device token (inside the encrypted store) for the sync worker."""
+    """A provisioned device's static access token (demo and tests; enrolled PCs sign challenges instead), kept
+    inside the encrypted store with the hub address for the sync worker."""
     store.set_meta(HUB_URL_KEY, hub_url.rstrip("/"))
     store.set_meta(HUB_TOKEN_KEY, token)
-    store.set_meta(MODE_KEY, "enrolled")
+    store.set_meta(MODE_KEY, "hub-token")
 
 
 def add_demo_data(store: LocalStore, actor: str, days: int = 14) -> None:
@@ -75,37 +82,85 @@ def add_demo_data(store: LocalStore, actor: str, days: int = 14) -> None:
 
 
 class FirstRunDialog(QDialog):
-    """Either the hub URL and enrollment token, or a standalone demo site with a local supervisor."""
+    """Either enroll with the hub (hub URL, one-time enrollment token from HQ, a name for this PC) or start a
+    standalone demo site with a local supervisor. Enrolling runs off the UI thread; its errors appear next to
+    the field they concern and nothing typed is cleared."""
 
     def __init__(self, store: LocalStore) -> None:
         super().__init__()
         self.store = store
+        self.result_: EnrollResult | None = None
         self.setWindowTitle("Set up this PC")
         self.hub_url, self.token = QLineEdit(), QLineEdit()
+        self.hub_url.setPlaceholderText("https://hub.example.com")
+        self.token.setPlaceholderText("pe_… (from HQ)")
+        self.pc_name = QLineEdit(socket.gethostname())
         self.username, self.password = QLineEdit("supervisor"), QLineEdit()
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
-        self.message = QLabel("")
-        self.message.setStyleSheet("color: #b00020")
-        enroll, demo = QPushButton("Join the hub"), QPushButton("Start a standalone demo site")
-        enroll.clicked.connect(self._enroll)
-        demo.clicked.connect(self._demo)
+        self.errors = {name: self._error_label() for name in ("hub_url", "token", "pc_name")}
+        self.status = QLabel("")
+        self.message = self._error_label()
+        self.enroll_button = QPushButton("Enroll with the hub")
+        self.demo_button = QPushButton("Start a standalone demo site")
+        self.enroll_button.clicked.connect(self._enroll)
+        self.demo_button.clicked.connect(self._demo)
+        self.worker = EnrollWorker()
+        queued = Qt.ConnectionType.QueuedConnection  # emitted from the worker thread
+        self.worker.succeeded.connect(self._enrolled, queued)
+        self.worker.failed.connect(self._enroll_failed, queued)
         form = QFormLayout()
-        form.addRow("Hub URL", self.hub_url)
-        form.addRow("Device token", self.token)
-        form.addRow(enroll)
+        for label, edit, name in (("Hub URL", self.hub_url, "hub_url"), ("Enrollment token", self.token, "token"),
+                                  ("Name of this PC", self.pc_name, "pc_name")):
+            form.addRow(label, edit)
+            form.addRow("", self.errors[name])
+        form.addRow(self.enroll_button)
+        form.addRow(self.status)
         form.addRow(QLabel("— or —"))
         form.addRow("Your name", self.username)
         form.addRow("Choose a password", self.password)
-        form.addRow(demo)
+        form.addRow(self.demo_button)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.message)
 
+    @staticmethod
+    def _error_label() -> QLabel:
+        label = QLabel("")
+        label.setStyleSheet("color: #b00020")
+        label.setWordWrap(True)
+        return label
+
+    def _busy(self, busy: bool, status: str = "") -> None:
+        self.enroll_button.setEnabled(not busy)
+        self.demo_button.setEnabled(not busy)
+        self.status.setText(status)
+
     def _enroll(self) -> None:
-        if not self.hub_url.text().startswith(("http://", "https://")) or not self.token.text().strip():
-            self.message.setText("Give the hub's address (http://… or https://…) and the token from HQ.")
+        if self.worker.busy:
             return
-        remember_hub(self.store, self.hub_url.text().strip(), self.token.text().strip())
+        for label in self.errors.values():
+            label.setText("")
+        url, token, name = self.hub_url.text().strip(), self.token.text().strip(), self.pc_name.text().strip()
+        if not url.startswith(("http://", "https://")):
+            self.errors["hub_url"].setText("Give the hub's address: http://… or https://…")
+        if not token:
+            self.errors["token"].setText("Paste the one-time enrollment token from HQ.")
+        if not name:
+            self.errors["pc_name"].setText("Name this PC (HQ sees it in the device list).")
+        if not (url.startswith(("http://", "https://")) and token and name):
+            return
+        self._busy(True, "Enrolling with the hub…")
+        self.worker.start(Path(self.store.path), url, token, name)
+
+    def _enroll_failed(self, field: str, message: str) -> None:
+        self._busy(False)
+        self.errors.get(field, self.errors["hub_url"]).setText(message)
+
+    def _enrolled(self, result: EnrollResult) -> None:
+        record_enrollment(self.store, result)
+        self.result_ = result
+        people = "" if result.users is None else f"; {len(result.users)} people may sign in"
+        self._busy(False, f"Enrolled as device {result.enrollment.device_id}{people}.")
         self.accept()
 
     def _demo(self) -> None:

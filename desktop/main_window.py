@@ -59,10 +59,14 @@ OPS_SCREENS: list[tuple[str, type[OpsScreen]]] = [
 ]
 
 
+REVOKED_TEXT = "this PC was revoked: ask HQ to enroll it again"
+
+
 class MainWindow(QMainWindow):
     def __init__(self, store: LocalStore, actor: str, roles: frozenset[str] = frozenset()) -> None:
         super().__init__()
         self._sync_detached = False
+        self.revoked: str | None = None
         self.store = store
         self.setWindowTitle("Pitline — site office")
         self.resize(1100, 700)
@@ -150,11 +154,19 @@ class MainWindow(QMainWindow):
         waiting = len(self.store.conflicts("open"))
         self.conflicts.setText(f"conflicts waiting: {waiting}")
 
+    def show_revoked(self, message: str) -> None:
+        """The hub no longer knows this PC (an administrator revoked it): say so for good, not "offline"."""
+        self.revoked = message
+        self.online.setText(REVOKED_TEXT)
+        self.online.setToolTip(message)
+        self.online.setStyleSheet("color: #b00020; font-weight: bold")
+
     def show_sync_state(self, state: SyncState) -> None:
         if self._sync_detached:
             return
         reason = f": {state.last_error}" if state.last_error else ""
-        self.online.setText("online" if state.online else f"offline{reason}")
+        if self.revoked is None:
+            self.online.setText("online" if state.online else f"offline{reason}")
         if state.last_push_at or state.last_event_at:
             when = max(t for t in (state.last_push_at, state.last_event_at) if t is not None)
             self.last_sync.setText(f"last sync {when:%H:%M:%S} UTC")
@@ -181,6 +193,10 @@ class MainWindow(QMainWindow):
         """Events from the hub were applied to the store (delivered on the GUI thread)."""
         if not self._sync_detached:
             self.refresh_tables()
+
+    @property
+    def sync_detached(self) -> bool:
+        return self._sync_detached
 
     def detach_sync(self) -> None:
         """Ignore sync signals from now on: the window and its store are closing."""

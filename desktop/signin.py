@@ -1,5 +1,6 @@
 """Offline sign-in: people are checked against argon2 verifiers cached in the encrypted store (the hub sends
-them with `GET /v1/users/verifiers`; a standalone demo site creates its own). Repeated failures lock the
+them with `GET /v1/users/verifiers`, see desktop/verifier_sync.py: argon2id PHC strings that carry their own
+parameters; a standalone demo site creates its own). Anything else in the cache is refused. Repeated failures lock the
 name out for a while, and the lockout survives a restart because it is kept in the store too."""
 
 from __future__ import annotations
@@ -66,7 +67,10 @@ class Verifiers:
         try:
             if user is None:
                 raise VerificationError("unknown user")
-            _HASHER.verify(str(user["verifier"]), password)
+            verifier = str(user.get("verifier") or "")
+            if not verifier.startswith(("$argon2id$", "$argon2i$", "$argon2d$")):
+                raise InvalidHashError("not an argon2 verifier")
+            _HASHER.verify(verifier, password)
         except (VerificationError, InvalidHashError):
             failures = self._failures()
             failures.setdefault(username, []).append(self.clock())

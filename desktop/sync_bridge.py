@@ -36,6 +36,11 @@ class SyncBridge(QObject):
     def outbox_changed(self) -> None:
         self.client.notify_outbox()
 
+    def halt(self) -> None:
+        """Ask the sync threads to stop without waiting for them (safe on the GUI thread)."""
+        self._stop.set()
+        self.client.notify_outbox()
+
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:

@@ -38,6 +38,11 @@ class DeviceKeyError(PitlineError):
     """The device key file is missing, unreadable or not an Ed25519 private key."""
 
 
+class DeviceRevokedError(AuthError):
+    """The hub knows no enrolled, unrevoked device with this id (401 `unknown_device`): an administrator revoked
+    it (or it was never enrolled there). Only a new enrollment helps."""
+
+
 @dataclass(frozen=True)
 class DeviceKey:
     private_key: Ed25519PrivateKey
@@ -114,6 +119,8 @@ def _raise_for(response: httpx.Response, what: str) -> None:
         err.retry_after = parse_retry_after(response.headers.get("retry-after"))  # type: ignore[attr-defined]
         raise err
     if status == 401:
+        if code == "unknown_device":
+            raise DeviceRevokedError(f"{what}: {message} ({code})")
         raise AuthError(f"{what}: {message} ({code})")
     raise HubRejectedError(status, code, message)
 
