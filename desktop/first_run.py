@@ -136,7 +136,7 @@ class FirstRunDialog(QDialog):
         self.status.setText(status)
 
     def _enroll(self) -> None:
-        if self.worker.busy:
+        if not self.enroll_button.isEnabled():  # one enrollment at a time (the worker answers by signal)
             return
         for label in self.errors.values():
             label.setText("")
