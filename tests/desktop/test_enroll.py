@@ -181,3 +181,37 @@ def test_enroll_sign_in_offline_sync_with_the_device_key_then_revoked(qtbot, liv
     assert desk.window.online.text() == REVOKED_TEXT  # a later "offline: …" does not hide it
     assert sign_in(qtbot, desk.store, "thandi", "correct horse 7").user is not None  # people still read offline
     desk.close()
+
+
+def test_expired_and_wrong_kind_tokens_are_explained_next_to_the_token(qtbot, live_hub: HubProcess,  # type: ignore[no-untyped-def]
+                                                                        admin: Any, tmp_path: Path) -> None:
+    from hub.db import connect
+    from hub.identity.enrollment import enrollment_token_hash
+    from pitline.harness import run_sync
+
+    tenant = f"t-ex-{new_ulid()[-6:].lower()}"
+    admin("tenants", "add", tenant)
+    edge_token = admin("enroll", "issue", "-t", tenant, "--kind", "edge")["token"]
+    expired = admin("enroll", "issue", "-t", tenant, "--kind", "desktop")["token"]
+
+    async def expire() -> None:
+        conn = await connect(live_hub.dsn)
+        try:
+            await conn.execute("UPDATE auth.enrollment_tokens SET expires_at = now() - interval '1 minute' "
+                               "WHERE tenant_id = $1 AND token_hash = $2", tenant, enrollment_token_hash(expired))
+        finally:
+            await conn.close()
+
+    run_sync(expire())
+    with LocalStore.open(tmp_path / "office.db", KEY) as store:
+        dialog = FirstRunDialog(store)
+        qtbot.addWidget(dialog)
+        dialog.hub_url.setText(live_hub.url)
+        for token, expected in ((edge_token, "for a gateway"), (expired, "has expired")):
+            dialog.errors["token"].setText("")
+            dialog.token.setText(token)
+            qtbot.mouseClick(dialog.enroll_button, CLICK)
+            qtbot.waitUntil(lambda: dialog.errors["token"].text() != "", timeout=20_000)
+            assert expected in dialog.errors["token"].text() and dialog.token.text() == token
+            qtbot.waitUntil(dialog.enroll_button.isEnabled, timeout=5_000)
+        assert not is_set_up(store) and store.identity is None and dialog.result() != QDialog.DialogCode.Accepted
