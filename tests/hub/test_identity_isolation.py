@@ -19,7 +19,7 @@ from tests.hub.test_identity_users import PASSWORD, add_user, signin
 from tests.hub.test_push import db_fetch
 from tests.waiting import wait_until
 
-A, B = "t-iso-a", "t-iso-b"
+A, B = "t-isolation-a", "t-isolation-b"  # unique in the session database (test_push_bad_input has t-iso-*)
 
 
 @dataclass
