@@ -39,7 +39,7 @@ def run(
     from desktop.verifier_sync import VerifierRefresher
     from shared.store import DeviceIdentity, LocalStore
 
-    qt = QApplication([])
+    qt = QApplication.instance() or QApplication([])
     key = _key(passphrase)
     with LocalStore.open(store, key) as local:
         if not is_set_up(local) and FirstRunDialog(local).exec() != QDialog.DialogCode.Accepted:

@@ -215,3 +215,51 @@ def test_expired_and_wrong_kind_tokens_are_explained_next_to_the_token(qtbot, li
             assert expected in dialog.errors["token"].text() and dialog.token.text() == token
             qtbot.waitUntil(dialog.enroll_button.isEnabled, timeout=5_000)
         assert not is_set_up(store) and store.identity is None and dialog.result() != QDialog.DialogCode.Accepted
+
+
+def test_desktop_run_on_a_fresh_pc_goes_first_run_enroll_sign_in(qtbot, live_hub: HubProcess, admin: Any,  # type: ignore[no-untyped-def]
+                                                                  tmp_path: Path) -> None:
+    """`pitline desktop run --store …` on a fresh PC, its dialogs driven by a timer as a person would."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from desktop.cli import app as desktop_cli
+    from desktop.main_window import MainWindow
+
+    tenant = f"t-run-{new_ulid()[-6:].lower()}"
+    admin("tenants", "add", tenant)
+    admin("sites", "add", "north", "-t", tenant)
+    admin("users", "add", "lerato", "-t", tenant, "--password", "lerato's pass", "--role", "storeman",
+          "--site", "north")
+    token = admin("enroll", "issue", "-t", tenant, "--site", "north", "--kind", "desktop")["token"]
+    seen: list[str] = []
+
+    def drive() -> None:
+        for w in QApplication.topLevelWidgets():
+            if not w.isVisible():
+                continue
+            if isinstance(w, FirstRunDialog) and "first run" not in seen:
+                seen.append("first run")
+                w.hub_url.setText(live_hub.url)
+                w.token.setText(token)
+                w.enroll_button.click()
+            elif isinstance(w, SignInDialog) and "sign in" not in seen and Verifiers(w.verifiers.store).users():
+                seen.append("sign in")
+                w.username.setText("lerato")
+                w.password.setText("lerato's pass")
+                w.button.click()
+            elif isinstance(w, MainWindow) and "window" not in seen:
+                seen.append("window")
+                seen.append(",".join(sorted(w.ops["Stock"].roles)))
+                QApplication.quit()
+
+    timer = QTimer()
+    timer.timeout.connect(drive)
+    timer.start(50)
+    result = CliRunner().invoke(desktop_cli, ["run", "--store", str(tmp_path / "fresh.db"), "--passphrase",
+                                              "office pass", "--idle-minutes", "60"])
+    timer.stop()
+    assert result.exit_code == 0, (result.output, result.exception, seen)
+    assert seen == ["first run", "sign in", "window", "storeman"]
+    with LocalStore.open(tmp_path / "fresh.db", PassphraseKeyProvider("office pass")) as store:
+        assert is_enrolled(store) and "lerato" in Verifiers(store).users()
