@@ -12,6 +12,7 @@ from datetime import time
 from pathlib import Path
 from typing import Any
 
+from edge.budget import Budget, budget_status, enforce, ensure_incremental_vacuum
 from edge.derive import derive_breakdowns, derive_usage_logs
 from edge.ingest import MqttIngest
 from edge.storage import prepare, status, uplink_status
@@ -39,6 +40,7 @@ class EdgeConfig:
     day_shift_start: str = "06:00"
     night_shift_start: str = "18:00"
     derive_seconds: float = 30.0
+    disk_budget_mb: float = 0.0  # 0: no budget; else raw samples are downsampled near it (edge/budget.py)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def key_provider(self) -> KeyProvider:
@@ -51,6 +53,9 @@ class EdgeConfig:
     def pattern(self) -> ShiftPattern:
         return ShiftPattern(self.time_zone, time.fromisoformat(self.day_shift_start),
                             time.fromisoformat(self.night_shift_start))
+
+    def budget(self) -> Budget | None:
+        return Budget.from_mb(self.disk_budget_mb) if self.disk_budget_mb > 0 else None
 
     @property
     def status_path(self) -> Path:
@@ -75,6 +80,7 @@ class EdgeAgent:
         self._open = lambda: LocalStore.open(config.store_path, key)
         store = self._open()
         prepare(store)
+        ensure_incremental_vacuum(store)  # once per store; the budget shrinks the file with it
         if store.identity is None:
             store.set_identity(DeviceIdentity(config.device_id, config.tenant_id, config.site_id))
         store.close()
@@ -106,9 +112,15 @@ class EdgeAgent:
                     queued = derive_usage_logs(store, self.config.pattern()) + derive_breakdowns(store)
                     if queued and self.sync is not None:
                         self.sync.notify_outbox()
-                    self._write_status(store)
                 except Exception:  # keep collecting: derivation is retried next round
                     log.exception("deriving records failed; will retry")
+                try:
+                    budget = self.config.budget()
+                    if budget is not None:
+                        enforce(store, budget, self.config.pattern())
+                    self._write_status(store)
+                except Exception:
+                    log.exception("disk budget or status failed; will retry")
                 _sd_notify("WATCHDOG=1")
                 stop.wait(self.config.derive_seconds)
         finally:
@@ -121,7 +133,8 @@ class EdgeAgent:
                 uplink_thread.join(10)
 
     def _write_status(self, store: LocalStore) -> None:
-        report = {**status(store), **uplink_status(store), "broker_connected": self.ingest.stats.connected,
+        report = {**status(store), **uplink_status(store), **budget_status(store, self.config.budget()),
+                  "broker_connected": self.ingest.stats.connected,
                   "received": self.ingest.stats.received, "duplicates": self.ingest.stats.duplicates}
         if self.sync is not None:
             s = self.sync.state

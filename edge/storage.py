@@ -44,6 +44,7 @@ EDGE_STEPS = [
 def prepare(store: LocalStore) -> None:
     store.migrate("edge", EDGE_STEPS)
     store.migrate("edge-uplink", UPLINK_STEPS)
+    store.migrate("edge-budget", BUDGET_STEPS)
 
 
 def write_batch(store: LocalStore, samples: list[tuple[str, str, TelemetrySample]],
@@ -177,3 +178,23 @@ def uplink_status(store: LocalStore) -> dict[str, Any]:
            FROM uplink_batches""").fetchone()
     return {"uplink_unsent_samples": unsent, "uplink_open_batches": row[0], "uplink_rejected_batches": row[1],
             "uplink_points_accepted": row[2], "uplink_last_ack_at": row[3]}
+
+
+# --- Disk budget (edge/budget.py) ----------------------------------------------------------------------
+# Its own migration module ("edge-budget"). One row per removal: which equipment, which period
+# [period_start, period_end), the resolution kept (one sample per keep_every_minutes; 0 = all removed),
+# whether the removed samples had been acknowledged by the hub, and how many.
+BUDGET_STEPS = [
+    """
+    CREATE TABLE budget_events (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        equipment_id TEXT NOT NULL,
+        period_start TEXT NOT NULL,
+        period_end TEXT NOT NULL,
+        keep_every_minutes INTEGER NOT NULL,
+        sent INTEGER NOT NULL,
+        removed INTEGER NOT NULL
+    );
+    """,
+]
