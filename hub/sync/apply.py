@@ -15,7 +15,7 @@ import asyncpg
 from hub.auth.principal import Principal
 from hub.errors import Conflict
 from hub.identity.enforce import forbidden_mutations
-from hub.sync.ledger import audit_applied, replay_duplicates, write_ledger
+from hub.sync.ledger import audit_applied, ledger_rows, replay_duplicates, write_ledger
 from hub.sync.records import (
     History,
     Key,
@@ -130,16 +130,18 @@ async def push(conn: asyncpg.Connection, principal: Principal, request: PushRequ
 
         ctx = ApplyContext(conn=conn, principal=principal, now=now)
         run_outcomes = await _apply_run(ctx, run)
-        head = await _commit_writes(ctx, run, run_outcomes)
-        for m in run:
-            if m.id in by_id:
-                outcomes[m.id] = run_outcomes[m.id]
+        # The device's own cursor row is already locked (FOR UPDATE above): advancing it before the tenant head
+        # changes nothing for other devices and keeps it out of the head-to-COMMIT window (D2).
         await conn.execute(
             """UPDATE sync.device_cursors SET last_seq = $3, last_seen_at = $4,
                  reported_outbox_depth = COALESCE($5, reported_outbox_depth)
                WHERE tenant_id = $1 AND device_id = $2""",
             tenant, device, nxt - 1, now, request.outbox_depth,
         )
+        head = await _commit_writes(ctx, run, run_outcomes)  # the tenant head: the last statement
+        for m in run:
+            if m.id in by_id:
+                outcomes[m.id] = run_outcomes[m.id]
     return PushResponse(outcomes=[outcomes[m.id] for m in request.mutations], head_seq=head)
 
 
@@ -295,18 +297,20 @@ async def resolve_conflict(ctx: ApplyContext, conflict_id: str, choice: str, dat
 
 
 async def _commit_writes(ctx: ApplyContext, run: list[Mutation], outcomes: dict[str, Outcome]) -> int:
-    """Save versions, take the head last, append events, and commit the ledger rows with their seqs."""
+    """Save versions and the audit rows, then take the head last: one statement appends the events and the
+    ledger rows with their seqs (D2: the head's lock is held only by that statement and COMMIT)."""
     tenant = ctx.principal.tenant_id
     await save_writes(ctx.conn, tenant, ctx.writes, ctx.now)
-    head = await append_events(ctx.conn, tenant, ctx.writes, ctx.now)
+    await audit_applied(ctx.conn, ctx.principal, run, outcomes, ctx.now)
+    if not ctx.writes:  # nothing to number (every mutation rejected): no head taken, ledger rows as they are
+        await write_ledger(ctx.conn, tenant, run, outcomes, ctx.now)
+        return await append_events(ctx.conn, tenant, ctx.writes, ctx.now)
+    head = await append_events(ctx.conn, tenant, ctx.writes, ctx.now, ledger_rows(run, outcomes, ctx.writes))
     first_seq: dict[str, int] = {}
     for w in ctx.writes:
         if w.mutation_id is not None and w.mutation_id not in first_seq:
             first_seq[w.mutation_id] = w.seq
     for m in run:
-        o = outcomes[m.id]
         if m.id in first_seq:
-            outcomes[m.id] = o.model_copy(update={"seq": first_seq[m.id]})
-    await write_ledger(ctx.conn, tenant, run, outcomes, ctx.now)
-    await audit_applied(ctx.conn, ctx.principal, run, outcomes, ctx.now)
+            outcomes[m.id] = outcomes[m.id].model_copy(update={"seq": first_seq[m.id]})
     return head

@@ -2,8 +2,10 @@
 
 Every applied mutation's outcome is written here in the same transaction as its effects, so a retried
 push answers the original outcome. The audit context (issue 3) registers a hook with `add_audit_hook`;
-hooks run inside the push transaction, after the effects and the ledger rows, so an audit entry
-commits exactly when the mutation does."""
+hooks run inside the push transaction, after the effects (record versions) and before the tenant head is
+taken (so they never lengthen the tenant-wide lock, docs/decisions.md D2), so an audit entry commits exactly
+when the mutation does. The outcomes hooks see carry no event `seq` yet; the ledger rows get theirs in the
+head statement (`hub.sync.records.append_events`)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import orjson
 
 from hub.auth.principal import Principal
 from hub.errors import Conflict
+from hub.sync.records import LedgerRows, Write
 from shared.envelopes import Mutation, Outcome, OutcomeStatus
 
 AuditHook = Callable[[asyncpg.Connection, Principal, Sequence[Mutation], dict[str, Outcome], datetime], Awaitable[None]]
@@ -82,4 +85,20 @@ async def write_ledger(conn: asyncpg.Connection, tenant: str, run: Sequence[Muta
         tenant, [m.id for m in run], [m.device_id for m in run], [m.device_seq for m in run],
         [m.entity for m in run], [m.entity_id for m in run], [m.actor for m in run],
         [orjson.loads(outcomes[m.id].model_dump_json(exclude_none=True)) for m in run], now,
+    )
+
+
+def ledger_rows(run: Sequence[Mutation], outcomes: dict[str, Outcome], writes: Sequence[Write]) -> LedgerRows:
+    """The ledger rows of a run, to be written with the events once the head is known: each outcome (no seq
+    yet) and the 1-based position of the mutation's first write, from which the head statement derives its seq."""
+    first: dict[str, int] = {}
+    for i, w in enumerate(writes, start=1):
+        if w.mutation_id is not None and w.mutation_id not in first:
+            first[w.mutation_id] = i
+    return LedgerRows(
+        mutation_ids=[m.id for m in run], device_ids=[m.device_id for m in run],
+        device_seqs=[m.device_seq for m in run], entities=[m.entity for m in run],
+        entity_ids=[m.entity_id for m in run], actors=[m.actor for m in run],
+        outcomes=[orjson.loads(outcomes[m.id].model_dump_json(exclude_none=True)) for m in run],
+        write_index=[first.get(m.id) for m in run],
     )
