@@ -18,6 +18,10 @@ def run(
     load_users: int = typer.Option(500, "--load-users", min=1, help="load: concurrent simulated users"),
     load_seconds: float = typer.Option(60.0, "--load-seconds", min=5, max=3600, help="load: duration (600 = 10 min)"),
     load_workers: int = typer.Option(2, "--load-workers", min=1, max=64, help="load: hub processes"),
+    edge_soak_seconds: float = typer.Option(60.0, "--edge-soak-seconds", min=5,
+                                            help="edge: ingest soak (600 = 10 min)"),
+    drain_scale: float = typer.Option(0.02, "--drain-scale", min=0.0001, max=1.0,
+                                      help="edge: fraction of the 24 h × 200 machines × 1 Hz backlog to drain"),
 ) -> None:
     """Run the benchmarks and print the table (also written to bench/results/latest.json)."""
     from bench import backfill_bench, edge_bench, live_bench, push_bench, store_bench, telemetry_bench
@@ -41,6 +45,8 @@ def run(
             rows += live_bench.run(env, sizes["streams"], sizes["events"])
         if "edge" in wanted:
             rows.append(edge_bench.run(env.tmp, sizes["edge"]))
+            rows.append(edge_bench.soak(env.tmp, 15.0 if quick else edge_soak_seconds))
+            rows += edge_bench.drain(env, 0.002 if quick else drain_scale)
         if "telemetry" in wanted:
             rows += telemetry_bench.run(env, sizes["telemetry"], sizes["telemetry_table"])
     if "load" in wanted:  # its own database and a hub of --load-workers processes
