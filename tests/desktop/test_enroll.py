@@ -251,7 +251,8 @@ def test_desktop_run_on_a_fresh_pc_goes_first_run_enroll_sign_in(qtbot, live_hub
             elif isinstance(w, MainWindow) and "window" not in seen:
                 seen.append("window")
                 seen.append(",".join(sorted(w.ops["Stock"].roles)))
-                QApplication.quit()
+                w.close()  # as a person would; the last window closed ends `run` (QApplication.quit() from here
+                # left the test process's timers dead for the tests after this one)
 
     timer = QTimer()
     timer.timeout.connect(drive)
