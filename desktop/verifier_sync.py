@@ -99,6 +99,7 @@ class VerifierRefresher(QObject):
         self.site_ids = site_ids
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._was_online = False
         self.timer = QTimer(self)
         self.timer.setInterval(int(interval_seconds * 1000))
         self.timer.timeout.connect(self.refresh_now)
@@ -109,10 +110,11 @@ class VerifierRefresher(QObject):
         self.timer.start()
 
     def stop(self) -> None:
+        """Stop the timer; wait briefly for a running download (a daemon thread: closing never hangs on it)."""
         self.timer.stop()
         thread = self._thread
         if thread is not None:
-            thread.join(25)
+            thread.join(2)
 
     def refresh_now(self) -> bool:
         """Start a download unless one is running; False when one was."""
@@ -126,7 +128,7 @@ class VerifierRefresher(QObject):
     def on_sync_state(self, state: Any) -> None:
         """Connected to the sync bridge: refresh each time sync comes back online."""
         online = bool(getattr(state, "online", False))
-        if online and not getattr(self, "_was_online", False):
+        if online and not self._was_online:
             self.refresh_now()
         self._was_online = online
 
