@@ -99,7 +99,7 @@ def test_enroll_sign_in_offline_sync_with_the_device_key_then_revoked(qtbot, liv
           "--role", "supervisor", "--site", "north")
     admin("users", "grant", "thandi", "viewer", "-t", tenant, "--site", "south")  # not this PC's site
     admin("users", "add", "piet", "-t", tenant, "--password", "piet's password", "--role", "viewer")
-    admin("users", "add", "sam", "-t", tenant, "--password", "sam's password", "--role", "storeman",
+    admin("users", "add", "sam-south", "-t", tenant, "--password", "sam-south password", "--role", "storeman",
           "--site", "south")  # no role at north: never on this PC
     token = admin("enroll", "issue", "-t", tenant, "--site", "north", "--kind", "desktop", "--hours", "1")["token"]
 
@@ -124,7 +124,7 @@ def test_enroll_sign_in_offline_sync_with_the_device_key_then_revoked(qtbot, liv
     with LocalStore.open(path, KEY) as store:
         refused = sign_in(qtbot, store, "thandi", "wrong horse")
         assert refused.user is None and refused.message.text() == "Wrong name or password."
-        assert sign_in(qtbot, store, "sam", "sam's password").user is None  # not a person of this site
+        assert sign_in(qtbot, store, "sam-south", "sam-south password").user is None  # not a person of this site
         signin = sign_in(qtbot, store, "thandi", "correct horse 7")
         assert signin.result() == QDialog.DialogCode.Accepted and signin.user is not None
         assert signin.user["roles"] == ["supervisor"] and "verifier" not in signin.user
