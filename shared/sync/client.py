@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -44,6 +45,7 @@ class SyncClient:
         self._state_listeners: list[StateListener] = []
         self._event_listeners: list[EventsListener] = []
         self._outbox_signal = threading.Event()
+        self._hub_back = threading.Event()  # set whenever a request reached the hub: a loop backing off retries now
         self._failing: str | None = None
         self._local = threading.local()
 
@@ -79,6 +81,7 @@ class SyncClient:
         if self._failing is not None:
             log.info("sync recovered (was: %s)", self._failing)
             self._failing = None
+        self._hub_back.set()
         self._update(online=True, last_error=None)
 
     def notify_outbox(self) -> None:
@@ -329,9 +332,26 @@ class SyncClient:
                         self._outbox_signal.clear()
                     except (HubUnavailableError, AuthError, HubRejectedError, StoreError) as exc:
                         self._failed("push", exc)
-                        stop.wait(backoff.next_delay(getattr(exc, "retry_after", None)))
+                        self._back_off(stop, backoff, exc)
         finally:
             self.close_thread_store()
+
+    def _back_off(self, stop: threading.Event, backoff: Backoff, exc: BaseException) -> None:
+        """Wait before the next attempt, but not past the moment the other loop reaches the hub again: after a
+        long outage the exponential delay may be a minute, and a site office should not wait that long once
+        the link is back. A server's Retry-After (it is overloaded) is always honoured in full."""
+        retry_after = getattr(exc, "retry_after", None)
+        delay = backoff.next_delay(retry_after)
+        if retry_after is not None:
+            stop.wait(delay)
+            return
+        deadline = time.monotonic() + delay
+        self._hub_back.clear()
+        while not stop.is_set() and not self._hub_back.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            self._hub_back.wait(min(left, 0.25))
 
     def _stream_loop(self, stop: threading.Event) -> None:
         backoff = Backoff()
@@ -342,4 +362,4 @@ class SyncClient:
                 self.follow_stream(stop)
             except (HubUnavailableError, AuthError, HubRejectedError, SnapshotRequiredError, StoreError) as exc:
                 self._failed("stream", exc)
-                stop.wait(backoff.next_delay(getattr(exc, "retry_after", None)))
+                self._back_off(stop, backoff, exc)
