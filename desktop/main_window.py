@@ -30,6 +30,7 @@ from desktop.record_form import RecordForm
 from desktop.stock_view import StockScreen
 from desktop.table_model import RecordTableModel
 from desktop.table_query import ensure_indexes
+from desktop.transfers_view import TransfersScreen
 from desktop.work_orders_view import WorkOrdersScreen
 from shared.store import LocalStore
 from shared.sync import SyncState
@@ -55,6 +56,7 @@ MODULES = [
 # The operations screens (issue 6), after the equipment modules in the navigation.
 OPS_SCREENS: list[tuple[str, type[OpsScreen]]] = [
     ("Work orders", WorkOrdersScreen), ("PM plans", PmPlansScreen), ("Stock", StockScreen),
+    ("Transfers", TransfersScreen),
     ("Purchase orders", PurchaseOrdersScreen), ("Inbox", InboxScreen),
 ]
 

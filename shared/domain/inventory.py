@@ -327,3 +327,62 @@ MOVEMENT = register(
         },
     )
 )
+
+
+def transfer_receipt(
+    *,
+    transfer_id: str,
+    item_id: str,
+    to_store: str,
+    outstanding: Decimal,
+    unit_cost: Decimal,
+    received: Decimal,
+    received_at: str,
+    reason: str = "",
+) -> list[dict[str, object]]:
+    """The receiving store's rows for one transfer in transit (payloads, in this order).
+
+    A transfer is received in one go: the transfer_in always books everything still in transit at the
+    shipping cost, so the transfer closes and value moves between stores unchanged. When fewer arrived
+    (broken, lost on the road) the shortfall is a negative count adjustment at the receiving store with
+    its reason, naming the transfer, so the loss is visible in that store's ledger rather than hidden as
+    stock in transit forever. More than was shipped is refused: extra goods are a count, not a transfer."""
+    if outstanding <= 0:
+        raise MovementError(f"transfer {transfer_id} has nothing in transit", {"quantity": "nothing to receive"})
+    if received < 0:
+        raise MovementError("a received quantity is never negative", {"quantity": "must not be negative"})
+    if received > outstanding:
+        raise MovementError(
+            f"{_q(received)} received but only {_q(outstanding)} in transit",
+            {"quantity": f"at most {_q(outstanding)} in transit"},
+        )
+    shortfall = outstanding - received
+    if shortfall and not reason.strip():
+        raise MovementError(
+            f"{_q(shortfall)} short: say why", {"note": f"{_q(shortfall)} short of what was shipped: give the reason"}
+        )
+    rows: list[dict[str, object]] = [{
+        "kind": MovementKind.TRANSFER_IN.value,
+        "store_id": to_store,
+        "item_id": item_id,
+        "quantity": float(outstanding),
+        "unit_cost": float(unit_cost),
+        "transfer_id": transfer_id,
+        "occurred_at": received_at,
+    }]
+    if shortfall:
+        rows.append({
+            "kind": MovementKind.COUNT_ADJUSTMENT.value,
+            "store_id": to_store,
+            "item_id": item_id,
+            "quantity": float(-shortfall),
+            "transfer_id": transfer_id,
+            "occurred_at": received_at,
+            "note": f"transfer {transfer_id} short by {_q(shortfall)}: {reason.strip()}",
+        })
+    return rows
+
+
+def _q(value: Decimal) -> str:
+    text = f"{value.normalize():f}"
+    return "0" if text in ("-0", "0") else text

@@ -29,7 +29,7 @@ from shared.domain.approvals import (
     route,
     waiting_on,
 )
-from shared.domain.inventory import Movement, value_ledger
+from shared.domain.inventory import Movement, MovementKind, transfers, value_ledger
 from shared.domain.maintenance import (
     Actor,
     Replay,
@@ -40,7 +40,17 @@ from shared.domain.maintenance import (
     check_transition,
     replay,
 )
-from shared.domain.procurement import PoLine, PoProgress, Receipt, po_lines_from_payload, po_progress
+from shared.domain.procurement import (
+    PoLine,
+    PoProgress,
+    ProcurementError,
+    Receipt,
+    RequisitionLine,
+    StockItem,
+    po_lines_from_payload,
+    po_progress,
+    reorder_lines,
+)
 from shared.errors import ValidationError
 
 Rec = tuple[str, Mapping[str, Any]]  # (entity_id, record state)
@@ -120,6 +130,58 @@ def stock_lines(rows: Iterable[Rec]) -> list[StockLine]:
         lines.append(StockLine("?", "?", Decimal(0), Decimal(0), 0, True,
                                f"{len(bad)} unreadable movement(s): {', '.join(bad[:5])}"))
     return lines
+
+
+@dataclass(frozen=True)
+class TransferLine:
+    """One transfer between stores as the ledger tells it: what was shipped, what was booked in."""
+
+    transfer_id: str
+    item_id: str
+    from_store: str
+    to_store: str  # "" when the shipping row does not name it (cannot be received here)
+    shipped: Decimal
+    received: Decimal
+    unit_cost: Decimal
+    shipped_at: str
+    pending: bool = False  # a row of it is not yet confirmed by the hub
+
+    @property
+    def in_transit(self) -> Decimal:
+        return max(self.shipped - self.received, Decimal(0))
+
+
+def transfer_lines(rows: Iterable[Rec], pending_ids: Iterable[str] = ()) -> list[TransferLine]:
+    """Every transfer in the ledger, matched by transfer id (transfer_out rows against transfer_in
+    rows, from any device, in any arrival order), oldest shipment first. A transfer_in whose shipping
+    row has not arrived yet is left out: there is nothing to receive against until it does."""
+    row_list = list(rows)
+    movements, _bad = movements_from(row_list)
+    pending = set(pending_ids)
+    shipped_rows: dict[str, Mapping[str, Any]] = {}
+    pending_transfers: set[str] = set()
+    for entity_id, data in row_list:
+        tid = data.get("transfer_id")
+        if tid is None or data.get("kind") not in (MovementKind.TRANSFER_OUT, MovementKind.TRANSFER_IN):
+            continue
+        if data.get("kind") == MovementKind.TRANSFER_OUT:
+            shipped_rows.setdefault(str(tid), data)
+        if entity_id in pending:
+            pending_transfers.add(str(tid))
+    lines = []
+    for tid, t in transfers(movements).items():
+        out = shipped_rows.get(tid)
+        if out is None or t.from_store is None:
+            continue
+        lines.append(TransferLine(tid, t.item_id, t.from_store, str(out.get("to_store_id") or ""), t.shipped,
+                                  t.received, as_decimal(out.get("unit_cost")) or Decimal(0),
+                                  str(out.get("occurred_at") or ""), tid in pending_transfers))
+    return sorted(lines, key=lambda ln: (ln.shipped_at, ln.transfer_id))
+
+
+def in_transit_lines(rows: Iterable[Rec], pending_ids: Iterable[str] = ()) -> list[TransferLine]:
+    """Transfers shipped and not (fully) booked in at the receiving store."""
+    return [ln for ln in transfer_lines(rows, pending_ids) if ln.in_transit > 0]
 
 
 # --- maintenance ----------------------------------------------------------------------------------
@@ -323,3 +385,77 @@ def pm_due(plan_id: str, data: Mapping[str, Any], readings: Sequence[pm.MeterRea
     plan = pm_plan_from(plan_id, data)
     return pm.due_status(plan, last_done_from(data), current_hours=pm.meter_now(readings), today=today,
                          daily_hours=pm.daily_rate(readings, today=today))
+
+
+# --- reorder points -----------------------------------------------------------------------------------
+OPEN_REQUISITION = ("draft", "submitted", "approved")
+
+
+def stock_items_from(items: Iterable[Rec], stores: Iterable[str]) -> list[StockItem]:
+    """Every active item with a reorder point, in every store given (the catalogue is the tenant's)."""
+    store_list = sorted(set(stores))
+    result = []
+    for item_id, data in items:
+        point = as_decimal(data.get("reorder_point"))
+        if point is None or data.get("active") is False:
+            continue
+        top = as_decimal(data.get("max_qty"))
+        vendor = data.get("preferred_vendor_id")
+        result += [StockItem(item_id, store, point, top, as_decimal(data.get("min_qty")) or Decimal(0),
+                             None if vendor is None else str(vendor)) for store in store_list]
+    return result
+
+
+def requisition_lines_from(data: Mapping[str, Any]) -> list[RequisitionLine]:
+    """A requisition's lines (unreadable lines are skipped: they order nothing)."""
+    result = []
+    for raw in data.get("lines") or ():
+        if not isinstance(raw, Mapping):
+            continue
+        quantity = as_decimal(raw.get("quantity"))
+        if quantity is None or quantity <= 0 or not raw.get("item_id") or not raw.get("store_id"):
+            continue
+        vendor = raw.get("vendor_id")
+        result.append(RequisitionLine(str(raw["item_id"]), str(raw["store_id"]), quantity,
+                                      None if vendor is None else str(vendor), str(raw.get("note") or "")))
+    return result
+
+
+def on_order(requisitions: Iterable[Rec], purchase_orders: Iterable[Rec],
+             receipts: Iterable[Rec]) -> dict[tuple[str, str], Decimal]:
+    """What is already coming per (store, item): open requisitions' lines, and what open POs (not
+    rejected, closed or cancelled) still have outstanding after their receipts."""
+    result: dict[tuple[str, str], Decimal] = {}
+
+    def add(store: str, item: str, quantity: Decimal) -> None:
+        result[(store, item)] = result.get((store, item), Decimal(0)) + quantity
+
+    for _id, data in requisitions:
+        if str(data.get("status") or "submitted") in OPEN_REQUISITION:
+            for ln in requisition_lines_from(data):
+                add(ln.store_id, ln.item_id, ln.quantity)
+    by_po: dict[str, list[Rec]] = {}
+    for entity_id, r in receipts:
+        by_po.setdefault(str(r.get("po_id")), []).append((entity_id, r))
+    for po_id, data in purchase_orders:
+        if data.get("approval") == "rejected" or data.get("closed") or data.get("cancelled"):
+            continue
+        try:
+            lines, progress = po_progress_from(data, by_po.get(po_id, []))
+        except ProcurementError:
+            continue
+        for line in lines:
+            add(line.store_id, line.item_id, progress.outstanding.get(line.line_id, Decimal(0)))
+    return result
+
+
+def reorder_requisitions(items: Iterable[Rec], movements: Iterable[Rec], requisitions: Iterable[Rec],
+                         purchase_orders: Iterable[Rec], receipts: Iterable[Rec],
+                         stores: Iterable[str] = ()) -> list[RequisitionLine]:
+    """What the reorder rule raises now from the local replica: every item at or below its reorder point
+    in every store that holds or moved stock (or is named in `stores`), counting stock on hand from the
+    ledger and what is already on order, so raising twice raises nothing new."""
+    lines = stock_lines(movements)
+    known = {ln.store_id for ln in lines if ln.store_id != "?"} | set(stores)
+    balance = {(ln.store_id, ln.item_id): ln.quantity for ln in lines}
+    return reorder_lines(stock_items_from(items, known), balance, on_order(requisitions, purchase_orders, receipts))
