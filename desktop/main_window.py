@@ -27,6 +27,7 @@ from desktop.ops_screen import OpsScreen
 from desktop.pm_plans_view import PmPlansScreen
 from desktop.purchase_orders_view import PurchaseOrdersScreen
 from desktop.record_form import RecordForm
+from desktop.requisitions_view import RequisitionsScreen
 from desktop.stock_view import StockScreen
 from desktop.table_model import RecordTableModel
 from desktop.table_query import ensure_indexes
@@ -56,7 +57,7 @@ MODULES = [
 # The operations screens (issue 6), after the equipment modules in the navigation.
 OPS_SCREENS: list[tuple[str, type[OpsScreen]]] = [
     ("Work orders", WorkOrdersScreen), ("PM plans", PmPlansScreen), ("Stock", StockScreen),
-    ("Transfers", TransfersScreen),
+    ("Transfers", TransfersScreen), ("Requisitions", RequisitionsScreen),
     ("Purchase orders", PurchaseOrdersScreen), ("Inbox", InboxScreen),
 ]
 
