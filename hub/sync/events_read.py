@@ -49,16 +49,39 @@ async def head_and_floor(conn: asyncpg.Connection | asyncpg.Pool, tenant_id: str
     return int(row["head"]), int(row["floor"])
 
 
+# The head, the floor and the page in ONE statement: a statement sees one snapshot even in READ COMMITTED, so
+# this is the same guarantee as the REPEATABLE READ transaction it replaces (BEGIN, two queries, COMMIT: four
+# round trips per `changes` request, the most frequent request of a fleet) in one round trip. The page is only
+# read when the cursor is at or above the floor; the aggregate makes one row even for a tenant with no head.
+_PAGE_ABOVE_FLOOR = """
+SELECT h.head, h.floor, e.seq, e.id, e.site_id, e.type, e.entity, e.entity_id, e.version, e.ts, e.payload,
+       e.correlation_id
+FROM (SELECT coalesce(max(head), 0) AS head, coalesce(max(floor), 0) AS floor
+      FROM sync.tenant_heads WHERE tenant_id = $1) h
+LEFT JOIN LATERAL (
+  SELECT seq, id, site_id, type, entity, entity_id, version, ts, payload::text AS payload, correlation_id
+  FROM sync.events
+  WHERE tenant_id = $1 AND seq > $2 AND $2 >= h.floor
+    AND ($3::text[] IS NULL OR site_id IS NULL OR site_id = ANY($3::text[]))
+  ORDER BY seq
+  LIMIT $4
+) e ON true
+ORDER BY e.seq
+"""
+
+
 async def read_page_above_floor(pool: asyncpg.Pool, tenant_id: str, after: int, sites: list[str] | None,
                                 limit: int) -> tuple[list[asyncpg.Record], int]:
     """A page read in the same snapshot as the tenant's floor, so retention running meanwhile can never make
     a reader skip events silently: either the page is complete after `after`, or CursorBehindFloor.
     Returns the rows and the head of that snapshot."""
-    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-        head, floor = await head_and_floor(conn, tenant_id)
-        if after < floor:
-            raise CursorBehindFloor(after, floor)
-        return await read_page(conn, tenant_id, after, sites, limit), head
+    rows: list[asyncpg.Record] = await pool.fetch(_PAGE_ABOVE_FLOOR, tenant_id, after, sites, limit)
+    head, floor = int(rows[0]["head"]), int(rows[0]["floor"])
+    if after < floor:
+        raise CursorBehindFloor(after, floor)
+    if rows[0]["seq"] is None:  # no event after the cursor: the one row is the head's
+        return [], head
+    return rows, head
 
 
 def encode_event(row: asyncpg.Record | dict[str, Any], tenant_id: str) -> bytes:
