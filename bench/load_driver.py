@@ -1,8 +1,14 @@
 """Simulated users for the load benchmark and the soak test: each is a device (its own token and device_seq)
 that, after a think time, reads (changes, conflicts, audit, snapshot) or pushes, like a site office does.
 
-Runs in client processes (asyncio + httpx); every request is recorded as (seconds since start, endpoint,
-latency ms, status) with status 0 for a transport error or timeout."""
+Runs in client processes (asyncio + a minimal HTTP/1.1 keep-alive client on asyncio streams, responses
+parsed by httptools, the parser uvicorn itself uses); every request is recorded as (seconds since start,
+endpoint, latency ms, status) with status 0 for a transport error or timeout.
+
+Why not httpx: on this 2-core box the driver shares the CPU with the hub, and httpx cost ~4–5 ms of CPU per
+request (the load clients used 45–65% of a core at ~100 requests/s, more than the hub's two processes
+together), so the measurement was mostly of the driver. This client does the same HTTP on the same sockets
+(one keep-alive connection per user, a new one after any error) for a fraction of that."""
 
 from __future__ import annotations
 
@@ -12,8 +18,9 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
-import httpx
+import httptools
 import orjson
 
 from shared.ids import new_ulid
@@ -39,7 +46,7 @@ class LoadConfig:
     think: float = 1.0  # mean seconds between one user's requests (uniform 0.5×–1.5×)
     tenants: int = 5
     sites_per_tenant: int = 4
-    client_procs: int = 2
+    client_procs: int = 1  # one process: on 2 cores a second one only takes CPU from the hub it measures
     seed: int = 1
 
 
@@ -78,28 +85,97 @@ class _User:
         return batch
 
 
-async def _request(client: httpx.AsyncClient, user: _User, endpoint: str) -> int:
+class HttpError(Exception):
+    """The connection failed, closed early, or answered something that is not HTTP/1.1."""
+
+
+class _Response:
+    """httptools callbacks for one response: status, body, done."""
+
+    def __init__(self) -> None:
+        self.status = 0
+        self.body: list[bytes] = []
+        self.done = False
+        self.keep_alive = True
+
+    def on_body(self, data: bytes) -> None:
+        self.body.append(data)
+
+    def on_message_complete(self) -> None:
+        self.done = True
+
+
+class Conn:
+    """One keep-alive HTTP/1.1 connection to the hub (reopened after any error), like one office PC's."""
+
+    def __init__(self, url: str, timeout: float = 30.0) -> None:
+        parts = urlsplit(url)
+        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
+        self.hostport = f"{self.host}:{self.port}".encode()
+        self.timeout = timeout
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._reader = self._writer = None
+
+    async def request(self, method: str, path: str, headers: dict[str, str], body: bytes | None = None
+                      ) -> tuple[int, bytes]:
+        try:
+            async with asyncio.timeout(self.timeout):
+                return await self._request(method, path, headers, body)
+        except BaseException:
+            await self.close()
+            raise
+
+    async def _request(self, method: str, path: str, headers: dict[str, str], body: bytes | None
+                       ) -> tuple[int, bytes]:
+        if self._writer is None or self._writer.is_closing():
+            self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
+        assert self._reader is not None and self._writer is not None
+        head = [f"{method} {path} HTTP/1.1".encode(), b"Host: " + self.hostport]
+        head += [f"{k}: {v}".encode() for k, v in headers.items()]
+        if body is not None:
+            head += [b"Content-Type: application/json", b"Content-Length: " + str(len(body)).encode()]
+        self._writer.write(b"\r\n".join(head) + b"\r\n\r\n" + (body or b""))
+        response = _Response()
+        parser = httptools.HttpResponseParser(response)
+        while not response.done:
+            data = await self._reader.read(65536)
+            if not data:
+                raise HttpError("connection closed before the response ended")
+            parser.feed_data(data)
+        response.status = parser.get_status_code()
+        if not parser.should_keep_alive():
+            await self.close()
+        return response.status, b"".join(response.body)
+
+
+async def _request(conn: Conn, user: _User, endpoint: str) -> int:
     h = user.headers()
     if endpoint == "push":
         body = {"device_id": user.spec.device_id, "mutations": user.next_batch(),
                 "outbox_depth": len(user.pending)}
-        r = await client.post("/v1/sync/push", json=body, headers=h)
-        if r.status_code == 200:
+        status, _ = await conn.request("POST", "/v1/sync/push", h, orjson.dumps(body))
+        if status == 200:
             user.pending = []
     elif endpoint == "changes":
-        r = await client.get("/v1/sync/changes", params={"after": user.cursor, "limit": 500}, headers=h)
-        if r.status_code == 200:
-            user.cursor = orjson.loads(r.content)["next_after"]
+        status, content = await conn.request(
+            "GET", "/v1/sync/changes?" + urlencode({"after": user.cursor, "limit": 500}), h)
+        if status == 200:
+            user.cursor = orjson.loads(content)["next_after"]
     elif endpoint == "conflicts":
-        r = await client.get("/v1/conflicts", params={"status": "all", "limit": 50}, headers=h)
+        status, _ = await conn.request("GET", "/v1/conflicts?status=all&limit=50", h)
     elif endpoint == "audit":
-        r = await client.get("/v1/audit", params={"limit": 50}, headers=h)
+        status, _ = await conn.request("GET", "/v1/audit?limit=50", h)
     else:
-        r = await client.get("/v1/sync/snapshot", params={"limit": 200}, headers=h)
-    return r.status_code
+        status, _ = await conn.request("GET", "/v1/sync/snapshot?limit=200", h)
+    return status
 
 
-async def _user_loop(client: httpx.AsyncClient, user: _User, cfg: LoadConfig, start: float, end: float,
+async def _user_loop(conn: Conn, user: _User, cfg: LoadConfig, start: float, end: float,
                      out: list[Record]) -> None:
     names, weights = list(MIX), list(MIX.values())
     await asyncio.sleep(user.rnd.uniform(0, cfg.think))  # spread the first requests
@@ -107,19 +183,22 @@ async def _user_loop(client: httpx.AsyncClient, user: _User, cfg: LoadConfig, st
         endpoint = user.rnd.choices(names, weights)[0]
         began = time.perf_counter()
         try:
-            status = await _request(client, user, endpoint)
-        except (httpx.HTTPError, OSError):
+            status = await _request(conn, user, endpoint)
+        except (HttpError, httptools.HttpParserError, OSError, TimeoutError):
             status = 0
         out.append((time.time() - start, ENDPOINTS.index(endpoint), (time.perf_counter() - began) * 1000, status))
         await asyncio.sleep(cfg.think * user.rnd.uniform(0.5, 1.5))
 
 
 async def _one_user(url: str, user: _User, cfg: LoadConfig, start: float, out: list[Record]) -> None:
-    # One client (one keep-alive connection) per user, like a real office PC: httpx's shared pool costs
-    # O(connections) per request, which at 250 connections made the driver, not the hub, the bottleneck.
-    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-    async with httpx.AsyncClient(base_url=url, timeout=httpx.Timeout(30.0), limits=limits) as client:
-        await _user_loop(client, user, cfg, start, start + cfg.seconds, out)
+    conn = Conn(url)  # one keep-alive connection per user, like a real office PC
+    # Start with the clock: users that began as soon as their process was up ran (and were counted) for the
+    # seconds of spawn slack before `start`, inflating the request rate.
+    await asyncio.sleep(max(0.0, start - time.time()))
+    try:
+        await _user_loop(conn, user, cfg, start, start + cfg.seconds, out)
+    finally:
+        await conn.close()
 
 
 async def _drive(url: str, specs: list[UserSpec], cfg: LoadConfig, start: float, seed: int) -> list[Record]:
