@@ -9,6 +9,8 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from PySide6.QtWidgets import QFormLayout, QLabel
+
 from desktop.mutation_form import MutationForm
 from desktop.stock_writes import movement_drafts, now_iso
 from shared.domain.inventory import transfer_receipt
@@ -51,5 +53,10 @@ def receive_transfer_form(store: LocalStore, actor: str,
     form = MutationForm(store, "inventory.movement", ["quantity", "note"], actor, build,
                         draft_key="form:stock.transfer_receipt", save_label="Receive transfer")
     form.inputs["quantity"].setPlaceholderText("empty: everything in transit")
+    rows, row = form.findChild(QFormLayout), form.inputs["quantity"].parentWidget()
+    if rows is not None and row is not None:  # empty is allowed here: not marked required
+        label = rows.labelForField(row)
+        if isinstance(label, QLabel):
+            label.setText("Quantity received")
     form.inputs["note"].setPlaceholderText("reason, when fewer arrived than were shipped")
     return form

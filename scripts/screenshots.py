@@ -29,7 +29,8 @@ from shared.store import DeviceIdentity, LocalStore, PassphraseKeyProvider  # no
 SCREENS = [("Equipment", "equipment"), ("Hours per shift", "hours"), ("Breakdowns", "breakdowns"),
            ("Gateway vs logged hours", "gateway-hours"), ("Rental hours", "rental-hours"),
            ("KPI dashboard", "kpi-dashboard"), ("Conflicts inbox", "conflicts"), ("Work orders", "work-orders"),
-           ("PM plans", "pm-plans"), ("Stock", "stock"), ("Purchase orders", "purchase-orders"), ("Inbox", "inbox")]
+           ("PM plans", "pm-plans"), ("Stock", "stock"), ("Transfers", "transfers"), ("Requisitions", "requisitions"),
+           ("Purchase orders", "purchase-orders"), ("Inbox", "inbox")]
 ROLES = frozenset({"supervisor", "maintenance_supervisor", "storeman"})
 
 
@@ -53,6 +54,14 @@ def operations_demo(store: LocalStore) -> None:
         records.append(("inventory.movement", f"OPEN-{code}", {"kind": "receipt", "store_id": "MAIN", "item_id": code,
                                                                "quantity": qty, "unit_cost": cost, "occurred_at": at}))
         records.append(("inventory.stock", f"MAIN:{code}", {"store_id": "MAIN", "item_id": code, "on_hand": qty}))
+    reorder = {"HOSE-19": (15, 30, "Pilbara Hydraulics"), "BELT-FAN": (4, 12, "Outback Bearings")}
+    for code, (point, top, vendor) in reorder.items():
+        item = next(r for r in records if r[0] == "inventory.item" and r[1] == code)
+        item[2].update({"reorder_point": point, "max_qty": top, "preferred_vendor_id": vendor,
+                        "standard_price": next(c for i, _t, _q, c in items if i == code)})
+    records.append(("inventory.movement", "TRF-0412-OUT", {
+        "kind": "transfer_out", "store_id": "MAIN", "item_id": "OIL-15W40", "quantity": 400, "unit_cost": 4.1,
+        "transfer_id": "TRF-0412", "to_store_id": "PIT2", "occurred_at": at}))
     records.append(("inventory.movement", "ISS-BELT", {"kind": "issue", "store_id": "MAIN", "item_id": "BELT-FAN",
                                                        "quantity": 8, "occurred_at": at, "cost_centre": "MINING"}))
     steps = {"requested": [], "approved": ["approved"], "planned": ["approved", "planned"],
@@ -116,6 +125,12 @@ def office_work(window: MainWindow) -> None:
                        ("work_order_id", "WO-1041")):
         issue.inputs[name].setText(text)
     issue.save()
+    transfer = window.ops["Stock"].transfer
+    for name, text in (("store_id", "MAIN"), ("to_store_id", "WORKSHOP"), ("item_id", "FLT-0716"),
+                       ("quantity", "8")):
+        transfer.inputs[name].setText(text)
+    transfer.save()
+    raised = window.ops["Requisitions"].raise_from_reorder()
     pos = window.ops["Purchase orders"]
     pos.refresh()
     pos.select("PO-2198")
@@ -124,6 +139,10 @@ def office_work(window: MainWindow) -> None:
     pos.receipt.save()
     orders.refresh()
     orders.select("WO-1041")
+    window.ops["Transfers"].refresh()
+    window.ops["Transfers"].select("TRF-0412")
+    window.ops["Requisitions"].refresh()
+    window.ops["Requisitions"].select(raised[0])
 
 
 def main(out: Path) -> None:
