@@ -7,8 +7,9 @@ import asyncio
 import resource
 import statistics
 import time
+from urllib.parse import urlsplit
 
-import httpx
+import httptools
 import orjson
 
 from bench.env import BenchEnv
@@ -22,37 +23,71 @@ def _raise_fd_limit() -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 8192)), hard))
 
 
+class _SseBody:
+    """httptools callbacks for one SSE response: every `data:` line's send time turned into a latency."""
+
+    def __init__(self, latencies: list[float], events: int, done: asyncio.Event) -> None:
+        self.latencies, self.events, self.done = latencies, events, done
+        self.seen = 0
+        self.buffer = b""
+
+    def on_body(self, data: bytes) -> None:
+        now = time.time()
+        *lines, self.buffer = (self.buffer + data).split(b"\n")
+        for line in lines:
+            if line.startswith(b"data: "):
+                self.latencies.append(now - float(orjson.loads(line[6:])["payload"]["title"]))
+                self.seen += 1
+                if self.seen >= self.events:
+                    self.done.set()
+
+
+async def _follow(url: str, token: str, events: int, latencies: list[float], connected: asyncio.Queue[None]) -> None:
+    """One SSE stream on its own connection, read with httptools (what uvicorn parses with) instead of httpx:
+    with 500 streams in one client process on the hub's two cores, httpx's per-line work was a large part of
+    the measured latency (docs/benchmarks.md, live)."""
+    parts = urlsplit(url)
+    reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+    writer.write(f"GET /v1/sync/stream?after=0 HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+                 f"Authorization: Bearer {token}\r\nAccept: text/event-stream\r\n\r\n".encode())
+    done = asyncio.Event()
+    body = _SseBody(latencies, events, done)
+    parser = httptools.HttpResponseParser(body)
+    announced = False
+    try:
+        while not done.is_set():
+            data = await reader.read(65536)
+            if not data:
+                raise ConnectionError("the stream ended before its events arrived")
+            parser.feed_data(data)
+            if not announced:
+                if parser.get_status_code() != 200:
+                    raise ConnectionError(f"stream answered {parser.get_status_code()}")
+                announced = True
+                connected.put_nowait(None)
+    finally:
+        writer.close()
+
+
 def _pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
 
 
 async def _streams(url: str, reader_token: str, writer_token: str, streams: int, events: int) -> list[float]:
+    import httpx  # the single writer only: one request every 50 ms
+
     latencies: list[float] = []
-    connected = 0
-    all_connected = asyncio.Event()
-    limits = httpx.Limits(max_connections=streams + 10, max_keepalive_connections=streams + 10)
-    async with httpx.AsyncClient(timeout=httpx.Timeout(30, read=120), limits=limits) as client:
+    connected: asyncio.Queue[None] = asyncio.Queue()
+    tasks = [asyncio.create_task(_follow(url, reader_token, events, latencies, connected)) for _ in range(streams)]
 
-        async def follow() -> None:
-            nonlocal connected
-            seen = 0
-            async with client.stream("GET", f"{url}/v1/sync/stream", params={"after": 0},
-                                     headers={"Authorization": f"Bearer {reader_token}"}) as response:
-                connected += 1
-                if connected == streams:
-                    all_connected.set()
-                async for line in response.aiter_lines():
-                    if line.startswith("data: "):
-                        sent = float(orjson.loads(line[6:])["payload"]["title"])
-                        latencies.append(time.time() - sent)
-                        seen += 1
-                        if seen >= events:
-                            return
+    async def all_connected() -> None:
+        for _ in range(streams):
+            await connected.get()
 
-        tasks = [asyncio.create_task(follow()) for _ in range(streams)]
-        await asyncio.wait_for(all_connected.wait(), timeout=60)
-        await asyncio.sleep(0.5)
+    await asyncio.wait_for(all_connected(), timeout=60)
+    await asyncio.sleep(0.5)
+    async with httpx.AsyncClient(timeout=httpx.Timeout(30)) as client:
         for seq in range(1, events + 1):
             mutation = {"id": new_ulid(), "device_id": "bench-writer", "device_seq": seq, "tenant_id": "bench-live",
                         "site_id": "s1", "actor": "u1", "entity": "forms.submission", "entity_id": f"L{seq}",
@@ -62,7 +97,7 @@ async def _streams(url: str, reader_token: str, writer_token: str, streams: int,
                                   headers={"Authorization": f"Bearer {writer_token}"})
             r.raise_for_status()
             await asyncio.sleep(0.05)
-        await asyncio.wait_for(asyncio.gather(*tasks), timeout=120)
+    await asyncio.wait_for(asyncio.gather(*tasks), timeout=120)
     return latencies
 
 
