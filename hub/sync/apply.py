@@ -131,7 +131,7 @@ async def push(conn: asyncpg.Connection, principal: Principal, request: PushRequ
         ctx = ApplyContext(conn=conn, principal=principal, now=now)
         run_outcomes = await _apply_run(ctx, run)
         # The device's own cursor row is already locked (FOR UPDATE above): advancing it before the tenant head
-        # changes nothing for other devices and keeps it out of the head-to-COMMIT window (D2).
+        # changes nothing for other devices and keeps it out of the head-to-COMMIT window (D2, D15).
         await conn.execute(
             """UPDATE sync.device_cursors SET last_seq = $3, last_seen_at = $4,
                  reported_outbox_depth = COALESCE($5, reported_outbox_depth)
@@ -298,7 +298,7 @@ async def resolve_conflict(ctx: ApplyContext, conflict_id: str, choice: str, dat
 
 async def _commit_writes(ctx: ApplyContext, run: list[Mutation], outcomes: dict[str, Outcome]) -> int:
     """Save versions and the audit rows, then take the head last: one statement appends the events and the
-    ledger rows with their seqs (D2: the head's lock is held only by that statement and COMMIT)."""
+    ledger rows with their seqs (D2, D15: the head's lock is held only by that statement and COMMIT)."""
     tenant = ctx.principal.tenant_id
     await save_writes(ctx.conn, tenant, ctx.writes, ctx.now)
     await audit_applied(ctx.conn, ctx.principal, run, outcomes, ctx.now)

@@ -3,7 +3,7 @@
 Every applied mutation's outcome is written here in the same transaction as its effects, so a retried
 push answers the original outcome. The audit context (issue 3) registers a hook with `add_audit_hook`;
 hooks run inside the push transaction, after the effects (record versions) and before the tenant head is
-taken (so they never lengthen the tenant-wide lock, docs/decisions.md D2), so an audit entry commits exactly
+taken (so they never lengthen the tenant-wide lock, docs/decisions.md D15), so an audit entry commits exactly
 when the mutation does. The outcomes hooks see carry no event `seq` yet; the ledger rows get theirs in the
 head statement (`hub.sync.records.append_events`)."""
 

@@ -170,7 +170,7 @@ class LedgerRows:
 # append the events, write the ledger rows with their seqs, and queue the NOTIFY (delivered at commit). The
 # head's row lock is held from here to COMMIT, so each statement after it would serialise the tenant's pushes
 # for one more round trip through a busy event loop (measured: 14 of ~40 backends waiting on this lock at
-# 500 users when the ledger, audit and cursor statements still followed it; docs/decisions.md D2).
+# 500 users when the ledger, audit and cursor statements still followed it; docs/decisions.md D15).
 _HEAD_EVENTS = """
 WITH h AS (
   INSERT INTO sync.tenant_heads AS h (tenant_id, head) VALUES ($1, $2)
