@@ -168,6 +168,9 @@ def run_week(server_url: str, folder: Path, plan: Plan, log: Callable[[str], Non
             f"{'; '.join(faults) or 'none'}" + ("" if drained else " [bold red]— NOT CONVERGED[/bold red]"))
         telemetry_wait = _wait_telemetry(gateways, timeout=plan.converge_seconds)
         telemetry_drain = None if telemetry_wait is None else time.perf_counter() - t_sync
+        # Meanwhile the gateways may have derived and pushed more shifts: let every replica reach the head again
+        # before the checks read them (the drain time above stays the first convergence).
+        _wait_converged([(o.name, o.site, clients[o.name]) for o in offices], gateways, dsn, timeout=120)
         log("telemetry backlog at the hub after "
             + (f"{telemetry_drain:.1f} s" if telemetry_drain else "— NOT DRAINED"))
         stop.set()
@@ -236,11 +239,20 @@ def _publish_week(gateways: list[Gateway], plan: Plan) -> int:
         data = sim_samples(machines, start, plan.days * 24 * 60, rnd, step=step)
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"week-fleet-{gw.site}", protocol=mqtt.MQTTv5)
         client.max_inflight_messages_set(1000)
+        client.max_queued_messages_set(0)
         client.connect(gw.broker.host, gw.broker.port)
         client.loop_start()
-        infos = [client.publish(f"site/{gw.site}/equipment/{eq}/telemetry", orjson.dumps(body), qos=1)
-                 for eq, body in data]
-        for info in infos:
+        deadline = time.monotonic() + 30
+        while not client.is_connected() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        window: list[mqtt.MQTTMessageInfo] = []
+        for eq, body in data:
+            window.append(client.publish(f"site/{gw.site}/equipment/{eq}/telemetry", orjson.dumps(body), qos=1))
+            if len(window) >= 20_000:  # flow control: a million queued messages would only cost memory
+                for info in window[:10_000]:
+                    info.wait_for_publish(120)
+                del window[:10_000]
+        for info in window:
             info.wait_for_publish(120)
         client.disconnect()
         client.loop_stop()
@@ -306,7 +318,8 @@ def _wait_converged(clients: list[tuple[str, str, SyncClient]], gateways: list[G
     started = time.monotonic()
     deadline = started + timeout
     syncs = [*clients, *((g.name, g.site, g.agent.sync) for g in gateways if g.agent.sync is not None)]
-    gateway_names = {g.name for g in gateways}
+    by_name = {g.name: g for g in gateways}
+    gateway_names = set(by_name)
     converged: dict[str, float] = {}
     while time.monotonic() < deadline and len(converged) < len(syncs):
         visible = {r["site"]: r["top"] for r in checks.fetch(dsn, """
@@ -315,8 +328,11 @@ def _wait_converged(clients: list[tuple[str, str, SyncClient]], gateways: list[G
             FROM unnest($2::text[]) AS s(site)""", TENANT, list(SITES))}
         for name, site, c in syncs:
             s = c.state
-            pushed = s.last_push_at is not None or name in gateway_names  # a gateway may have had nothing to send
-            if s.outbox_depth == 0 and pushed and s.cursor >= visible[site]:
+            if name in gateway_names:  # it may have had nothing to send, or not have tried yet: ask its store
+                outbox_empty = _store_outbox(by_name[name]) == 0
+            else:
+                outbox_empty = s.outbox_depth == 0 and s.last_push_at is not None
+            if outbox_empty and s.cursor >= visible[site]:
                 converged.setdefault(name, time.monotonic() - started)
             else:
                 converged.pop(name, None)  # a device that fell behind again is not done
@@ -332,6 +348,14 @@ def _wait_telemetry(gateways: list[Gateway], timeout: float) -> float | None:
             return time.monotonic() - started
         time.sleep(0.5)
     return None
+
+
+def _store_outbox(gw: Gateway) -> int:
+    store = LocalStore.open(gw.path, gw.key)
+    try:
+        return store.outbox_depth()
+    finally:
+        store.close()
 
 
 def _unsent_samples(gw: Gateway) -> int:

@@ -15,9 +15,10 @@ from pitline.offline_week import Plan, run_week
 
 def _assert_all_checks(plan: Plan, server_url: str) -> None:
     folder = Path(tempfile.mkdtemp(prefix="pitline-week-test-"))
-    result = run_week(server_url, folder, plan, log=lambda _line: None)
+    lines: list[str] = []
+    result = run_week(server_url, folder, plan, log=lines.append)
     failed = [f"{c.name}: {c.detail}" for c in result.checks if not c.passed]
-    assert not failed, failed
+    assert not failed, (failed, lines)
     assert any("killed -9 after" in f for f in result.faults), result.faults
     assert "hub killed -9 and restarted" in result.faults
 
