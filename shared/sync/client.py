@@ -333,6 +333,10 @@ class SyncClient:
                     except (HubUnavailableError, AuthError, HubRejectedError, StoreError) as exc:
                         self._failed("push", exc)
                         self._back_off(stop, backoff, exc)
+                    except Exception as exc:  # e.g. the store busy past its timeout: the loop must not die
+                        log.exception("push failed unexpectedly; retrying")
+                        self._failed("push", exc)
+                        self._back_off(stop, backoff, exc)
         finally:
             self.close_thread_store()
 
@@ -361,5 +365,9 @@ class SyncClient:
                 backoff.reset()
                 self.follow_stream(stop)
             except (HubUnavailableError, AuthError, HubRejectedError, SnapshotRequiredError, StoreError) as exc:
+                self._failed("stream", exc)
+                self._back_off(stop, backoff, exc)
+            except Exception as exc:  # e.g. the store busy past its timeout: the loop must not die
+                log.exception("stream failed unexpectedly; retrying")
                 self._failed("stream", exc)
                 self._back_off(stop, backoff, exc)
