@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from hub.auth.principal import Principal, require_principal
 from hub.errors import BadRequest, Forbidden, PayloadTooLarge, ServiceUnavailable, Unprocessable
+from hub.request_body import read_limited
 from hub.sync.apply import push
 from shared.envelopes import MAX_PUSH_BATCH, PushRequest
 
@@ -27,17 +28,7 @@ MAX_BIGINT = 2**63 - 1
 
 async def read_json_body(request: Request, limit: int) -> object:
     """The request body as JSON, refusing anything larger than `limit` bytes before reading it all."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"the body is {declared} bytes; the limit is {limit}")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"the body is larger than the limit of {limit} bytes")
-        chunks.append(chunk)
-    raw = b"".join(chunks)
+    raw = await read_limited(request, limit)
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:

@@ -7,27 +7,16 @@ import io
 import zlib
 
 import zstandard
-from fastapi import Request
 from pydantic import ValidationError
 
 from hub.errors import BadRequest, PayloadTooLarge, Unprocessable
+from hub.request_body import read_limited
 from shared.telemetry import MAX_BATCH_POINTS, TelemetryBatch
 
 ENCODINGS = ("zstd", "gzip", "identity")
 
 
-async def read_raw(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"the body is {declared} bytes; the limit is {limit}")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"the body is larger than the limit of {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+read_raw = read_limited  # the wire body, before decompression
 
 
 def decompress(raw: bytes, encoding: str, limit: int) -> bytes:
