@@ -23,6 +23,7 @@ from hub.db import asyncpg_url, with_database
 from hub.errors import SchemaVersionError
 from shared.errors import PitlineError
 
+DEPARTING_GRACE_SECONDS = 5.0
 SYSTEM_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast")
 
 
@@ -201,11 +202,26 @@ def _ensure_database(url: str) -> None:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
+def _other_sessions(conn: psycopg.Connection[Any], grace: float = DEPARTING_GRACE_SECONDS) -> int:
+    """Sessions on the target besides ours, waiting briefly for ones that are already leaving.
+
+    A hub that has just stopped has closed its sockets, but its backends take a moment to exit and still show in
+    pg_stat_activity; refusing then would fail the operator's "stop the hub, restore" for no reason. A session that
+    is still there after the grace is real.
+    """
+    deadline = time.monotonic() + grace
+    while True:
+        others = int(conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchone()[0])  # type: ignore[index]
+        if not others or time.monotonic() >= deadline:
+            return others
+        time.sleep(0.1)
+
+
 def _prepare_target(url: str, force: bool) -> None:
     with _connect(url) as conn:
-        others = conn.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        ).fetchone()[0]  # type: ignore[index]
+        others = _other_sessions(conn)
         if others:
             raise TargetInUse(f"{others} other session(s) are connected to the target database: stop the hub "
                               "processes (and anything else using it) before restoring")
