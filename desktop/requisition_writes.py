@@ -6,12 +6,19 @@ PO form writes them) that marks the requisition ordered, all in one transaction 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from desktop.stock_writes import now_iso
-from shared.domain.ops_views import OPEN_REQUISITION, Rec, reorder_requisitions, requisition_lines_from
+from shared.domain.ops_views import (
+    OPEN_REQUISITION,
+    Rec,
+    reorder_requisition_id,
+    reorder_requisitions,
+    requisition_lines_from,
+)
 from shared.domain.procurement import RequisitionLine, purchase_orders_from_requisition
 from shared.entities import validate_mutation
 from shared.envelopes import Op
@@ -73,14 +80,14 @@ def new_requisition(store: LocalStore, values: Mapping[str, str], actor: str) ->
 
 def raise_from_reorder_points(store: LocalStore, actor: str) -> list[str]:
     """One requisition per (store, item) at or below its reorder point; [] when nothing is."""
-    lines = reorder_requisitions(rows(store, "inventory.item"), rows(store, "inventory.movement"),
-                                 rows(store, REQUISITION), rows(store, "procurement.purchase_order"),
-                                 rows(store, "procurement.goods_receipt"),
+    known = rows(store, REQUISITION)
+    lines = reorder_requisitions(rows(store, "inventory.item"), rows(store, "inventory.movement"), known,
+                                 rows(store, "procurement.purchase_order"), rows(store, "procurement.goods_receipt"),
                                  stores=[r.entity_id for r in store.query("inventory.store")])
     drafts = []
     for line in lines:
-        req_id = new_ulid()
-        payload = {"number": f"RQ-{req_id[-6:]}",
+        req_id = reorder_requisition_id(line, known)  # the same id at every office: raised once per site
+        payload = {"number": "RQ-" + hashlib.sha1(req_id.encode()).hexdigest()[:6].upper(),
                    **requisition_payload(line, actor, "reorder", notes="raised from the reorder point")}
         drafts.append(MutationDraft(REQUISITION, req_id, Op.CREATE, payload, actor))
     if drafts:

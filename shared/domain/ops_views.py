@@ -459,3 +459,21 @@ def reorder_requisitions(items: Iterable[Rec], movements: Iterable[Rec], requisi
     known = {ln.store_id for ln in lines if ln.store_id != "?"} | set(stores)
     balance = {(ln.store_id, ln.item_id): ln.quantity for ln in lines}
     return reorder_lines(stock_items_from(items, known), balance, on_order(requisitions, purchase_orders, receipts))
+
+
+def reorder_requisition_id(line: RequisitionLine, requisitions: Iterable[Rec]) -> str:
+    """The entity id of the requisition the reorder rule raises for `line`'s (store, item).
+
+    Two offices offline at one site see the same item fall below its reorder point and would each raise a
+    requisition: two random ids reach the hub as two requisitions and the item is ordered twice. The id is
+    therefore the same wherever it is computed from the same history: the (store, item) and its reorder
+    generation, one more than the reorder requisitions for that pair already known (any status, so a closed
+    one moves the next raise to a new id). The second office's create then meets the first's at the hub and
+    the hub keeps one (field_merge cannot merge a create: a recorded conflict, nothing for a person to do)."""
+    known = 0
+    for _id, data in requisitions:
+        if data.get("source") != "reorder":
+            continue
+        if any(ln.store_id == line.store_id and ln.item_id == line.item_id for ln in requisition_lines_from(data)):
+            known += 1
+    return f"reorder:{line.store_id}:{line.item_id}:{known + 1}"

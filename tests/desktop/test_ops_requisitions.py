@@ -154,3 +154,38 @@ def test_raise_and_convert_then_sync_to_a_real_hub(qtbot, live_hub: HubProcess, 
     assert not row.pending and row.cells[3].startswith("waiting: level 1")
     assert po_row(pos, row.key) is row
     desk.close()
+
+
+def test_two_offline_offices_raise_the_same_reorder_and_the_hub_orders_it_once(  # type: ignore[no-untyped-def]
+        qtbot, live_hub: HubProcess, tmp_path: Path) -> None:
+    tenant = f"t-req2-{new_ulid()[-6:].lower()}"
+    office = open_ops(tmp_path / "office.db", actor="sam", hub=live_hub, tenant=tenant, device="desk-1")
+    store_room = open_ops(tmp_path / "store.db", actor="kim", hub=live_hub, tenant=tenant, device="desk-2")
+    for desk in (office, store_room):
+        qtbot.addWidget(desk.window)
+    for entity, entity_id, payload in [*ITEMS, *LEDGER]:
+        office.store.enqueue(entity, entity_id, Op.CREATE, payload, actor="sam")
+    for desk in (office, store_room):
+        assert desk.bridge is not None
+        desk.bridge.client.sync_once()  # both know the same stock, then the link goes
+    assert store_room.store.get("inventory.item", "FILTER") is not None
+
+    raised = []
+    for desk in (office, store_room):
+        desk.window.show_module("Requisitions")
+        raised.append(desk.window.ops["Requisitions"].raise_from_reorder())
+    assert raised[0] == raised[1] and len(raised[0]) == 1  # one id for the same need, at both offices
+
+    for desk in (office, store_room, office):  # back online, one after the other, then the first catches up
+        assert desk.bridge is not None
+        desk.bridge.client.sync_once()
+        assert desk.store.outbox_depth() == 0 and not desk.store.rejections()
+    rows = db_fetch(live_hub.dsn, "SELECT entity_id, data FROM sync.records WHERE tenant_id = $1 AND entity = $2",
+                    tenant, "procurement.requisition")
+    assert [r["entity_id"] for r in rows] == raised[0]  # ordered once, not twice
+    assert rows[0]["data"]["requested_by"] == "sam"  # the first to arrive stands
+    for desk in (office, store_room):
+        [(req_id, state)] = [(r.entity_id, r.state) for r in desk.store.query("procurement.requisition")]
+        assert req_id == raised[0][0] and state == rows[0]["data"]  # every replica equals the hub
+        assert not desk.store.conflicts("open")  # nothing for a person to decide
+        assert desk.window.ops["Requisitions"].raise_from_reorder() == []

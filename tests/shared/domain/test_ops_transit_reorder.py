@@ -9,7 +9,14 @@ from typing import Any
 import pytest
 
 from shared.domain.inventory import Movement, MovementError, on_hand, transfer_pair, transfer_receipt
-from shared.domain.ops_views import in_transit_lines, on_order, reorder_requisitions, transfer_lines
+from shared.domain.ops_views import (
+    in_transit_lines,
+    on_order,
+    reorder_requisition_id,
+    reorder_requisitions,
+    transfer_lines,
+)
+from shared.domain.procurement import RequisitionLine
 
 AT = "2026-07-01T06:00:00+00:00"
 
@@ -131,3 +138,17 @@ def test_raising_twice_raises_nothing_new_and_ordered_requisitions_count_through
     assert len(reorder_requisitions(ONE, ledger, [ordered], [rejected], [])) == 1
     cancelled = ("REQ1", {**req[1], "status": "cancelled"})
     assert len(reorder_requisitions(ONE, ledger, [cancelled], [], [])) == 1
+
+
+def test_the_reorder_requisition_id_is_the_same_at_every_office_and_moves_on_once_one_is_known() -> None:
+    line = RequisitionLine("FILTER", "MAIN", Decimal(26))
+    first = reorder_requisition_id(line, [])
+    assert first == reorder_requisition_id(RequisitionLine("FILTER", "MAIN", Decimal(3)), [])  # quantity aside
+    assert first != reorder_requisition_id(RequisitionLine("FILTER", "PIT2", Decimal(26)), [])
+    manual = ("r-manual", {"source": "manual", "status": "received",
+                           "lines": [{"item_id": "FILTER", "store_id": "MAIN", "quantity": 5}]})
+    assert reorder_requisition_id(line, [manual]) == first  # only the rule's own raises count
+    closed = (first, {"source": "reorder", "status": "received",
+                      "lines": [{"item_id": "FILTER", "store_id": "MAIN", "quantity": 26}]})
+    second = reorder_requisition_id(line, [manual, closed])
+    assert second not in (first, reorder_requisition_id(RequisitionLine("HOSE", "MAIN", Decimal(1)), [closed]))
