@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from desktop.record_form import RecordForm
+from desktop.record_form import SAVED_HERE, RecordForm
 from shared.errors import ValidationError
 from shared.store import LocalStore, MutationDraft
 
@@ -39,32 +39,11 @@ class MutationForm(RecordForm):
     def __init__(self, store: LocalStore, entity: str, fields: list[str], actor: str, build: Builder, *,
                  draft_key: str, save_label: str = "Save") -> None:
         self.build = build
-        super().__init__(store, entity, fields, actor, draft_key=draft_key)
-        self.save_button.setText(save_label)
         self.last_drafts: list[MutationDraft] = []
+        super().__init__(store, entity, fields, actor, draft_key=draft_key, save_label=save_label)
 
-    def save(self) -> str | None:
-        for label in self.errors.values():
-            label.setText("")
-        try:
-            drafts = self.build(self.values())
-            self.store.enqueue_many(drafts)
-        except ValidationError as exc:
-            shown = False
-            for name, message in exc.field_errors.items():
-                if name in self.errors:
-                    self.errors[name].setText(message)
-                    shown = True
-            hint = "fix the fields marked in red" if shown else str(exc)
-            self.status.setText(f"Not saved: {hint}. What you typed is kept.")
-            return None
+    def write(self) -> tuple[str, str]:
+        drafts = self.build(self.values())
+        self.store.enqueue_many(drafts)
         self.last_drafts = drafts
-        self.store.delete_draft(self.draft_key)
-        for edit in self.inputs.values():
-            edit.blockSignals(True)
-            edit.clear()
-            edit.blockSignals(False)
-        self.status.setText("Saved here; waiting for the hub to confirm.")
-        entity_id = drafts[0].entity_id
-        self.saved.emit(entity_id)
-        return entity_id
+        return drafts[0].entity_id, SAVED_HERE

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from desktop.plain_form import PlainForm
+from desktop.fields_form import FieldsForm
 from desktop.requisition_writes import convert_to_po, new_requisition
 from shared.errors import ValidationError
 from shared.store import LocalStore
 
 
-class NewRequisitionForm(PlainForm):
+class NewRequisitionForm(FieldsForm):
     def __init__(self, store: LocalStore, actor: str) -> None:
         super().__init__(store, [("item_id", "Item *"), ("store_id", "Store *"), ("quantity", "Quantity *"),
                                  ("needed_by", "Needed by (YYYY-MM-DD)"), ("notes", "Notes")],
@@ -22,7 +22,7 @@ class NewRequisitionForm(PlainForm):
         return new_requisition(self.store, self.values(), self.actor), "Saved here; waiting for the hub to confirm."
 
 
-class ConvertForm(PlainForm):
+class ConvertForm(FieldsForm):
     def __init__(self, store: LocalStore, actor: str, selected: Callable[[], str | None]) -> None:
         super().__init__(store, [("vendor_id", "Vendor"), ("unit_price", "Unit price")],
                          draft_key="form:requisition.convert", save_label="Convert to PO")

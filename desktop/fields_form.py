@@ -1,7 +1,10 @@
-"""A small form of named text fields for writes that are not one entity's fields (a requisition line, a
-conversion to a PO): messages beside the fields, a draft saved on every edit, cleared once saved."""
+"""The part every desktop form shares: named text fields with a message under each, a draft saved on every
+edit (nothing typed is lost to a crash or a power cut), and one save that either writes and clears the form
+or shows why not and keeps what was typed. Subclasses say only what saving writes (`write`)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
@@ -9,11 +12,14 @@ from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QPushButton, QVBox
 from shared.errors import ValidationError
 from shared.store import LocalStore
 
+ERROR_STYLE = "color: #b00020"
 
-class PlainForm(QWidget):
+
+class FieldsForm(QWidget):
     saved = Signal(str)  # the first entity id written
 
-    def __init__(self, store: LocalStore, fields: list[tuple[str, str]], *, draft_key: str, save_label: str) -> None:
+    def __init__(self, store: LocalStore, fields: list[tuple[str, str]], *, draft_key: str,
+                 save_label: str = "Save") -> None:
         super().__init__()
         self.store, self.draft_key = store, draft_key
         self.inputs: dict[str, QLineEdit] = {}
@@ -24,11 +30,13 @@ class PlainForm(QWidget):
             edit.setObjectName(name)
             edit.textChanged.connect(self._save_draft)
             error.setObjectName(f"{name}_error")
-            error.setStyleSheet("color: #b00020")
-            box = QVBoxLayout()
-            box.addWidget(edit)
-            box.addWidget(error)
-            form.addRow(label, box)
+            error.setStyleSheet(ERROR_STYLE)
+            row = QWidget()
+            row_layout = QVBoxLayout(row)
+            row_layout.setContentsMargins(0, 0, 0, 0)
+            row_layout.addWidget(edit)
+            row_layout.addWidget(error)
+            form.addRow(label, row)
             self.inputs[name], self.errors[name] = edit, error
         self.save_button = QPushButton(save_label)
         self.save_button.clicked.connect(self.save)
@@ -43,12 +51,12 @@ class PlainForm(QWidget):
                 self.set_text(name, str(text))
 
     def set_text(self, name: str, text: str) -> None:
-        """Fill a field without counting it as typing."""
+        """Fill a field without counting it as typing (no draft write)."""
         self.inputs[name].blockSignals(True)
         self.inputs[name].setText(text)
         self.inputs[name].blockSignals(False)
 
-    def values(self) -> dict[str, str]:
+    def values(self) -> dict[str, Any]:
         return {n: e.text().strip() for n, e in self.inputs.items() if e.text().strip()}
 
     def write(self) -> tuple[str, str]:
@@ -62,13 +70,7 @@ class PlainForm(QWidget):
         try:
             entity_id, done = self.write()
         except ValidationError as exc:
-            shown = False
-            for name, message in exc.field_errors.items():
-                if name in self.errors:
-                    self.errors[name].setText(message)
-                    shown = True
-            hint = "fix the fields marked in red" if shown else str(exc)
-            self.status.setText(f"Not saved: {hint}. What you typed is kept.")
+            self.show_problem(exc)
             return None
         self.store.delete_draft(self.draft_key)
         for name in self.inputs:
@@ -76,6 +78,16 @@ class PlainForm(QWidget):
         self.status.setText(done)
         self.saved.emit(entity_id)
         return entity_id
+
+    def show_problem(self, exc: ValidationError) -> None:
+        """Messages beside the fields they concern; the whole sentence when none of them is on this form."""
+        shown = False
+        for name, message in exc.field_errors.items():
+            if name in self.errors:
+                self.errors[name].setText(message)
+                shown = True
+        hint = "fix the fields marked in red" if shown else str(exc)
+        self.status.setText(f"Not saved: {hint}. What you typed is kept.")
 
     def _save_draft(self) -> None:
         self.store.save_draft(self.draft_key, {n: e.text() for n, e in self.inputs.items()})
