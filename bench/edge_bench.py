@@ -6,6 +6,8 @@ projected from the measured rate when a fraction ran."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -21,28 +23,49 @@ from edge.ingest import MqttIngest
 from pitline.harness import Broker
 from shared.store import DeviceIdentity, LocalStore, PassphraseKeyProvider
 
+MACHINES = 20
 
-def _publish(broker: Broker, site: str, n: int) -> float:
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{site}", protocol=mqtt.MQTTv5)
-    client.max_inflight_messages_set(1000)
-    client.max_queued_messages_set(0)
-    client.connect(broker.host, broker.port)
-    client.loop_start()
+
+def _lines(site: str, n: int, machines: int = MACHINES) -> dict[str, bytes]:
+    """Per topic, its share of `n` samples as newline-separated JSON (one machine per publisher process)."""
     t0 = datetime(2026, 11, 24, tzinfo=UTC)
-    started = time.perf_counter()
-    infos = []
+    per: dict[str, list[bytes]] = {}
     for i in range(n):
-        body = orjson.dumps({"ts": (t0 + timedelta(seconds=i // 20)).isoformat(), "engine_status": "on",
-                             "working": True, "hour_meter": 1000 + i / 72000})
-        infos.append(client.publish(f"site/{site}/equipment/EQ{i % 20:02}/telemetry", body, qos=1))
-    for info in infos:
-        info.wait_for_publish(60)
-    client.disconnect()
-    client.loop_stop()
-    return started
+        body = orjson.dumps({"ts": (t0 + timedelta(seconds=i // machines)).isoformat(), "engine_status": "on",
+                             "working": True, "hour_meter": 1000 + i / 72000, "fuel_remaining_pct": 55.0})
+        per.setdefault(f"site/{site}/equipment/EQ{i % machines:02}/telemetry", []).append(body)
+    return {topic: b"\n".join(bodies) + b"\n" for topic, bodies in per.items()}
 
 
-def _bare(broker: Broker, n: int) -> float:
+def _publish(broker: Broker, site: str, n: int) -> tuple[float, float]:
+    """Publish `n` QoS 1 messages from one process per machine; (start, seconds until every PUBACK came back).
+
+    A single Python paho publisher tops out near 3,700 msg/s on this box, below the 5,000/s to measure, so
+    the load comes from Mosquitto's own client (C, `mosquitto_pub -l`: a message per stdin line), one
+    process per machine topic, all started at once; the bodies are built before the clock starts."""
+    binary = shutil.which("mosquitto_pub")
+    if binary is None:
+        raise RuntimeError("mosquitto_pub is not installed (Debian package mosquitto-clients)")
+    feeds = _lines(site, n)
+    files = []
+    for number, body in enumerate(feeds.values()):
+        path = broker.folder / f"feed-{site}-{number}.txt"
+        path.write_bytes(body)
+        files.append(path)
+    started = time.perf_counter()
+    procs = [subprocess.Popen([binary, "-h", broker.host, "-p", str(broker.port), "-q", "1", "-V", "mqttv5",
+                               "-i", f"bench-pub-{site}-{number}", "-t", topic, "-l"],
+                              stdin=path.open("rb"), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+             for number, (topic, path) in enumerate(zip(feeds, files, strict=True))]
+    for proc in procs:
+        _, err = proc.communicate(timeout=600)
+        if proc.returncode != 0:
+            raise RuntimeError(f"mosquitto_pub failed ({proc.returncode}): {err.decode()[-500:]}")
+    return started, time.perf_counter() - started
+
+
+def _bare(broker: Broker, n: int) -> tuple[float, float]:
+    """A subscriber that only counts (QoS 1, paho acknowledges on receipt); (msg/s, publisher msg/s)."""
     got = 0
     done = threading.Event()
 
@@ -58,15 +81,15 @@ def _bare(broker: Broker, n: int) -> float:
     sub.subscribe("site/bare/equipment/+/telemetry", qos=1)
     sub.loop_start()
     time.sleep(0.5)
-    started = _publish(broker, "bare", n)
+    started, published = _publish(broker, "bare", n)
     done.wait(300)
     elapsed = time.perf_counter() - started
     sub.disconnect()
     sub.loop_stop()
-    return n / elapsed
+    return n / elapsed, n / published
 
 
-def _ours(broker: Broker, tmp: Path, n: int) -> float:
+def _ours(broker: Broker, tmp: Path, n: int) -> tuple[float, float]:
     key = PassphraseKeyProvider("bench", n=2**14)
     path = tmp / "edge-bench.db"
     LocalStore.open(path, key).close()
@@ -76,12 +99,12 @@ def _ours(broker: Broker, tmp: Path, n: int) -> float:
     while not ingest.stats.connected:
         time.sleep(0.05)
     time.sleep(0.5)
-    started = _publish(broker, "ours", n)
+    started, published = _publish(broker, "ours", n)
     while ingest.stats.stored + ingest.stats.duplicates < n:
         time.sleep(0.01)
     elapsed = time.perf_counter() - started
     ingest.stop()
-    return n / elapsed
+    return n / elapsed, n / published
 
 
 def run(tmp: Path, n: int) -> Row:
@@ -90,14 +113,16 @@ def run(tmp: Path, n: int) -> Row:
     broker = Broker(folder)
     broker.start()
     try:
-        peer = _bare(broker, n)
-        mine = _ours(broker, tmp, n)
+        peer, peer_pub = _bare(broker, n)
+        mine, mine_pub = _ours(broker, tmp, n)
     finally:
         broker.stop()
     return Row("edge: QoS1 ingest into encrypted store", mine, "msg/s", "bare paho subscriber", peer,
                "≥ 5,000/s and ≥ 0.8× bare", mine >= 5_000 and mine >= 0.8 * peer,
-               note=f"{n:,} messages from 20 machines through a private Mosquitto with the gateway config; "
-                    "ours acknowledges each message only after its batch committed")
+               note=f"{n:,} messages from {MACHINES} machines ({MACHINES} mosquitto_pub processes) through a "
+                    f"private Mosquitto with the gateway config; the publishers finished at {peer_pub:,.0f} msg/s "
+                    f"(bare run) and {mine_pub:,.0f} msg/s (ours); ours acknowledges each message only after "
+                    "its batch committed")
 
 
 # --- memory over a soak ------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
+from edge.decode import SampleRow, sample_row
 from shared.store import LocalStore
 from shared.telemetry import TelemetrySample
 
@@ -49,6 +50,11 @@ def prepare(store: LocalStore) -> None:
 
 def write_batch(store: LocalStore, samples: list[tuple[str, str, TelemetrySample]],
                 dead: list[tuple[str, bytes, str]]) -> int:
+    """One transaction for a batch of validated samples; see write_rows."""
+    return write_rows(store, [sample_row(site, eq, s) for site, eq, s in samples], dead)
+
+
+def write_rows(store: LocalStore, rows: list[SampleRow], dead: list[tuple[str, bytes, str]]) -> int:
     """One transaction for a batch of messages; duplicates (same equipment and ts) are ignored.
     Returns how many samples were new."""
     now = datetime.now(UTC).isoformat()
@@ -56,11 +62,7 @@ def write_batch(store: LocalStore, samples: list[tuple[str, str, TelemetrySample
         before = conn.total_changes()
         conn.executemany(
             "INSERT OR IGNORE INTO samples (equipment_id, ts, site_id, engine_on, working, hour_meter, body) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(eq, s.ts.isoformat(), site, int(s.engine_status == "on"),
-              None if s.working is None else int(s.working), s.hour_meter, s.model_dump_json())
-             for site, eq, s in samples],
-        )
+            "VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
         new = conn.total_changes() - before
         if dead:
             conn.executemany(
