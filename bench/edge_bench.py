@@ -6,6 +6,7 @@ projected from the measured rate when a fraction ran."""
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import subprocess
 import threading
@@ -89,12 +90,12 @@ def _bare(broker: Broker, n: int) -> tuple[float, float]:
     return n / elapsed, n / published
 
 
-def _ours(broker: Broker, tmp: Path, n: int) -> tuple[float, float]:
+def _ours(broker: Broker, tmp: Path, n: int, round_: int = 0) -> tuple[float, float]:
     key = PassphraseKeyProvider("bench", n=2**14)
-    path = tmp / "edge-bench.db"
+    path = tmp / f"edge-bench-{round_}.db"
     LocalStore.open(path, key).close()
-    ingest = MqttIngest(lambda: LocalStore.open(path, key), broker.host, broker.port, client_id="bench-edge",
-                        topic="site/ours/equipment/+/telemetry")
+    ingest = MqttIngest(lambda: LocalStore.open(path, key), broker.host, broker.port,
+                        client_id=f"bench-edge-{round_}", topic="site/ours/equipment/+/telemetry")
     ingest.start()
     while not ingest.stats.connected:
         time.sleep(0.05)
@@ -107,22 +108,35 @@ def _ours(broker: Broker, tmp: Path, n: int) -> tuple[float, float]:
     return n / elapsed, n / published
 
 
-def run(tmp: Path, n: int) -> Row:
+def run(tmp: Path, n: int, rounds: int = 2) -> Row:
+    """Bare and ours in turn, `rounds` times (the box is shared: interleaving spreads its load over both);
+    each side's best run is the row, every run is in the note."""
+    import os
+
     folder = tmp / "mqtt"
     folder.mkdir(exist_ok=True)
     broker = Broker(folder)
     broker.start()
+    bare: list[tuple[float, float]] = []
+    ours: list[tuple[float, float]] = []
+    loads: list[float] = []
     try:
-        peer, peer_pub = _bare(broker, n)
-        mine, mine_pub = _ours(broker, tmp, n)
+        for round_ in range(rounds):
+            loads.append(os.getloadavg()[0])
+            bare.append(_bare(broker, n))
+            ours.append(_ours(broker, tmp, n, round_))
     finally:
         broker.stop()
+    peer, mine = max(r for r, _ in bare), max(r for r, _ in ours)
+    runs = "; ".join(f"{o:,.0f} vs {b:,.0f}" for (o, _), (b, _) in zip(ours, bare, strict=True))
+    publishers = min(p for _, p in bare + ours)
     return Row("edge: QoS1 ingest into encrypted store", mine, "msg/s", "bare paho subscriber", peer,
                "≥ 5,000/s and ≥ 0.8× bare", mine >= 5_000 and mine >= 0.8 * peer,
-               note=f"{n:,} messages from {MACHINES} machines ({MACHINES} mosquitto_pub processes) through a "
-                    f"private Mosquitto with the gateway config; the publishers finished at {peer_pub:,.0f} msg/s "
-                    f"(bare run) and {mine_pub:,.0f} msg/s (ours); ours acknowledges each message only after "
-                    "its batch committed")
+               note=f"{n:,} messages from {MACHINES} machines ({MACHINES} mosquitto_pub processes, every "
+                    f"run's publishers ≥ {publishers:,.0f} msg/s) through a private Mosquitto with the gateway "
+                    f"config; best of {rounds} interleaved runs each (ours vs bare: {runs}); load average "
+                    f"{', '.join(f'{x:.1f}' for x in loads)} at each round's start; ours acknowledges each "
+                    "message only after its batch committed")
 
 
 # --- memory over a soak ------------------------------------------------------------------------------
@@ -237,7 +251,10 @@ def _generate(path: Path, key: PassphraseKeyProvider, site: str, machines: int, 
     return rows
 
 
-def drain(env: BenchEnv, scale: float) -> list[Row]:
+_drains = itertools.count(1)
+
+
+def drain(env: BenchEnv, scale: float, in_flight: int = 3) -> list[Row]:
     """200 machines × 24 h × `scale` of 1 Hz samples, then the uplink drains them to a real hub; the time for
     the full 17.28 M is projected from the measured rate unless scale = 1."""
     import httpx
@@ -246,18 +263,19 @@ def drain(env: BenchEnv, scale: float) -> list[Row]:
     from pitline.harness import provision_device
 
     machines, seconds = 200, max(1, int(24 * 3600 * scale))
-    tenant, site, device = "bench-drain", "drain-site", "gw-drain"
+    run = next(_drains)  # each call its own tenant and store: the hub loads new points every time
+    tenant, site, device = f"bench-drain-{run}", "drain-site", "gw-drain"
     token = provision_device(env.dsn, tenant, site, device, kind="edge")
     key = PassphraseKeyProvider("bench", n=2**14)
-    path = env.tmp / "edge-drain.db"
+    path = env.tmp / f"edge-drain-{run}.db"
     started = time.perf_counter()
     n = _generate(path, key, site, machines, seconds, DeviceIdentity(device, tenant, site))
     generated = time.perf_counter() - started
     size = path.stat().st_size
     store = LocalStore.open(path, key)
-    uplink = Uplink(lambda: store, env.hub.url, lambda: token)
+    uplink = Uplink(lambda: store, env.hub.url, lambda: token, in_flight=in_flight)
     started = time.perf_counter()
-    with httpx.Client(timeout=120) as client:
+    with httpx.Client(timeout=120, limits=httpx.Limits(max_connections=in_flight + 1)) as client:
         points = uplink.drain(store, client)
     elapsed = time.perf_counter() - started
     store.close()
@@ -268,6 +286,6 @@ def drain(env: BenchEnv, scale: float) -> list[Row]:
                 "full backlog 17.28 M samples", None, "report the time", True,
                 note=f"{kind}: {projected / 3600:.2f} h for 17.28 M; {n:,} samples ({points:,} points) drained in "
                      f"{elapsed:.1f} s = {points / elapsed:,.0f} points/s to a real hub over HTTP (zstd batches of "
-                     f"2,000 samples, one at a time, each acknowledged before the next); the samples were bulk-"
+                     f"2,000 samples, up to {in_flight} in flight); the samples were bulk-"
                      f"inserted into the encrypted edge store in {generated:.1f} s ({size / n:.0f} bytes/sample "
                      f"on disk), not sent through MQTT")]

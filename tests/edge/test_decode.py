@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import orjson
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
-from edge.decode import _fast, json_row, sample_row
-from shared.telemetry import TelemetryError, TelemetrySample, parse_message
+from edge.decode import _fast, json_row, sample_row, stored_points
+from shared.telemetry import Location, TelemetryError, TelemetrySample, parse_message, sample_points
 
 TOPIC = "site/north/equipment/DT01/telemetry"
 
@@ -79,3 +81,31 @@ def test_typical_samples_take_the_fast_path_and_odd_ones_get_the_models_reason()
             raise AssertionError(f"{bad!r} was accepted")
     for topic in ("site/north/equipment/telemetry", "site//equipment/DT01/telemetry", "spBv1.0/a/DDATA/b/c"):
         assert _fast(topic, good) is None
+
+
+faults = st.lists(st.fixed_dictionaries({"code": st.text(min_size=1, max_size=8),
+                                         "severity": st.sampled_from(["low", "medium", "high", "critical"])}),
+                  max_size=2)
+samples = st.builds(
+    TelemetrySample, ts=st.datetimes(timezones=st.timezones()), engine_status=st.sampled_from(["on", "off"]),
+    working=st.one_of(st.none(), st.booleans()), hour_meter=st.one_of(st.none(), st.floats(0, 1e6)),
+    idle_hours=st.one_of(st.none(), st.floats(0, 1e6)), fuel_remaining_pct=st.one_of(st.none(), st.floats(0, 100)),
+    distance_km=st.one_of(st.none(), st.integers(0, 10**6)), fault_codes=st.one_of(st.just([]), faults),
+    location=st.one_of(st.none(), st.builds(Location, lat=st.floats(-90, 90), lon=st.floats(-180, 180))),
+    breakdown=st.booleans())
+
+
+@settings(max_examples=400, deadline=None)
+@given(samples)
+def test_stored_samples_become_the_same_points_as_through_the_model(sample: TelemetrySample) -> None:
+    row = sample_row("north", "DT01", sample)  # as the store keeps it (model body)
+    assert stored_points("DT01", row[1], row[6]) == sample_points("DT01", sample)
+    fast = _fast(TOPIC, sample.model_dump_json().encode())
+    if fast is not None:  # as the fast path keeps it
+        assert stored_points("DT01", fast[1], fast[6]) == sample_points("DT01", sample)
+
+
+def test_an_unreadable_stored_body_is_a_validation_error() -> None:
+    for body in ("odd", "[]", '{"ts": "2026-11-24T06:00:00+00:00"}'):
+        with pytest.raises(ValidationError):
+            stored_points("DT01", "2026-11-24T06:00:00+00:00", body)
