@@ -14,12 +14,15 @@ from typing import Any
 
 from edge.budget import Budget, budget_status, enforce, ensure_incremental_vacuum
 from edge.derive import derive_breakdowns, derive_usage_logs
-from edge.ingest import MqttIngest
+from edge.ingest import Decoder, MqttIngest, json_decoder
+from edge.sparkplug import TOPIC_FILTERS as SPARKPLUG_TOPICS
+from edge.sparkplug import SparkplugDecoder, rebirth_request
 from edge.storage import prepare, status, uplink_status
 from edge.uplink import Uplink
 from shared.domain.shifts import ShiftPattern
 from shared.store import DeviceIdentity, KeyFileKeyProvider, KeyProvider, LocalStore, PassphraseKeyProvider
 from shared.sync import SyncClient
+from shared.telemetry import TOPIC_FILTER
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +44,7 @@ class EdgeConfig:
     night_shift_start: str = "18:00"
     derive_seconds: float = 30.0
     disk_budget_mb: float = 0.0  # 0: no budget; else raw samples are downsampled near it (edge/budget.py)
+    sparkplug: bool = False  # also subscribe to Sparkplug B (spBv1.0/…; edge/sparkplug.py)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def key_provider(self) -> KeyProvider:
@@ -84,8 +88,14 @@ class EdgeAgent:
         if store.identity is None:
             store.set_identity(DeviceIdentity(config.device_id, config.tenant_id, config.site_id))
         store.close()
+        decoder: Decoder = json_decoder
+        topics = [TOPIC_FILTER]
+        if config.sparkplug:
+            decoder = SparkplugDecoder(json_decoder, rebirth=lambda group, node: self.ingest.publish(
+                *rebirth_request(group, node)))
+            topics += SPARKPLUG_TOPICS
         self.ingest = MqttIngest(self._open, config.broker_host, config.broker_port,
-                                 client_id=f"pitline-edge-{config.device_id}")
+                                 client_id=f"pitline-edge-{config.device_id}", topic=topics, decoder=decoder)
         self.sync: SyncClient | None = None
         if config.hub_url and config.token:
             token = config.token

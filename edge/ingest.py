@@ -92,6 +92,10 @@ class MqttIngest:
         self._stop.set()
         self._thread.join(30)
 
+    def publish(self, topic: str, payload: bytes) -> None:
+        """QoS 0, from a decoder (in the ingest thread): e.g. a Sparkplug rebirth request."""
+        self.client.publish(topic, payload, qos=0)
+
     # --- paho callbacks (called from loop_read, in this thread) ------------------------------------
     def _on_connect(self, client: mqtt.Client, _u: object, _f: object, reason: object, _p: object) -> None:
         self.stats.connected = not getattr(reason, "is_failure", False)
