@@ -108,21 +108,25 @@ class MqttIngest:
         log.warning("disconnected from the broker: %s", reason)
 
     def _on_message(self, _c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
+        # Never raises: paho would re-raise out of loop_read, the message would never be acknowledged and
+        # would come back after every reconnect.
         self.stats.received += 1
-        topic = msg.topic
+        if not self._pending:
+            self._first_at = time.monotonic()
+        self._pending.append((self._connection, msg.mid, msg.qos))
         payload = bytes(msg.payload)  # already bytes from paho's reader: no copy
         try:
-            rows = self._decode(topic, payload)
+            topic = msg.topic
+        except UnicodeDecodeError:  # Mosquitto refuses such topics; kept anyway rather than lost
+            self._dead.append(("<topic is not UTF-8>", payload, "topic is not UTF-8"))
+            return
+        try:
+            self._rows += self._decode(topic, payload)
         except TelemetryError as exc:
             self._dead.append((topic, payload, exc.reason))
         except Exception as exc:  # a decoder bug must not lose the message: it is kept as a dead letter
             log.exception("could not decode a message on %s", topic)
             self._dead.append((topic, payload, f"internal error: {type(exc).__name__}: {exc}"[:500]))
-        else:
-            self._rows += rows
-        if not self._pending:
-            self._first_at = time.monotonic()
-        self._pending.append((self._connection, msg.mid, msg.qos))
 
     # --- the loop -----------------------------------------------------------------------------------
     def _run(self) -> None:
