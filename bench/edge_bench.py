@@ -237,9 +237,11 @@ def _generate(path: Path, key: PassphraseKeyProvider, site: str, machines: int, 
         ts = (t0 + timedelta(seconds=s)).isoformat()
         for m in range(machines):
             working = (s // 600 + m) % 4 != 0
-            body = orjson.dumps({"ts": ts, "engine_status": "on", "working": working,
-                                 "hour_meter": round(5000 + m + s / 3600, 4), "fuel_remaining_pct": 60.0,
-                                 "fault_codes": []}).decode()
+            # the shape the agent stores (edge/decode.py: every field of the model)
+            body = orjson.dumps({"ts": ts, "engine_status": "on", "working": working, "breakdown": False,
+                                 "hour_meter": round(5000 + m + s / 3600, 4), "idle_hours": None,
+                                 "fuel_used_l": None, "fuel_remaining_pct": 60.0, "distance_km": None,
+                                 "location": None, "fault_codes": []}).decode()
             chunk.append((f"M{m:03}", ts, site, 1, int(working), 5000 + m + s / 3600, body))
         if len(chunk) >= 50_000 or s == seconds - 1:
             with store.transaction() as conn:

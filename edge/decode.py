@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import re
 from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 
@@ -95,18 +96,28 @@ def stored_points(equipment_id: str, ts: str, body: str) -> list[dict[str, objec
         raw = orjson.loads(body)
     except orjson.JSONDecodeError:
         raw = None
-    if type(raw) is not dict or raw.keys() != _FIELDS or raw["engine_status"] not in ("on", "off"):
-        return sample_points(equipment_id, TelemetrySample.model_validate_json(body))
+    if type(raw) is dict and raw.keys() <= _FIELDS and raw.get("engine_status") in ("on", "off") and "ts" in raw \
+            and raw.get("location") is None and not raw.get("breakdown") and not raw.get("fault_codes"):
+        try:
+            return _plain_points(equipment_id, ts, raw)
+        except (TypeError, ValueError):
+            pass  # not as stored by this version: the model says what is wrong
+    return sample_points(equipment_id, TelemetrySample.model_validate_json(body))
+
+
+def _plain_points(equipment_id: str, ts: str, raw: dict[str, Any]) -> list[dict[str, object]]:
+    """No location, breakdown or faults (those, rare, are left to the model: fault names are sanitised there)."""
     out: list[dict[str, object]] = [{"equipment_id": equipment_id, "metric": "engine_on", "ts": ts,
                                      "value": 1.0 if raw["engine_status"] == "on" else 0.0}]
-    working = raw["working"]
+    working = raw.get("working")
     if working is not None:
+        if type(working) is not bool:
+            raise TypeError("working")
         out.append({"equipment_id": equipment_id, "metric": "working", "ts": ts, "value": float(working)})
     for name in _COUNTERS:
-        value = raw[name]
+        value = raw.get(name)
         if value is not None:
+            if type(value) is not float and type(value) is not int:
+                raise TypeError(name)
             out.append({"equipment_id": equipment_id, "metric": name, "ts": ts, "value": float(value)})
-    if raw["location"] is not None or raw["breakdown"] or raw["fault_codes"]:
-        # rare: let the model make these (fault code names are sanitised there)
-        return sample_points(equipment_id, TelemetrySample.model_validate_json(body))
     return out
