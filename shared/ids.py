@@ -6,7 +6,6 @@ which keeps outbox scans and event ids in order without a second column.
 
 from __future__ import annotations
 
-import base64
 import os
 import re
 import threading
@@ -19,13 +18,18 @@ _last_ms = -1
 _last_rand = 0
 
 
-_RFC4648 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
-_TO_CROCKFORD = bytes.maketrans(_RFC4648, _ALPHABET.encode())
+# Two characters per 10 bits: Python 3.11's base64.b32encode is a Python loop, and the hub names every event
+# of a 1000-mutation push with a new id (~10% of a push's CPU with b32encode).
+_PAIRS = [a + b for a in _ALPHABET for b in _ALPHABET]
 
 
 def _encode(value: int) -> str:
-    # 160 bits = 32 base32 characters; the first 6 only carry the 30 leading zero bits.
-    return base64.b32encode(value.to_bytes(20, "big")).translate(_TO_CROCKFORD)[6:].decode()
+    # 128 bits = 26 characters = 13 pairs: the first pair holds the top 8 bits, then 12 pairs of 10 bits.
+    p = _PAIRS
+    return (p[value >> 120] + p[(value >> 110) & 1023] + p[(value >> 100) & 1023] + p[(value >> 90) & 1023]
+            + p[(value >> 80) & 1023] + p[(value >> 70) & 1023] + p[(value >> 60) & 1023] + p[(value >> 50) & 1023]
+            + p[(value >> 40) & 1023] + p[(value >> 30) & 1023] + p[(value >> 20) & 1023] + p[(value >> 10) & 1023]
+            + p[value & 1023])
 
 
 def new_ulid(now_ms: int | None = None) -> str:
@@ -43,6 +47,22 @@ def new_ulid(now_ms: int | None = None) -> str:
             rand = int.from_bytes(os.urandom(10), "big")
         _last_ms, _last_rand = ms, rand
     return _encode((ms << 80) | rand)
+
+
+def new_ulids(n: int) -> list[str]:
+    """`n` new ULIDs in creation order (one lock, one clock read: what `new_ulid` does n times, faster)."""
+    global _last_ms, _last_rand
+    ms = int(time.time() * 1000)
+    with _lock:
+        if ms <= _last_ms:
+            ms, rand = _last_ms, _last_rand + 1
+        else:
+            rand = int.from_bytes(os.urandom(10), "big") >> 1  # room for n more in this millisecond
+        if rand + n > 1 << 80:
+            ms, rand = ms + 1, 0
+        _last_ms, _last_rand = ms, rand + n - 1
+    base = (ms << 80) | rand
+    return [_encode(base + k) for k in range(n)]
 
 
 _ULID_RE = re.compile(r"[0-7][0-9A-HJKMNP-TV-Z]{25}")  # the first character holds only 3 bits

@@ -17,7 +17,7 @@ import orjson
 
 from hub.auth.principal import Principal
 from hub.errors import Conflict
-from hub.sync.records import LedgerRows, Write
+from hub.sync.records import LedgerRow, Write
 from shared.envelopes import Mutation, Outcome, OutcomeStatus
 
 AuditHook = Callable[[asyncpg.Connection, Principal, Sequence[Mutation], dict[str, Outcome], datetime], Awaitable[None]]
@@ -88,17 +88,12 @@ async def write_ledger(conn: asyncpg.Connection, tenant: str, run: Sequence[Muta
     )
 
 
-def ledger_rows(run: Sequence[Mutation], outcomes: dict[str, Outcome], writes: Sequence[Write]) -> LedgerRows:
+def ledger_rows(run: Sequence[Mutation], outcomes: dict[str, Outcome], writes: Sequence[Write]) -> list[LedgerRow]:
     """The ledger rows of a run, to be written with the events once the head is known: each outcome (no seq
     yet) and the 1-based position of the mutation's first write, from which the head statement derives its seq."""
     first: dict[str, int] = {}
     for i, w in enumerate(writes, start=1):
         if w.mutation_id is not None and w.mutation_id not in first:
             first[w.mutation_id] = i
-    return LedgerRows(
-        mutation_ids=[m.id for m in run], device_ids=[m.device_id for m in run],
-        device_seqs=[m.device_seq for m in run], entities=[m.entity for m in run],
-        entity_ids=[m.entity_id for m in run], actors=[m.actor for m in run],
-        outcomes=[orjson.loads(outcomes[m.id].model_dump_json(exclude_none=True)) for m in run],
-        write_index=[first.get(m.id) for m in run],
-    )
+    return [{"m": m.id, "d": m.device_id, "q": m.device_seq, "e": m.entity, "i": m.entity_id, "a": m.actor,
+             "o": outcomes[m.id].model_dump(mode="json", exclude_none=True), "w": first.get(m.id)} for m in run]

@@ -10,7 +10,9 @@ import logging
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,7 +20,7 @@ import httpx
 import orjson
 from httpx_sse import connect_sse
 
-from shared.envelopes import MAX_PUSH_BATCH, ChangesPage, Event, PushResponse
+from shared.envelopes import MAX_PUSH_BATCH, ChangesPage, Event, OutcomeStatus, PushResponse
 from shared.errors import AuthError, HubRejectedError, HubUnavailableError, SnapshotRequiredError, StoreError
 from shared.store import LocalStore
 from shared.sync.backoff import Backoff, parse_retry_after
@@ -33,12 +35,14 @@ EventsListener = Callable[[list[Event]], None]
 
 class SyncClient:
     def __init__(self, store_opener: Callable[[], LocalStore], hub_url: str, token_provider: Callable[[], str], *,
-                 batch_size: int = 500, timeout: float = 30.0, read_timeout: float = 45.0) -> None:
+                 batch_size: int = 500, timeout: float = 30.0, read_timeout: float = 45.0,
+                 max_in_flight: int = 1) -> None:
         self._open_store = store_opener
         self.hub_url = hub_url.rstrip("/")
         self._token_provider = token_provider
         self._token: str | None = None
         self.batch_size = min(batch_size, MAX_PUSH_BATCH)
+        self.max_in_flight = max(1, max_in_flight)
         self._timeout = httpx.Timeout(timeout, read=read_timeout)
         self._state = SyncState()
         self._state_lock = threading.Lock()
@@ -152,35 +156,92 @@ class SyncClient:
     # --- push ----------------------------------------------------------------------------------
     def push_until_empty(self, client: httpx.Client | None = None) -> int:
         """Push the outbox batch by batch until it is empty (or only held mutations remain).
-        Returns how many mutations got a final outcome. Raises on network/hub errors."""
+        Returns how many mutations got a final outcome. Raises on network/hub errors.
+
+        Pipelined: while one batch is at the hub, this thread reads and encodes the next one and records the
+        previous answer in the store, so the device's work overlaps the hub's. Up to `max_in_flight` batches
+        are sent before the first answer (default 1: the next batch leaves only once the hub committed the
+        previous one, so the hub never sees them out of order)."""
         own = client is None
         client = client or httpx.Client(timeout=self._timeout)
         store = self._store()
+        identity = store.identity
         finished = 0
+        in_flight: deque[Future[PushResponse]] = deque()
+        sender: ThreadPoolExecutor | None = None
+        after = 0  # the highest device_seq sent in this drain: the next batch starts past it
+        ready: tuple[bytes, int] | None = None  # the next batch, read and encoded, not sent yet
+
+        def prepare() -> tuple[bytes, int] | None:
+            bodies, last = store.outbox_page(self.batch_size, after)
+            if not bodies:
+                return None
+            assert identity is not None
+            # The outbox holds each mutation as validated JSON: send it as stored, unparsed.
+            body = (b'{"device_id":' + orjson.dumps(identity.device_id) + b',"outbox_depth":%d,"mutations":['
+                    % store.outbox_depth() + ",".join(bodies).encode() + b"]}")
+            return body, last
+
+        def send(batch: tuple[bytes, int]) -> None:
+            nonlocal after
+            assert sender is not None
+            in_flight.append(sender.submit(self._send_push, client, batch[0]))
+            after = batch[1]
+
         try:
-            while True:
-                bodies = store.outbox_bodies(self.batch_size)
-                if not bodies:
-                    break
-                identity = store.identity
-                assert identity is not None
-                # The outbox holds each mutation as validated JSON: send it as stored, unparsed.
-                body = (b'{"device_id":' + orjson.dumps(identity.device_id) + b',"outbox_depth":%d,"mutations":['
-                        % store.outbox_depth() + ",".join(bodies).encode() + b"]}")
-                response = self._request(client, "POST", "/v1/sync/push", content=body,
-                                         headers={"Content-Type": "application/json"})
-                result = PushResponse.model_validate_json(response.content)
-                store.apply_outcomes(result.outcomes)
-                done = sum(1 for o in result.outcomes if o.status.is_final)
+            ready = prepare()
+            if ready is None:
+                return 0
+            sender = ThreadPoolExecutor(self.max_in_flight, thread_name_prefix="pitline-push-send")
+            limit = self.max_in_flight
+            while ready is not None or in_flight:
+                while ready is not None and len(in_flight) < limit:
+                    send(ready)
+                    ready = prepare()  # read and encode the next batch while this one is at the hub
+                result = in_flight.popleft().result()
+                held = any(o.status is OutcomeStatus.HELD for o in result.outcomes)
+                if ready is not None and not held and len(in_flight) < limit:
+                    send(ready)  # before recording this answer: the store's work overlaps the hub's
+                    ready = None
+                done = self._record_answer(store, result)
                 finished += done
-                self._update(outbox_depth=store.outbox_depth(), last_push_at=datetime.now(UTC),
-                             head_seq=max(self._state.head_seq, result.head_seq))
-                if done == 0:
-                    break  # only held mutations: the hub waits for a gap we cannot fill right now
+                if held:
+                    # A gap at the hub: a batch overtook its predecessor (which then filled the gap: a resend
+                    # answers `duplicate`), or a mutation is really missing. Let what is in flight land, then
+                    # resend from the oldest pending mutation, one batch at a time.
+                    while in_flight:
+                        more = self._record_answer(store, in_flight.popleft().result())
+                        done += more
+                        finished += more
+                    if done == 0:
+                        break  # only held mutations: the hub waits for a gap we cannot fill right now
+                    limit, after = 1, 0
+                    ready = prepare()
+                    continue
+                limit = self.max_in_flight
+                if ready is None:
+                    ready = prepare()
             return finished
         finally:
+            if sender is not None:
+                # Never leave a request running behind the caller's back (it may push the same rows again).
+                for pending in in_flight:
+                    pending.exception()
+                sender.shutdown(wait=True)
             if own:
                 client.close()
+
+    def _send_push(self, client: httpx.Client, body: bytes) -> PushResponse:
+        response = self._request(client, "POST", "/v1/sync/push", content=body,
+                                 headers={"Content-Type": "application/json"})
+        return PushResponse.model_validate_json(response.content)
+
+    def _record_answer(self, store: LocalStore, result: PushResponse) -> int:
+        """Apply one push answer to the store; returns how many of its outcomes were final."""
+        store.apply_outcomes(result.outcomes)
+        self._update(outbox_depth=store.outbox_depth(), last_push_at=datetime.now(UTC),
+                     head_seq=max(self._state.head_seq, result.head_seq))
+        return sum(1 for o in result.outcomes if o.status.is_final)
 
     # --- pull ----------------------------------------------------------------------------------
     def catch_up(self, client: httpx.Client | None = None, page_size: int = 1000) -> int:
