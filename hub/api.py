@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
+from fastapi.routing import APIRoute
 
 from hub.audit import router as audit_router
 from hub.identity import router as identity_router
@@ -17,3 +18,12 @@ from hub.telemetry.api import router as telemetry_router
 def routers() -> list[APIRouter]:
     return [push_router, pull_router, conflicts_router, audit_router, ops_router, identity_router, telemetry_router,
             device_status_router]
+
+
+# Most of a fleet's requests (hub.ops.fast_routes serves them without FastAPI's per-request machinery).
+HOT_ROUTES = (("GET", "/v1/sync/changes"), ("POST", "/v1/sync/push"), ("GET", "/v1/conflicts"),
+              ("GET", "/v1/audit"), ("GET", "/v1/sync/snapshot"))
+
+
+def route_list() -> list[APIRoute]:
+    return [r for router in routers() for r in router.routes if isinstance(r, APIRoute)]

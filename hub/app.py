@@ -11,10 +11,12 @@ from fastapi import FastAPI
 
 from hub import api
 from hub.audit import record_push
+from hub.auth.token_cache import TokenCache
 from hub.db import create_pool
 from hub.errors import install_error_handlers
 from hub.migrate import check_schema
 from hub.ops.body_limit import BodyLimitMiddleware
+from hub.ops.fast_routes import FastRoutes
 from hub.ops.metrics import Metrics, MetricsMiddleware
 from hub.ops.openapi import install_openapi
 from hub.ops.read_cursors import ReadCursorRecorder
@@ -39,6 +41,8 @@ def create_app(settings: HubSettings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         check_schema(database_url)
         app.state.pool = await create_pool(database_url, min_size=settings.pool_min, max_size=settings.pool_max)
+        app.state.token_cache = TokenCache(ttl=settings.token_cache_seconds)
+        await app.state.token_cache.start(database_url)
         add_audit_hook(record_push)  # every applied mutation is audited inside its push transaction
         fanout = EventFanout(app.state.pool, settings)
         await fanout.start(database_url)
@@ -61,11 +65,20 @@ def create_app(settings: HubSettings) -> FastAPI:
             await projections.stop()
             await fanout.stop()
             await app.state.read_cursors.stop()
+            await app.state.token_cache.stop()
             await app.state.pool.close()
 
-    app = FastAPI(title="Pitline hub", version="0.1.0", lifespan=lifespan)
+    # Whatever logging the server was started with: uvicorn checks this logger on every response.
+    logging.getLogger("uvicorn.access").disabled = not settings.access_log
+    # FastAPI's native OpenTelemetry looks up the global providers (environment reads) on every request; the hub
+    # reports through its own /metrics and nothing configures OpenTelemetry, so it is off.
+    app = FastAPI(title="Pitline hub", version="0.1.0", lifespan=lifespan,
+                  telemetry={"tracing": False, "metrics": False, "logs": False})
     app.state.settings = settings
     app.state.metrics = Metrics()
+    # Innermost: the hot routes' fast path runs inside the body limit and the metrics, like the routes themselves.
+    if settings.fast_routes:
+        app.add_middleware(FastRoutes, routes=api.route_list, hot=api.HOT_ROUTES)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)  # inside metrics: 413s are counted
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     install_error_handlers(app)

@@ -84,10 +84,35 @@ def error_response(status: int, code: str, message: str, details: dict[str, Any]
     return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(ApiError)
-    async def _api_error(_: Request, exc: ApiError) -> Response:
+_BUSY = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError, asyncpg.TooManyConnectionsError,
+         asyncpg.CannotConnectNowError, asyncpg.ConnectionDoesNotExistError)
+
+
+def exception_response(exc: Exception, method: str, path: str) -> Response:
+    """The answer to an exception a route raised: shared by the app's handlers and the fast routes
+    (`hub.ops.fast_routes`), so a failure reads the same whichever path served the request."""
+    if isinstance(exc, ApiError):
         return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
+    if isinstance(exc, StarletteHTTPException):
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return error_response(exc.status_code, code, str(exc.detail))
+    if isinstance(exc, asyncpg.DataError):
+        # A value PostgreSQL refuses (NUL in text, out of range): the client's input, and the transaction rolled back.
+        return error_response(422, "unstorable_value", f"the database refused a value: {exc}")
+    if isinstance(exc, _BUSY):
+        log.warning("database busy or unavailable: %s", exc)
+        return error_response(503, "unavailable", "the hub's database is busy or restarting; retry shortly",
+                              headers={"Retry-After": "1"})
+    log.error("unhandled error on %s %s", method, path, exc_info=exc)
+    return error_response(500, "internal_error", "the hub failed to handle this request; it was logged")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def _any(request: Request, exc: Exception) -> Response:
+        return exception_response(exc, request.method, request.url.path)
+
+    for kind in (ApiError, StarletteHTTPException, asyncpg.DataError, *_BUSY, Exception):
+        app.add_exception_handler(kind, _any)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> Response:
@@ -98,28 +123,3 @@ def install_error_handlers(app: FastAPI) -> None:
         first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
         where = ".".join(first["loc"][1:]) or "body"
         return error_response(422, "validation_failed", f"{where}: {first['msg']}", {"errors": errors})
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> Response:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return error_response(exc.status_code, code, str(exc.detail))
-
-    @app.exception_handler(asyncpg.DataError)
-    async def _unstorable(_: Request, exc: asyncpg.DataError) -> Response:
-        # A value PostgreSQL refuses (NUL in text, out of range): the client's input, and the transaction rolled back.
-        return error_response(422, "unstorable_value", f"the database refused a value: {exc}")
-
-    @app.exception_handler(asyncpg.DeadlockDetectedError)
-    @app.exception_handler(asyncpg.SerializationError)
-    @app.exception_handler(asyncpg.TooManyConnectionsError)
-    @app.exception_handler(asyncpg.CannotConnectNowError)
-    @app.exception_handler(asyncpg.ConnectionDoesNotExistError)
-    async def _busy(_: Request, exc: Exception) -> Response:
-        log.warning("database busy or unavailable: %s", exc)
-        return error_response(503, "unavailable", "the hub's database is busy or restarting; retry shortly",
-                              headers={"Retry-After": "1"})
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return error_response(500, "internal_error", "the hub failed to handle this request; it was logged")

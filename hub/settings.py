@@ -19,6 +19,13 @@ class HubSettings:
     max_body_bytes: int = 8 * 1024 * 1024
     pool_min: int = 2
     pool_max: int = 20
+    # Verified tokens are kept per process this long at most (0: look every request up in the database);
+    # revocations reach the cache by notice at once (hub.auth.token_cache).
+    token_cache_seconds: float = 30.0
+    # uvicorn's per-request access log line (off: at 500 users it costs more CPU than some routes).
+    access_log: bool = False
+    # Serve the hot routes' well-formed requests without FastAPI's per-request machinery (hub.ops.fast_routes).
+    fast_routes: bool = True
 
     @classmethod
     def load(cls, **overrides: object) -> HubSettings:
@@ -33,6 +40,9 @@ class HubSettings:
             "max_body_bytes": s.get_int("max_body_bytes", 8 * 1024 * 1024),
             "pool_min": s.get_int("pool_min", 2),
             "pool_max": s.get_int("pool_max", 20),
+            "token_cache_seconds": s.get_float("token_cache_seconds", 30.0),
+            "access_log": s.get_bool("access_log", False),
+            "fast_routes": s.get_bool("fast_routes", True),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

@@ -124,3 +124,25 @@ def allows(roles: Iterable[str], action: str, entity: str | None = None) -> bool
 def unknown_roles(roles: Iterable[str]) -> list[str]:
     """The names in `roles` that are not roles of the matrix (for input validation)."""
     return [r for r in roles if r not in ROLES]
+
+
+def readable(roles: Iterable[str], entities: Iterable[str]) -> frozenset[str]:
+    """The entities of `entities` that any of `roles` may read (write implies read)."""
+    roles = tuple(roles)
+    return frozenset(e for e in entities if allows(roles, "read", e))
+
+
+CONFLICT_RECORD: Final = "sync.conflict"
+"""Conflict records carry both versions of the record they are about (`data.entity`), so they are as
+readable as that entity, whoever may resolve them."""
+
+
+def event_visible(allowed: frozenset[str] | None, entity: str, about: str | None = None) -> bool:
+    """Whether a caller whose readable entities are `allowed` (None: no entity rule applies) may see an event
+    or record of `entity`; `about` is the entity a conflict record is about (its payload's `entity`).
+    The site rule is separate (a caller sees its sites and tenant-wide rows)."""
+    if allowed is None:
+        return True
+    if entity == CONFLICT_RECORD:
+        return about is not None and about in allowed
+    return entity in allowed

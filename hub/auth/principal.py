@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
 
 from hub.errors import Unauthorized
+
+if TYPE_CHECKING:
+    from hub.auth.token_cache import TokenCache
 
 
 @dataclass(frozen=True)
@@ -32,7 +36,7 @@ def token_hash(token: str) -> bytes:
 
 _LOOKUP = """
 SELECT t.tenant_id, t.device_id, t.user_id, t.roles,
-       COALESCE(t.site_ids, d.site_ids) AS site_ids
+       COALESCE(t.site_ids, d.site_ids) AS site_ids, t.expires_at
 FROM auth.access_tokens t
 LEFT JOIN auth.devices d ON d.tenant_id = t.tenant_id AND d.id = t.device_id
 WHERE t.token_hash = $1
@@ -44,20 +48,34 @@ WHERE t.token_hash = $1
 
 async def require_principal(request: Request) -> Principal:
     """FastAPI dependency: the authenticated caller, or 401."""
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
+    return await principal_for(request.app.state, request.headers.get("authorization", ""))
+
+
+async def principal_for(state: Any, authorization: str) -> Principal:
+    """The caller of an `Authorization` header value, from this process's token cache when it may answer
+    (`hub.auth.token_cache`), else from the database; 401 when the token does not work."""
+    scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("send 'Authorization: Bearer <access token>'")
-    pool = request.app.state.pool
-    async with pool.acquire() as conn:
-        row = await conn.fetchrow(_LOOKUP, token_hash(token.strip()))
+    key = token_hash(token.strip())
+    cache: TokenCache | None = getattr(state, "token_cache", None)
+    generation = 0
+    if cache is not None:
+        cached = await cache.get(key)
+        if cached is not None:
+            return cached
+        generation = cache.generation
+    row = await state.pool.fetchrow(_LOOKUP, key)
     if row is None:
         raise Unauthorized("the access token is unknown, expired or revoked (or its device was revoked)")
     sites = row["site_ids"]
-    return Principal(
+    principal = Principal(
         tenant_id=row["tenant_id"],
         device_id=row["device_id"],
         user_id=row["user_id"],
         site_ids=None if sites is None else frozenset(sites),
         roles=frozenset(row["roles"] or ()),
     )
+    if cache is not None:
+        cache.put(key, principal, row["expires_at"], generation)
+    return principal

@@ -1,20 +1,20 @@
-"""Device revocation: the device's access tokens stop working at once (the token lookup checks the device),
-and every hub process closes the device's open streams when `pg_notify('pitline_revocations', …)` reaches its
-LISTEN connection (`hub.sync.fanout`). A process that missed the notification (LISTEN reconnecting) still
-closes the stream at the stream's next authorisation recheck."""
+"""Device revocation: the device's access tokens stop working at once, and every hub process hears of it.
+
+The UPDATE is all this does: the triggers of migration 0007 send `pg_notify('pitline_revocations',
+{"tenant_id", "device_id"})` at commit for any revocation, this one or a hand-written UPDATE, so every process
+drops the device's cached tokens (`hub.auth.token_cache`) and closes its open streams (`hub.sync.fanout`). A
+process that missed the notice (LISTEN reconnecting) starts from an empty token cache and still closes the
+stream at the stream's next authorisation recheck."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 import asyncpg
-import orjson
-
-from hub.sync.fanout import REVOCATIONS_CHANNEL
 
 
 async def revoke_device(conn: asyncpg.Connection, tenant_id: str, device_id: str) -> bool:
-    """Revoke in the caller's transaction (the notification is delivered at commit). False if already revoked
+    """Revoke in the caller's transaction (the notice is delivered at commit). False if already revoked
     or unknown."""
     now = datetime.now(UTC)
     done = await conn.fetchval(
@@ -29,6 +29,4 @@ async def revoke_device(conn: asyncpg.Connection, tenant_id: str, device_id: str
            WHERE tenant_id = $1 AND device_id = $2 AND revoked_at IS NULL""",
         tenant_id, device_id, now,
     )
-    await conn.execute("SELECT pg_notify($1, $2)", REVOCATIONS_CHANNEL,
-                       orjson.dumps({"tenant_id": tenant_id, "device_id": device_id}).decode())
     return True

@@ -36,5 +36,14 @@ async def readyz(request: Request) -> Response:
 async def metrics(request: Request) -> PlainTextResponse:
     fanout = request.app.state.fanout
     text = request.app.state.metrics.render(streams=fanout.stream_count if fanout is not None else 0)
+    cache = getattr(request.app.state, "token_cache", None)
+    if cache is not None:
+        text += ("# HELP pitline_token_cache_lookups_total Access token lookups answered by this process's cache.\n"
+                 "# TYPE pitline_token_cache_lookups_total counter\n"
+                 f'pitline_token_cache_lookups_total{{result="hit"}} {cache.hits}\n'
+                 f'pitline_token_cache_lookups_total{{result="miss"}} {cache.misses}\n'
+                 "# HELP pitline_token_cache_active Whether the token cache may answer (its LISTEN is up).\n"
+                 "# TYPE pitline_token_cache_active gauge\n"
+                 f"pitline_token_cache_active {int(cache.active)}\n")
     text += await device_gauges(request.app.state.pool)
     return PlainTextResponse(text, media_type="text/plain; version=0.0.4")

@@ -9,13 +9,16 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 import asyncpg
+import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.responses import Response
 
 from hub.audit import record_action
 from hub.auth.principal import Principal, require_principal
 from hub.errors import Conflict
 from hub.sync.apply import CONFLICT_ENTITY, ApplyContext, resolve_conflict
+from hub.sync.read_rules import read_rule
 from hub.sync.records import append_events, save_writes
 from shared.ids import new_ulid
 
@@ -29,24 +32,29 @@ class ResolveRequest(BaseModel):
     note: str | None = Field(default=None, max_length=2000)
 
 
-@router.get("/v1/conflicts", summary="List conflict records visible to the caller")
+@router.get("/v1/conflicts", summary="List conflict records visible to the caller",
+            responses={200: {"description": "Successful Response", "content": {"application/json": {"schema": {
+                "type": "object", "additionalProperties": True,
+                "title": "Response List Conflicts V1 Conflicts Get"}}}}})
 async def list_conflicts(
     request: Request,
     status: Literal["open", "auto_resolved", "resolved", "all"] = Query("open"),
     limit: int = Query(100, ge=1, le=1000),
     principal: Principal = Depends(require_principal),
-) -> dict[str, Any]:
+) -> Response:
     pool: asyncpg.Pool = request.app.state.pool
+    rule = read_rule(principal)  # a conflict shows both versions of its record: as readable as that record
     rows = await pool.fetch(
         """SELECT entity_id, site_id, version, data FROM sync.records
            WHERE tenant_id = $1 AND entity = $2 AND ($3 = 'all' OR data->>'status' = $3)
              AND (site_id IS NULL OR $4::text[] IS NULL OR site_id = ANY($4::text[]))
+             AND ($6::text[] IS NULL OR data->>'entity' = ANY($6::text[]))
            ORDER BY entity_id DESC LIMIT $5""",
-        principal.tenant_id, CONFLICT_ENTITY, status,
-        None if principal.site_ids is None else sorted(principal.site_ids), limit,
+        principal.tenant_id, CONFLICT_ENTITY, status, rule.sites, limit, rule.entity_param,
     )
-    return {"conflicts": [{"id": r["entity_id"], "site_id": r["site_id"], "version": r["version"], **r["data"]}
+    body = {"conflicts": [{"id": r["entity_id"], "site_id": r["site_id"], "version": r["version"], **r["data"]}
                           for r in rows]}
+    return Response(orjson.dumps(body), media_type="application/json")  # no jsonable_encoder walk
 
 
 @router.post("/v1/conflicts/{conflict_id}/resolve", summary="Resolve an open conflict")

@@ -9,6 +9,7 @@ import asyncpg
 import orjson
 
 from hub.auth.principal import Principal
+from hub.sync.read_rules import entity_sql
 from shared.errors import PitlineError
 
 MAX_SEQ = 2**63 - 1
@@ -63,6 +64,7 @@ LEFT JOIN LATERAL (
   FROM sync.events
   WHERE tenant_id = $1 AND seq > $2 AND $2 >= h.floor
     AND ($3::text[] IS NULL OR site_id IS NULL OR site_id = ANY($3::text[]))
+    AND """ + entity_sql("entity", "payload", "$5") + """
   ORDER BY seq
   LIMIT $4
 ) e ON true
@@ -71,11 +73,12 @@ ORDER BY e.seq
 
 
 async def read_page_above_floor(pool: asyncpg.Pool, tenant_id: str, after: int, sites: list[str] | None,
-                                limit: int) -> tuple[list[asyncpg.Record], int]:
+                                limit: int, entities: list[str] | None = None) -> tuple[list[asyncpg.Record], int]:
     """A page read in the same snapshot as the tenant's floor, so retention running meanwhile can never make
     a reader skip events silently: either the page is complete after `after`, or CursorBehindFloor.
-    Returns the rows and the head of that snapshot."""
-    rows: list[asyncpg.Record] = await pool.fetch(_PAGE_ABOVE_FLOOR, tenant_id, after, sites, limit)
+    `sites` and `entities` (None: all) are the caller's read rule (`hub.sync.read_rules`); the page holds only
+    visible events. Returns the rows and the head of that snapshot."""
+    rows: list[asyncpg.Record] = await pool.fetch(_PAGE_ABOVE_FLOOR, tenant_id, after, sites, limit, entities)
     head, floor = int(rows[0]["head"]), int(rows[0]["floor"])
     if after < floor:
         raise CursorBehindFloor(after, floor)

@@ -21,10 +21,10 @@ from hub.sync.events_read import (
     encode_event,
     head_and_floor,
     read_page_above_floor,
-    site_filter,
     sse_frames,
 )
 from hub.sync.fanout import EventFanout, Subscription
+from hub.sync.read_rules import ReadRule, entity_sql, read_rule
 
 router = APIRouter()
 
@@ -59,8 +59,10 @@ async def changes(
     principal: Principal = Depends(require_principal),
 ) -> Response:
     pool: asyncpg.Pool = request.app.state.pool
+    rule = read_rule(principal)
     try:
-        rows, head = await read_page_above_floor(pool, principal.tenant_id, after, site_filter(principal), limit + 1)
+        rows, head = await read_page_above_floor(pool, principal.tenant_id, after, rule.sites, limit + 1,
+                                                 rule.entity_param)
     except CursorBehindFloor as exc:
         raise _snapshot_required(exc.after, exc.floor) from None
     except _DATABASE_DOWN as exc:
@@ -117,17 +119,18 @@ async def stream(
     )
 
 
-async def _backlog(pool: asyncpg.Pool, tenant_id: str, sites: list[str] | None,
+async def _backlog(pool: asyncpg.Pool, tenant_id: str, rule: ReadRule,
                    after: int) -> AsyncIterator[tuple[bytes, int]]:
-    """The committed events after `after`, page by page until a short page, as (SSE bytes, last seq). The next page is
-    fetched while the current one is encoded and sent (database and encoding overlap)."""
-    pending = asyncio.ensure_future(read_page_above_floor(pool, tenant_id, after, sites, BACKLOG_PAGE))
+    """The committed events after `after` the caller may see, page by page until a short page, as (SSE bytes, last
+    seq). The next page is fetched while the current one is encoded and sent (database and encoding overlap)."""
+    pending = asyncio.ensure_future(
+        read_page_above_floor(pool, tenant_id, after, rule.sites, BACKLOG_PAGE, rule.entity_param))
     try:
         while True:
             rows, _ = await pending
             if len(rows) == BACKLOG_PAGE:
-                pending = asyncio.ensure_future(
-                    read_page_above_floor(pool, tenant_id, rows[-1]["seq"], sites, BACKLOG_PAGE))
+                pending = asyncio.ensure_future(read_page_above_floor(
+                    pool, tenant_id, rows[-1]["seq"], rule.sites, BACKLOG_PAGE, rule.entity_param))
             if rows:
                 yield sse_frames(rows, tenant_id), rows[-1]["seq"]
             if len(rows) < BACKLOG_PAGE:
@@ -150,7 +153,7 @@ async def _events(pool: asyncpg.Pool, fanout: EventFanout, sub: Subscription, pr
     try:
         yield b"retry: %d\n\n" % RETRY_MS
         try:
-            async for chunk, page_last in _backlog(pool, tenant, site_filter(principal), cursor):
+            async for chunk, page_last in _backlog(pool, tenant, read_rule(principal), cursor):
                 yield chunk
                 last = page_last
         except CursorBehindFloor:
@@ -198,6 +201,15 @@ async def _still_allowed(pool: asyncpg.Pool, token: str) -> bool:
     return True  # a database hiccup is not a revocation
 
 
+_SNAPSHOT_PAGE = """
+SELECT entity, entity_id, site_id, version, data::text AS data FROM sync.records
+WHERE tenant_id = $1 AND NOT deleted AND (entity, entity_id) > ($2, $3)
+  AND ($4::text[] IS NULL OR site_id IS NULL OR site_id = ANY($4::text[]))
+  AND """ + entity_sql("entity", "data", "$6") + """
+ORDER BY entity, entity_id LIMIT $5
+"""
+
+
 @router.get("/v1/sync/snapshot", summary="Every visible record; resume the stream from the returned seq")
 async def snapshot(
     request: Request,
@@ -207,6 +219,7 @@ async def snapshot(
     principal: Principal = Depends(require_principal),
 ) -> Response:
     pool: asyncpg.Pool = request.app.state.pool
+    rule = read_rule(principal)
     after_entity, after_id = "", ""
     if cursor:
         try:
@@ -215,13 +228,8 @@ async def snapshot(
             raise BadRequest("cursor is not one this hub issued", code="bad_cursor") from None
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
         head, _ = await head_and_floor(conn, principal.tenant_id)
-        rows = await conn.fetch(
-            """SELECT entity, entity_id, site_id, version, data::text AS data FROM sync.records
-               WHERE tenant_id = $1 AND NOT deleted AND (entity, entity_id) > ($2, $3)
-                 AND ($4::text[] IS NULL OR site_id IS NULL OR site_id = ANY($4::text[]))
-               ORDER BY entity, entity_id LIMIT $5""",
-            principal.tenant_id, after_entity, after_id, site_filter(principal), limit + 1,
-        )
+        rows = await conn.fetch(_SNAPSHOT_PAGE, principal.tenant_id, after_entity, after_id, rule.sites, limit + 1,
+                                rule.entity_param)
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = orjson.dumps([rows[-1]["entity"], rows[-1]["entity_id"]]).hex() if more and rows else None
