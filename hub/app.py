@@ -22,7 +22,7 @@ from hub.ops.openapi import install_openapi
 from hub.ops.read_cursors import ReadCursorRecorder
 from hub.projections.worker import ProjectionWorker
 from hub.settings import HubSettings
-from hub.sync.fanout import EventFanout
+from hub.sync.fanout import EventFanout, quiet_gc
 from hub.sync.ledger import add_audit_hook
 from hub.sync.retention import run_retention_forever
 from hub.telemetry.config import TelemetrySettings
@@ -91,4 +91,6 @@ def create_app(settings: HubSettings) -> FastAPI:
 
 def app_from_environment() -> FastAPI:
     """Factory for `uvicorn --factory hub.app:app_from_environment` (PITLINE_DATABASE_URL must be set)."""
-    return create_app(HubSettings.load())
+    app = create_app(HubSettings.load())
+    quiet_gc()  # a serving process only (not tests building apps in their own process): GC pauses stall streams
+    return app
