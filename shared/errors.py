@@ -20,6 +20,10 @@ class PlaintextStoreError(StoreError):
     """The store is (or would be written) unencrypted; it is refused."""
 
 
+class StoreBusyError(StoreError):
+    """Another connection held the store's write lock past the busy timeout; nothing was saved. Retry later."""
+
+
 class KeyUnavailableError(StoreError):
     """No key-encryption key could be obtained (keyring, key file or passphrase)."""
 

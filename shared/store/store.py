@@ -21,7 +21,7 @@ import orjson
 from shared.conflicts import OperationError, apply_op
 from shared.entities import validate_mutation
 from shared.envelopes import Event, Mutation, Op, Outcome, OutcomeStatus
-from shared.errors import StoreError
+from shared.errors import StoreBusyError, StoreError
 from shared.ids import new_ulid
 from shared.store.encrypted import open_encrypted
 from shared.store.keys import KeyProvider, create_data_key, key_file_for, unwrap_data_key
@@ -101,13 +101,20 @@ class LocalStore:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Any]:
-        """BEGIN IMMEDIATE … COMMIT (ROLLBACK on any error)."""
+        """BEGIN IMMEDIATE … COMMIT (ROLLBACK on any error). Another connection holding the write lock past
+        the busy timeout is `StoreBusyError` (a `StoreError`: callers handle the project's errors, not apsw's)."""
         conn = self.connection
-        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except apsw.BusyError as exc:
+            raise self._busy(exc) from exc
         try:
             yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
+        except BaseException as exc:
+            if not conn.getautocommit():
+                conn.execute("ROLLBACK")
+            if isinstance(exc, apsw.BusyError):
+                raise self._busy(exc) from exc
             raise
         else:
             try:
@@ -115,6 +122,14 @@ class LocalStore:
             except apsw.FullError as exc:
                 conn.execute("ROLLBACK")
                 raise StoreError(f"the disk is full; nothing was saved ({exc})") from None
+            except apsw.BusyError as exc:
+                if not conn.getautocommit():
+                    conn.execute("ROLLBACK")
+                raise self._busy(exc) from exc
+
+    def _busy(self, exc: apsw.BusyError) -> StoreBusyError:
+        return StoreBusyError(f"{self.path.name} is busy: another connection held it past the busy timeout; "
+                              f"nothing was saved ({exc})")
 
     def migrate(self, module: str, steps: list[str]) -> None:
         """Bring a module's tables up to `len(steps)`; each step runs once, in its own transaction."""

@@ -15,7 +15,14 @@ from pathlib import Path
 import pytest
 
 from shared.envelopes import Event, Outcome, OutcomeStatus
-from shared.errors import KeyUnavailableError, PlaintextStoreError, ValidationError, WrongKeyError
+from shared.errors import (
+    KeyUnavailableError,
+    PlaintextStoreError,
+    StoreBusyError,
+    StoreError,
+    ValidationError,
+    WrongKeyError,
+)
 from shared.store import DeviceIdentity, KeyFileKeyProvider, LocalStore, MutationDraft, PassphraseKeyProvider
 from shared.store.keys import key_file_for, rewrap_data_key
 
@@ -235,3 +242,24 @@ def test_push_response_before_own_event_keeps_the_change_until_the_event(tmp_pat
     store.apply_events([mine])
     assert store.get("inventory.stock", "S1:BOLT").state["on_hand"] == 45  # type: ignore[union-attr,index]
     assert store.connection.execute("SELECT count(*) FROM outbox").fetchone()[0] == 0
+
+
+def test_a_store_busy_past_its_timeout_raises_the_stores_own_error(tmp_path: Path) -> None:
+    holder = new_store(tmp_path)
+    other = LocalStore.open(tmp_path / "site.db", provider())  # a second connection to the same encrypted file
+    other.connection.set_busy_timeout(50)
+    holder.connection.execute("BEGIN IMMEDIATE")  # holds the write lock
+    try:
+        with pytest.raises(StoreBusyError) as caught:
+            other.enqueue("equipment.unit", "DT01", "create", unit(1), actor="u1")
+        assert isinstance(caught.value, StoreError)
+        assert "busy" in str(caught.value)
+        with pytest.raises(StoreBusyError):
+            other.set_meta("k", "v")
+    finally:
+        holder.connection.execute("ROLLBACK")
+    assert other.outbox_depth() == 0 and other.mutations_numbered == 0  # nothing half-saved
+    other.enqueue("equipment.unit", "DT01", "create", unit(1), actor="u1")  # usable once the lock is gone
+    assert holder.outbox_depth() == 1 and other.get_meta("k") is None
+    other.close()
+    holder.close()
