@@ -146,6 +146,7 @@ def test_a_hub_outage_loses_nothing_and_doubles_nothing(
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600 + 300)  # the outage itself outlasts the suite's default timeout
 def test_a_ten_minute_hub_outage_loses_nothing_and_doubles_nothing(
     mqtt_broker: Broker, live_hub: HubProcess, tmp_path: Path
 ) -> None:
