@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +25,9 @@ class BenchEnv:
 @contextmanager
 def bench_env(workers: int = 1) -> Iterator[BenchEnv]:
     tmp = Path(tempfile.mkdtemp(prefix="pitline-bench-"))
+    # Stores, logs and the embedded cluster of a 100M-row run are gigabytes: remove them at exit, registered
+    # before the embedded server's own exit hook so it runs after the server has stopped (atexit is LIFO).
+    atexit.register(shutil.rmtree, tmp, True)
     server = os.environ.get("PITLINE_BENCH_DATABASE_URL")
     if server is None:
         from hub.embedded import start_embedded
