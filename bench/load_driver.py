@@ -89,14 +89,25 @@ class HttpError(Exception):
     """The connection failed, closed early, or answered something that is not HTTP/1.1."""
 
 
+class _StaleConnection(HttpError):
+    """The connection closed before any byte of the answer."""
+
+
 class _Response:
-    """httptools callbacks for one response: status, body, done."""
+    """httptools callbacks for one response: status, body, done, and whether the connection stays open."""
 
     def __init__(self) -> None:
         self.status = 0
         self.body: list[bytes] = []
         self.done = False
         self.keep_alive = True
+        self.parser: httptools.HttpResponseParser | None = None
+
+    def on_headers_complete(self) -> None:
+        # Only meaningful while the message is parsed: llhttp resets it once the message completes, so asking
+        # afterwards said "close" on every response and each request paid a new TCP connection (until 2026-11-25).
+        assert self.parser is not None
+        self.keep_alive = self.parser.should_keep_alive()
 
     def on_body(self, data: bytes) -> None:
         self.body.append(data)
@@ -123,9 +134,18 @@ class Conn:
 
     async def request(self, method: str, path: str, headers: dict[str, str], body: bytes | None = None
                       ) -> tuple[int, bytes]:
+        reused = self._writer is not None and not self._writer.is_closing()
         try:
             async with asyncio.timeout(self.timeout):
-                return await self._request(method, path, headers, body)
+                try:
+                    return await self._request(method, path, headers, body)
+                except (_StaleConnection, ConnectionResetError, BrokenPipeError):
+                    if not reused:
+                        raise
+                    # The server closed the idle keep-alive connection as we reused it: what any HTTP client
+                    # does is send the request again on a new connection (nothing was answered).
+                    await self.close()
+                    return await self._request(method, path, headers, body)
         except BaseException:
             await self.close()
             raise
@@ -141,14 +161,16 @@ class Conn:
             head += [b"Content-Type: application/json", b"Content-Length: " + str(len(body)).encode()]
         self._writer.write(b"\r\n".join(head) + b"\r\n\r\n" + (body or b""))
         response = _Response()
-        parser = httptools.HttpResponseParser(response)
+        parser = response.parser = httptools.HttpResponseParser(response)
+        received = False
         while not response.done:
             data = await self._reader.read(65536)
             if not data:
-                raise HttpError("connection closed before the response ended")
+                raise (HttpError if received else _StaleConnection)("connection closed before the response ended")
+            received = True
             parser.feed_data(data)
         response.status = parser.get_status_code()
-        if not parser.should_keep_alive():
+        if not response.keep_alive:
             await self.close()
         return response.status, b"".join(response.body)
 

@@ -21,41 +21,49 @@ router = APIRouter()
 AUDITORS = frozenset({"administrator", "auditor"})
 
 
+# One statement per push: the before/after states are read from the record versions inside PostgreSQL (correlated
+# index probes), never decoded into Python and sent back as parameters; the run travels as one JSON document
+# rather than ten arrays (asyncpg checks every array element against the collection ABCs).
+_RECORD_PUSH = """
+INSERT INTO audit.log (tenant_id, at, actor, device_id, mutation_id, action, entity, entity_id, outcome, version,
+                       before, after)
+SELECT $1, $2, m.actor, m.device_id, m.mutation_id, m.action, m.entity, m.entity_id, m.outcome, m.version,
+       CASE WHEN m.want_before THEN (
+         SELECT CASE WHEN NOT v.deleted THEN v.data END FROM sync.record_versions v
+         WHERE v.tenant_id = $1 AND v.entity = m.entity AND v.entity_id = m.entity_id AND v.version = m.version - 1)
+       END,
+       CASE WHEN m.want_after THEN (
+         SELECT CASE WHEN NOT v.deleted THEN v.data END FROM sync.record_versions v
+         WHERE v.tenant_id = $1 AND v.entity = m.entity AND v.entity_id = m.entity_id AND v.version = m.version)
+       END
+FROM ROWS FROM (jsonb_to_recordset($3::jsonb) AS (actor text, device_id text, mutation_id text, action text,
+                                                  entity text, entity_id text, outcome text, version int,
+                                                  want_before boolean, want_after boolean))
+     WITH ORDINALITY AS m(actor, device_id, mutation_id, action, entity, entity_id, outcome, version, want_before,
+                          want_after, n)
+ORDER BY m.n
+"""
+
+
 async def record_push(conn: asyncpg.Connection, principal: Principal, run: Sequence[Mutation],
                       outcomes: dict[str, Outcome], now: datetime) -> None:
     """Audit hook of the push transaction: one row per mutation of the run, with before/after states."""
-    # Before/after for changes that took effect; a conflict's two versions live in its conflict record.
-    written = [(m.entity, m.entity_id, outcomes[m.id].version) for m in run
-               if outcomes[m.id].version is not None and outcomes[m.id].status in ("applied", "merged")]
-    states: dict[tuple[str, str, int], Any] = {}
-    if written:
-        rows = await conn.fetch(
-            # Index probes per key, not a join: before the table's first ANALYZE the planner hashed every
-            # version of the tenant on each push (O(table) per push; hub.sync.records.lock_records).
-            """SELECT v.entity, v.entity_id, v.version, v.data, v.deleted
-               FROM unnest($2::text[], $3::text[], $4::int[]) AS k(entity, entity_id, version)
-               CROSS JOIN LATERAL (
-                 SELECT v.entity, v.entity_id, v.version, v.data, v.deleted FROM sync.record_versions v
-                 WHERE v.tenant_id = $1 AND v.entity = k.entity AND v.entity_id = k.entity_id
-                   AND v.version BETWEEN k.version - 1 AND k.version
-                 OFFSET 0
-               ) v""",
-            principal.tenant_id, [w[0] for w in written], [w[1] for w in written], [w[2] for w in written],
-        )
-        states = {(r["entity"], r["entity_id"], r["version"]): None if r["deleted"] else r["data"] for r in rows}
-    await conn.execute(
-        """INSERT INTO audit.log (tenant_id, at, actor, device_id, mutation_id, action, entity, entity_id, outcome,
-                                  version, before, after)
-           SELECT $1, $2, a, d, m, act, e, i, o, v, b, af
-           FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
-                       $10::int[], $11::jsonb[], $12::jsonb[]) AS t(a, d, m, act, e, i, o, v, b, af)""",
-        principal.tenant_id, now,
-        [m.actor for m in run], [m.device_id for m in run], [m.id for m in run], [f"mutation.{m.op}" for m in run],
-        [m.entity for m in run], [m.entity_id for m in run], [str(outcomes[m.id].status) for m in run],
-        [outcomes[m.id].version for m in run],
-        [states.get((m.entity, m.entity_id, (outcomes[m.id].version or 0) - 1)) for m in run],
-        [states.get((m.entity, m.entity_id, outcomes[m.id].version or 0)) for m in run],
-    )
+    # Before/after for changes that took effect (the version written and the one before it); a conflict's two
+    # versions live in its conflict record.
+    probes: set[tuple[str, str, int]] = set()
+    for m in run:
+        o = outcomes[m.id]
+        if o.version is not None and o.status in ("applied", "merged"):
+            probes |= {(m.entity, m.entity_id, o.version), (m.entity, m.entity_id, o.version - 1)}
+    rows = []
+    for m in run:
+        o = outcomes[m.id]
+        version = o.version or 0
+        rows.append({"actor": m.actor, "device_id": m.device_id, "mutation_id": m.id, "action": f"mutation.{m.op}",
+                     "entity": m.entity, "entity_id": m.entity_id, "outcome": str(o.status), "version": o.version,
+                     "want_before": (m.entity, m.entity_id, version - 1) in probes,
+                     "want_after": (m.entity, m.entity_id, version) in probes})
+    await conn.execute(_RECORD_PUSH, principal.tenant_id, now, rows)  # the pool's jsonb codec encodes it (orjson)
 
 
 async def record_action(conn: asyncpg.Connection, principal: Principal, action: str, *, entity: str | None = None,
