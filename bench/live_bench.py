@@ -4,6 +4,8 @@ delivery latency measured in the same run (the floor under any design that wakes
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import resource
 import statistics
 import time
@@ -11,6 +13,7 @@ from urllib.parse import urlsplit
 
 import httptools
 import orjson
+import psutil
 
 from bench.env import BenchEnv
 from bench.report import Row
@@ -67,6 +70,15 @@ async def _follow(url: str, token: str, events: int, latencies: list[float], con
                 connected.put_nowait(None)
     finally:
         writer.close()
+
+
+def _cpu_seconds(procs: list[psutil.Process]) -> float:
+    total = 0.0
+    for p in procs:
+        with contextlib.suppress(psutil.Error):
+            t = p.cpu_times()
+            total += t.user + t.system
+    return total
 
 
 def _pct(values: list[float], p: float) -> float:
@@ -129,11 +141,18 @@ def run(env: BenchEnv, streams: int, events: int) -> list[Row]:
     reader = provision_device(env.dsn, "bench-live", "s1", "bench-reader")
     writer = provision_device(env.dsn, "bench-live", "s1", "bench-writer")
     floor = run_sync(_notify_floor(env.dsn, 200))
+    hub = psutil.Process(env.hub.proc.pid) if env.hub.proc else None
+    hub_procs = [hub, *hub.children(recursive=True)] if hub else []
+    me = psutil.Process()
+    hub_cpu, my_cpu = _cpu_seconds(hub_procs), _cpu_seconds([me])
     lat = asyncio.run(_streams(env.hub.url, reader, writer, streams, events))
+    hub_cpu, my_cpu = _cpu_seconds(hub_procs) - hub_cpu, _cpu_seconds([me]) - my_cpu
     p50, p99 = _pct(lat, 50) * 1000, _pct(lat, 99) * 1000
     floor_p99 = _pct(floor, 99) * 1000
     note = (f"{streams} streams × {events} events = {len(lat):,} deliveries; latency from just before the push "
             f"request to the client parsing the event (an upper bound of commit-to-client); p50 {p50:.1f} ms; "
-            f"NOTIFY floor p50 {statistics.median(floor) * 1000:.2f} ms")
+            f"NOTIFY floor p50 {statistics.median(floor) * 1000:.2f} ms; CPU per event (stream set-up included): "
+            f"hub {hub_cpu / events * 1000:.1f} ms, this client {my_cpu / events * 1000:.1f} ms; "
+            f"load average {os.getloadavg()[0]:.1f}")
     return [Row(f"live: p99 latency, {streams} SSE streams", p99, "ms", "LISTEN/NOTIFY p99 (floor)", floor_p99,
                 "p99 < 50 ms", p99 < 50, note=note)]

@@ -3,6 +3,7 @@ replicating N small docs to pouchdb-server (both over loopback HTTP, both persis
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -11,6 +12,7 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil
 
 from bench.env import BenchEnv
 from bench.report import Row
@@ -21,7 +23,25 @@ from shared.sync import SyncClient
 NODE_DIR = Path(__file__).parent / ".node"
 
 
-def ours(env: BenchEnv, n: int) -> float:
+def _cpu_seconds(procs: list[psutil.Process]) -> float:
+    total = 0.0
+    for p in procs:
+        with contextlib.suppress(psutil.Error):
+            t = p.cpu_times()
+            total += t.user + t.system
+    return total
+
+
+def _server_processes(env: BenchEnv) -> list[psutil.Process]:
+    """The embedded PostgreSQL's processes (its data folder is under the bench's tmp), else none."""
+    found = []
+    for p in psutil.process_iter(["cmdline"]):
+        if p.info["cmdline"] and str(env.tmp) in " ".join(p.info["cmdline"]):
+            found += [p, *p.children(recursive=True)]
+    return found
+
+
+def ours(env: BenchEnv, n: int, cpu: dict[str, float] | None = None) -> float:
     key = PassphraseKeyProvider("bench", n=2**14)
     path = env.tmp / "push-device.db"
     store = LocalStore.open(path, key)
@@ -33,9 +53,18 @@ def ours(env: BenchEnv, n: int) -> float:
     store.close()
     token = provision_device(env.dsn, "bench", "s1", "bench-dev")
     client = SyncClient(lambda: LocalStore.open(path, key), env.hub.url, lambda: token, batch_size=1000)
+    hub = psutil.Process(env.hub.proc.pid) if env.hub.proc else None
+    hub_procs = [hub, *hub.children(recursive=True)] if hub else []
+    server = _server_processes(env)
+    me = [psutil.Process()]
+    before = [_cpu_seconds(hub_procs), _cpu_seconds(server), _cpu_seconds(me)]
     started = time.perf_counter()
     done = client.push_until_empty()
     elapsed = time.perf_counter() - started
+    after = [_cpu_seconds(hub_procs), _cpu_seconds(server), _cpu_seconds(me)]
+    if cpu is not None:  # where the time went, per mutation (the shared box's load does not inflate CPU time)
+        for name, b, a in zip(("hub", "postgres", "client"), before, after, strict=True):
+            cpu[name] = (a - b) / n * 1e6
     client.close_thread_store()
     if done != n:
         raise RuntimeError(f"pushed {done} of {n}")
@@ -74,8 +103,10 @@ def pouchdb(tmp: Path, n: int) -> tuple[float | None, str]:
 
 def run(env: BenchEnv, n: int) -> Row:
     peer, peer_note = pouchdb(env.tmp, n)
-    mine = ours(env, n)
+    cpu: dict[str, float] = {}
+    mine = ours(env, n, cpu)
     ok = mine >= 5_000 and (peer is None or mine >= 2 * peer)
+    spent = ", ".join(f"{k} {v:.0f} µs" for k, v in cpu.items())
     return Row("push: drain backlog to hub", mine, "mut/s", "PouchDB → pouchdb-server", peer, "≥ 5,000/s, ≥ 2× PouchDB",
-               ok, note=f"{n:,} mutations; ours: encrypted read, HTTP, apply with conflict check, event log, ack. "
-                        f"Peer: {peer_note}")
+               ok, note=f"{n:,} mutations; ours: encrypted read, HTTP, apply with conflict check, event log, ack "
+                        f"(CPU per mutation: {spent}; load average {os.getloadavg()[0]:.1f}). Peer: {peer_note}")
