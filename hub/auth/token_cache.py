@@ -18,7 +18,6 @@ Why a revocation takes effect on the very next request, on every process:
   (generation counter);
 - entries live at most `ttl` seconds and never past the token's own expiry."""
 
-
 from __future__ import annotations
 
 import asyncio
@@ -146,15 +145,17 @@ class TokenCache:
             waiting, self._round = self._round, None
             ok = False
             conn = self._conn
-            if self._listening and conn is not None:
-                try:
-                    await asyncio.wait_for(conn.fetchval("SELECT 1"), PING_TIMEOUT_SECONDS)
-                    await asyncio.sleep(0)  # the notices' callbacks (call_soon'd before the answer) run first
-                    ok = self._listening and conn is self._conn
-                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
-                    self._lose(f"round trip failed ({type(exc).__name__})")
-            if not waiting.done():
-                waiting.set_result(ok)
+            try:
+                if self._listening and conn is not None:
+                    try:
+                        await asyncio.wait_for(conn.fetchval("SELECT 1"), PING_TIMEOUT_SECONDS)
+                        await asyncio.sleep(0)  # the notices' callbacks (call_soon'd before the answer) run first
+                        ok = self._listening and conn is self._conn
+                    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+                        self._lose(f"round trip failed ({type(exc).__name__})")
+            finally:  # also when stopped mid-round: nobody waits forever, they look the token up instead
+                if not waiting.done():
+                    waiting.set_result(ok)
 
     def _on_terminated(self, conn: object) -> None:
         if conn is self._conn:  # not one this cache already let go of
