@@ -118,6 +118,13 @@ UPLINK_STEPS = [
     );
     CREATE INDEX uplink_batches_open ON uplink_batches (created_at) WHERE acked_at IS NULL AND rejected_at IS NULL;
     """,
+    # The index also holds uplink_batch (always NULL in it), so "how many are unsent" is read from the index
+    # alone: SQLite does not drop the WHERE term a partial index implies, and checked it row by row in the
+    # table (a 4.3 M-sample backlog: 163 s per count, every 30 s in the uplink and on every status write).
+    """
+    DROP INDEX samples_unsent;
+    CREATE INDEX samples_unsent ON samples (ts, equipment_id, uplink_batch) WHERE uplink_batch IS NULL;
+    """,
 ]
 
 
