@@ -191,6 +191,7 @@ class SyncClient:
         try:
             ready = prepare()
             if ready is None:
+                self._outbox_found_empty()
                 return 0
             sender = ThreadPoolExecutor(self.max_in_flight, thread_name_prefix="pitline-push-send")
             limit = self.max_in_flight
@@ -230,6 +231,13 @@ class SyncClient:
                 sender.shutdown(wait=True)
             if own:
                 client.close()
+
+    def _outbox_found_empty(self) -> None:
+        """Nothing pending: the state says so even when this client pushed none of it (the stream acknowledged
+        the last rows, or another process of the same store pushed them and was killed before it could say so;
+        the offline week's killed desktop waited for a `last_push_at` that never came). Once, not every round."""
+        if self._state.last_push_at is None or self._state.outbox_depth != 0:
+            self._update(outbox_depth=0, last_push_at=datetime.now(UTC))
 
     def _send_push(self, client: httpx.Client, body: bytes) -> PushResponse:
         response = self._request(client, "POST", "/v1/sync/push", content=body,
