@@ -10,7 +10,7 @@ from pydantic import ValidationError as PydanticValidationError
 from shared.entities import all_specs, get_spec, validate_mutation
 from shared.envelopes import Mutation, Op, OutcomeStatus, event_type
 from shared.errors import UnknownEntityError, ValidationError
-from shared.ids import is_ulid, new_ulid, ulid_timestamp_ms
+from shared.ids import _encode, is_ulid, new_ulid, new_ulids, ulid_timestamp_ms
 
 
 def test_ulids_are_unique_sorted_and_well_formed() -> None:
@@ -31,6 +31,24 @@ def test_ulid_stays_monotonic_when_the_clock_steps_back() -> None:
     before = new_ulid()
     after = new_ulid(now_ms=1_000)  # the wall clock jumped back decades
     assert after > before
+
+
+def test_a_batch_of_ulids_is_unique_sorted_and_ordered_among_single_ones() -> None:
+    before = new_ulid()
+    batch = new_ulids(1000)
+    after = new_ulid()
+    assert len(set(batch)) == 1000 and batch == sorted(batch) and all(is_ulid(i) for i in batch)
+    assert before < batch[0] and batch[-1] < after
+
+
+def test_the_ulid_encoder_is_base32_in_crockfords_alphabet() -> None:
+    import base64
+    import random
+
+    crockford = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", b"0123456789ABCDEFGHJKMNPQRSTVWXYZ")
+    rnd = random.Random(7)
+    for value in [0, 1, 2**127, 2**128 - 1, *(rnd.getrandbits(128) for _ in range(2000))]:
+        assert _encode(value) == base64.b32encode(value.to_bytes(20, "big")).translate(crockford)[6:].decode()
 
 
 @pytest.mark.parametrize("bad", ["", "x" * 26, "8ZZZZZZZZZZZZZZZZZZZZZZZZZ", 42, None, "01ARZ3NDEKTSV4RRFFQ69G5FA"])
