@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import multiprocessing
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ class LoadResult:
     seconds: float
     workers: int
     users: int
+    load_average: tuple[float, float] = (0.0, 0.0)  # the machine's 1-minute load average at the start and the end
 
     def latencies(self, endpoint: int | None = None, since: float = 0.0, until: float = float("inf")) -> list[float]:
         return sorted(r[2] for r in self.records
@@ -134,6 +136,7 @@ def drive(url: str, specs: list[UserSpec], cfg: LoadConfig, hub_pid: int, worker
     procs = max(1, min(cfg.client_procs, len(specs)))
     start = time.time() + 8.0  # the client processes start (spawn, imports) before the clock runs
     sampler = ResourceSampler(hub_pid, db_pid)
+    load_before = os.getloadavg()[0]
     ctx = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(procs, mp_context=ctx) as pool:
         futures = [pool.submit(drive_process, url, specs[i::procs], cfg, start, cfg.seed + i) for i in range(procs)]
@@ -141,7 +144,7 @@ def drive(url: str, specs: list[UserSpec], cfg: LoadConfig, hub_pid: int, worker
         sampler.start(start)
         records = [r for f in futures for r in f.result(timeout=cfg.seconds + 120)]
     sampler.stop()
-    return LoadResult(records, sampler.samples, cfg.seconds, workers, len(specs))
+    return LoadResult(records, sampler.samples, cfg.seconds, workers, len(specs), (load_before, os.getloadavg()[0]))
 
 
 def provision_users(dsn: str, cfg: LoadConfig) -> list[UserSpec]:
@@ -175,10 +178,20 @@ def rows(result: LoadResult) -> list[Row]:
                          f"{rss[-1]:.0f} MiB (peak {max(rss):.0f}); hub CPU mean {sum(cpu) / len(cpu):.0f}% "
                          f"(100% = one core), PostgreSQL {sum(db) / len(db):.0f}%, load clients "
                          f"{sum(clients) / len(clients):.0f}%, whole machine {sum(machine) / len(machine):.0f}% of "
-                         f"{psutil.cpu_count()} cores")))
+                         f"{psutil.cpu_count()} cores; CPU per request: hub {_per_request(cpu, rate):.2f} ms, "
+                         f"PostgreSQL {_per_request(db, rate):.2f} ms, clients {_per_request(clients, rate):.2f} ms "
+                         f"(comparable across runs when others share the box, unlike latency); load average "
+                         f"{result.load_average[0]:.1f} → {result.load_average[1]:.1f}")))
     out.append(Row(f"{label}: errors", float(sum(errors.values())), "requests", "target", 0.0, "0",
                    not errors, note=", ".join(f"{k} ×{v}" for k, v in sorted(errors.items())) or "none"))
     return out
+
+
+def _per_request(cpu_percent_samples: list[float], rate: float) -> float:
+    """Milliseconds of CPU per request from the mean CPU (100 = one core) and the request rate."""
+    if not rate:
+        return float("nan")
+    return sum(cpu_percent_samples) / len(cpu_percent_samples) * 10.0 / rate
 
 
 def run(workers: int, cfg: LoadConfig) -> list[Row]:
