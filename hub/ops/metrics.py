@@ -7,7 +7,6 @@ from __future__ import annotations
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -20,7 +19,7 @@ class Metrics:
     def __init__(self) -> None:
         self.requests: Counter[tuple[str, str, int]] = Counter()
         self.latency_buckets: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0] * len(BUCKETS))
-        self.latency_sum: Counter[tuple[str, str]] = Counter()
+        self.latency_sum: dict[tuple[str, str], float] = defaultdict(float)
         self.latency_count: Counter[tuple[str, str]] = Counter()
         self.outcomes: Counter[str] = Counter()
         self.telemetry_points: Counter[str] = Counter()  # accepted | duplicate
@@ -100,6 +99,6 @@ class MetricsMiddleware:
         await self.app(scope, receive, recording_send)
 
 
-def _route(scope: dict[str, Any]) -> str:
+def _route(scope: Scope) -> str:
     route = scope.get("route")
     return str(getattr(route, "path", None) or "unmatched")
