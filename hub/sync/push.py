@@ -21,7 +21,11 @@ from shared.envelopes import MAX_PUSH_BATCH, PushRequest
 log = logging.getLogger(__name__)
 router = APIRouter()
 
-RETRYABLE = (asyncpg.exceptions.DeadlockDetectedError, asyncpg.exceptions.SerializationError)
+# A unique violation here is two pushes creating the same new record (or ledger row) at once: both looked, saw
+# nothing and inserted. The transaction rolled back whole; on the retry the loser finds the winner's row and
+# takes the conflict path like any stale write.
+RETRYABLE = (asyncpg.exceptions.DeadlockDetectedError, asyncpg.exceptions.SerializationError,
+             asyncpg.exceptions.UniqueViolationError)
 ATTEMPTS = 5
 MAX_BIGINT = 2**63 - 1
 
