@@ -24,6 +24,8 @@ import orjson
 
 from hub.db import connect
 from hub.sync.events_read import head_and_floor, read_page, sse_frame
+from hub.sync.read_rules import ReadRule
+from shared.permissions import CONFLICT_RECORD
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +59,18 @@ class LiveEvent(NamedTuple):
     seq: int
     site_id: str | None
     frame: bytes  # the complete SSE frame
+    entity: str = ""
+    about: str | None = None  # for a conflict record, the entity it is about (it is readable as that entity)
+
+
+def _about(row: Any) -> str | None:
+    """The entity a conflict record is about (its payload's `entity`); None for every other row."""
+    if row["entity"] != CONFLICT_RECORD:
+        return None
+    with contextlib.suppress(orjson.JSONDecodeError, AttributeError):
+        about = orjson.loads(row["payload"]).get("entity")
+        return about if isinstance(about, str) else None
+    return None
 
 
 @dataclass(eq=False)
@@ -65,7 +79,7 @@ class Subscription:
 
     tenant_id: str
     device_id: str | None
-    sites: frozenset[str] | None
+    rule: ReadRule  # the same rule the backlog and `changes` apply in SQL
     limit: int = QUEUE_LIMIT
     reason: str = ""
     _rows: deque[LiveEvent] = field(default_factory=deque)
@@ -80,8 +94,7 @@ class Subscription:
     def offer(self, row: LiveEvent) -> None:
         if self._closed:
             return
-        site = row.site_id
-        if self.sites is not None and site is not None and site not in self.sites:
+        if not self.rule.visible(row.site_id, row.entity, row.about):
             return
         if len(self._rows) >= self.limit:
             self._rows.clear()  # the client resumes from its last id; holding these would only cost memory
@@ -197,7 +210,7 @@ class EventFanout:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._listener.close(), 2.0)
 
-    async def subscribe(self, tenant_id: str, device_id: str | None, sites: frozenset[str] | None) -> Subscription:
+    async def subscribe(self, tenant_id: str, device_id: str | None, rule: ReadRule) -> Subscription:
         """Register BEFORE reading the backlog: rows committed meanwhile are buffered, none are missed; the
         stream drops buffered rows with seq ≤ the last one it sent."""
         async with self._lock:
@@ -207,7 +220,7 @@ class EventFanout:
                 tail = _Tail(tenant_id, head)
                 tail.task = asyncio.create_task(self._run_tail(tail), name=f"tail-{tenant_id}")
                 self._tails[tenant_id] = tail
-            sub = Subscription(tenant_id, device_id, sites, limit=self.queue_limit)
+            sub = Subscription(tenant_id, device_id, rule, limit=self.queue_limit)
             if self._draining:
                 sub.close("the hub is shutting down; reconnect")
             tail.subscribers.add(sub)
@@ -285,7 +298,7 @@ class EventFanout:
             tail.reads += 1
             for row in rows:
                 seq = row["seq"]
-                event = LiveEvent(seq, row["site_id"], sse_frame(row, tail.tenant_id))
+                event = LiveEvent(seq, row["site_id"], sse_frame(row, tail.tenant_id), row["entity"], _about(row))
                 if seq != tail.last_seq + 1:
                     # Cannot happen while writers take the head last (commit order = seq order): say so loudly.
                     tail.gaps += 1

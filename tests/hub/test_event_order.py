@@ -18,9 +18,12 @@ import httpx
 import pytest
 
 from hub.sync.fanout import EventFanout, Subscription
+from hub.sync.read_rules import ReadRule
 from pitline.harness import HubProcess, provision_device, run_sync
 from shared.ids import new_ulid
 from tests.hub.sse import StreamReader
+
+EVERYTHING = ReadRule(None, None)  # a subscriber of every site and entity
 
 
 async def write_events(conn: asyncpg.Connection, tenant: str, n: int, *, site: str | None = None,
@@ -117,7 +120,7 @@ async def drain(sub: Subscription, until_seq: int, within: float = 20.0) -> list
 async def test_out_of_order_committers_reach_every_subscriber_once_in_order(
         fanout: EventFanout, pg_dsn: str) -> None:
     tenant = tenant_name("order")
-    subs = [await fanout.subscribe(tenant, f"d{i}", None) for i in range(60)]
+    subs = [await fanout.subscribe(tenant, f"d{i}", EVERYTHING) for i in range(60)]
     collected: list[list[int]] = [[] for _ in subs]
 
     async def follow(i: int) -> None:
@@ -145,8 +148,8 @@ async def test_a_subscriber_that_falls_behind_is_closed_and_others_are_not(pool:
     small = EventFanout(pool, queue_limit=20)
     await small.start(pg_dsn)
     try:
-        slow = await small.subscribe(tenant, "slow", None)
-        quick = await small.subscribe(tenant, "quick", None)
+        slow = await small.subscribe(tenant, "slow", EVERYTHING)
+        quick = await small.subscribe(tenant, "quick", EVERYTHING)
         from hub.db import connect
 
         conn = await connect(pg_dsn)
@@ -169,7 +172,7 @@ async def test_listen_connection_lost_then_restored_loses_no_event(fanout: Event
     from hub.db import connect
 
     tenant = tenant_name("relisten")
-    sub = await fanout.subscribe(tenant, "d1", None)
+    sub = await fanout.subscribe(tenant, "d1", EVERYTHING)
     conn = await connect(pg_dsn)
     try:
         await write_events(conn, tenant, 3)
@@ -196,9 +199,9 @@ async def test_close_device_and_stop_end_waiting_streams_at_once(pool: asyncpg.P
     f = EventFanout(pool)
     await f.start(pg_dsn)
     tenant = tenant_name("close")
-    a1 = await f.subscribe(tenant, "dev-a", None)
-    a2 = await f.subscribe(tenant, "dev-a", frozenset({"s1"}))
-    b = await f.subscribe(tenant, "dev-b", None)
+    a1 = await f.subscribe(tenant, "dev-a", EVERYTHING)
+    a2 = await f.subscribe(tenant, "dev-a", ReadRule(["s1"], None))
+    b = await f.subscribe(tenant, "dev-b", EVERYTHING)
     waiting = asyncio.create_task(a1.next_rows(30))
     await asyncio.sleep(0.05)
     assert f.close_device("dev-a") == 2
@@ -214,8 +217,8 @@ async def test_visibility_filter_in_the_fanout(fanout: EventFanout, pg_dsn: str)
     from hub.db import connect
 
     tenant = tenant_name("vis")
-    north = await fanout.subscribe(tenant, "n", frozenset({"north"}))
-    everyone = await fanout.subscribe(tenant, "hq", None)
+    north = await fanout.subscribe(tenant, "n", ReadRule(["north"], None))
+    everyone = await fanout.subscribe(tenant, "hq", EVERYTHING)
     conn = await connect(pg_dsn)
     try:
         await write_events(conn, tenant, 1, site="north")

@@ -155,3 +155,46 @@ def test_snapshot_and_conflicts_show_what_the_roles_may_read(live_hub: HubProces
     finance = {"Authorization": f"Bearer {_token(live_hub.dsn, tenant, ['finance'])}"}
     snap = httpx.get(f"{live_hub.url}/v1/sync/snapshot", headers=finance, timeout=5).json()
     assert sorted(r["entity_id"] for r in snap["records"]) == ["E1", "E2", "E3", "E4", "E6", "E7", "E8"]
+
+
+def _append_live(dsn: str, tenant: str, rows: list[tuple[str, str | None, str | None]]) -> None:
+    """Commit events the way a push does (rows and head in one transaction, NOTIFY at commit)."""
+    from hub.db import connect
+
+    async def run() -> None:
+        conn = await connect(dsn)
+        try:
+            async with conn.transaction():
+                for seq, (entity, site, about) in enumerate(rows, start=1):
+                    data = {"entity": about, "status": "open"} if about else {"n": seq}
+                    await conn.execute(
+                        """INSERT INTO sync.events (tenant_id, seq, id, site_id, type, entity, entity_id, version,
+                                                    ts, payload)
+                           VALUES ($1, $2, $3, $4, $5 || '.created', $5, $6, 1, now(), $7)""",
+                        tenant, seq, new_ulid(), site, entity, f"L{seq}", data)
+                await conn.execute("UPDATE sync.tenant_heads SET head = $2 WHERE tenant_id = $1", tenant, len(rows))
+                await conn.execute("SELECT pg_notify('pitline_events', $1)", tenant)
+        finally:
+            await conn.close()
+
+    run_sync(run())
+
+
+def test_live_events_follow_the_same_rule(live_hub: HubProcess) -> None:
+    tenant = f"rr-live-{new_ulid()[-8:].lower()}"
+    provision_device(live_hub.dsn, tenant, "s1", "dev")
+    provision_device(live_hub.dsn, tenant, "s2", "dev2")
+    operator = _token(live_hub.dsn, tenant, ["operator"])
+    sentinel = ("equipment.unit", "s1", None)  # visible: the stream has seen everything once it arrives
+    ids: list[str] = []
+    with httpx.Client(timeout=httpx.Timeout(5, read=20)) as c, c.stream(
+            "GET", f"{live_hub.url}/v1/sync/stream", headers={"Authorization": f"Bearer {operator}"}) as r:
+        lines = r.iter_lines()
+        assert next(lines) == "retry: 2000"  # the first bytes: the subscription was made before them
+        _append_live(live_hub.dsn, tenant, [*ROWS, sentinel])
+        for line in lines:
+            if line.startswith("id: "):
+                ids.append(line[4:])
+                if line == f"id: {len(ROWS) + 1}":
+                    break
+    assert ids == ["1", "6", "7", str(len(ROWS) + 1)]  # as /changes: no finance, inventory or site s2
