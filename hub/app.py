@@ -36,26 +36,28 @@ def create_app(settings: HubSettings) -> FastAPI:
     if settings.database_url is None:
         raise ValueError("create_app needs a database URL; `pitline hub serve` starts the embedded server first")
     database_url: str = settings.database_url
+    session_url: str = settings.session_url or database_url
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         check_schema(database_url)
         app.state.pool = await create_pool(database_url, min_size=settings.pool_min, max_size=settings.pool_max)
         app.state.token_cache = TokenCache(ttl=settings.token_cache_seconds)
-        await app.state.token_cache.start(database_url)
+        await app.state.token_cache.start(session_url)
         add_audit_hook(record_push)  # every applied mutation is audited inside its push transaction
         fanout = EventFanout(app.state.pool, settings)
-        await fanout.start(database_url)
+        await fanout.start(session_url)
         app.state.fanout = fanout
         app.state.read_cursors = ReadCursorRecorder(app.state.pool)
         app.state.read_cursors.start()
         # Read models follow the event log; projection runs lock their cursor, so every process may run one.
-        projections = ProjectionWorker(database_url)
+        projections = ProjectionWorker(session_url)
         await projections.start()
         retention = asyncio.create_task(run_retention_forever(app.state.pool, settings.retention_days),
                                         name="event-retention")
         app.state.telemetry_settings = TelemetrySettings.load()
-        telemetry = asyncio.create_task(run_telemetry_retention(app.state.pool, app.state.telemetry_settings),
+        telemetry = asyncio.create_task(run_telemetry_retention(app.state.pool, app.state.telemetry_settings,
+                                                                session_url),
                                         name="telemetry-partitions")
         try:
             yield

@@ -12,6 +12,10 @@ from shared.config import data_dir, load_settings
 class HubSettings:
     database_url: str | None  # None: run on the embedded PostgreSQL in the data folder
     data_dir: Path
+    # What needs a session of its own (the LISTEN connections of the fan-out, the token cache and the projection
+    # worker; telemetry retention's advisory lock) connects here; None: `database_url`. Set it to a direct URL
+    # when `database_url` goes through PgBouncer in transaction mode, which cannot keep a session.
+    session_database_url: str | None = None
     host: str = "127.0.0.1"
     port: int = 8400
     heartbeat_seconds: float = 15.0
@@ -27,11 +31,16 @@ class HubSettings:
     # Serve the hot routes' well-formed requests without FastAPI's per-request machinery (hub.ops.fast_routes).
     fast_routes: bool = True
 
+    @property
+    def session_url(self) -> str | None:
+        return self.session_database_url or self.database_url
+
     @classmethod
     def load(cls, **overrides: object) -> HubSettings:
         s = load_settings("hub")
         values: dict[str, object] = {
             "database_url": s.get_str("database_url"),
+            "session_database_url": s.get_str("session_database_url"),
             "data_dir": data_dir("hub", s.get_str("data_dir_override")),
             "host": s.get_str("host", "127.0.0.1"),
             "port": s.get_int("port", 8400),

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 
 import asyncpg
 
+from hub.db import connect
 from hub.telemetry import partitions
 from hub.telemetry.config import TelemetrySettings
 
@@ -60,23 +61,38 @@ async def _drop_detached_leftovers(conn: asyncpg.Connection) -> None:
 LOCK_KEY = 0x7E1E_0004  # one retention run at a time across hub processes (a session advisory lock)
 
 
-async def maintain(pool: asyncpg.Pool, settings: TelemetrySettings) -> list[str]:
-    """One round: partitions ahead, then retention (skipped while another process runs it)."""
+async def maintain(pool: asyncpg.Pool, settings: TelemetrySettings, session_url: str | None = None) -> list[str]:
+    """One round: partitions ahead, then retention (skipped while another process runs it).
+
+    The lock is a session advisory lock (DETACH CONCURRENTLY cannot run in a transaction, so a transaction-scoped
+    lock cannot cover it): with `session_url` it is taken on a connection of its own to that URL, since a pooled
+    connection behind PgBouncer in transaction mode may change server session between statements."""
     async with pool.acquire() as conn:
         await partitions.ensure_ahead(conn, settings.months_ahead)
-        if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", LOCK_KEY):
-            return []
-        try:
-            return await apply_retention(conn, settings.retention_months)
-        finally:
-            await conn.execute("SELECT pg_advisory_unlock($1)", LOCK_KEY)
+        if session_url is None:
+            return await _retention_locked(conn, settings)
+    session = await connect(session_url)
+    try:
+        return await _retention_locked(session, settings)
+    finally:
+        await session.close()
 
 
-async def run_retention_forever(pool: asyncpg.Pool, settings: TelemetrySettings) -> None:
+async def _retention_locked(conn: asyncpg.Connection, settings: TelemetrySettings) -> list[str]:
+    if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", LOCK_KEY):
+        return []
+    try:
+        return await apply_retention(conn, settings.retention_months)
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock($1)", LOCK_KEY)
+
+
+async def run_retention_forever(pool: asyncpg.Pool, settings: TelemetrySettings,
+                                session_url: str | None = None) -> None:
     """Run `maintain` every `retention_interval_seconds` (started from the app's lifespan)."""
     while True:
         try:
-            dropped = await maintain(pool, settings)
+            dropped = await maintain(pool, settings, session_url)
             if dropped:
                 log.info("telemetry retention dropped partitions: %s", dropped)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
