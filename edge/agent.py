@@ -7,6 +7,7 @@ import logging
 import os
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
@@ -19,6 +20,7 @@ from edge.sparkplug import TOPIC_FILTERS as SPARKPLUG_TOPICS
 from edge.sparkplug import SparkplugDecoder, rebirth_request
 from edge.storage import prepare, status, uplink_status
 from edge.uplink import Uplink
+from shared.device_auth import DeviceTokenProvider, load_enrollment
 from shared.domain.shifts import ShiftPattern
 from shared.store import DeviceIdentity, KeyFileKeyProvider, KeyProvider, LocalStore, PassphraseKeyProvider
 from shared.sync import SyncClient
@@ -38,7 +40,7 @@ class EdgeConfig:
     broker_host: str = "127.0.0.1"
     broker_port: int = 1883
     hub_url: str | None = None
-    token: str | None = None
+    token: str | None = None  # a provisioned access token; an enrolled gateway (`pitline edge enroll`) needs none
     time_zone: str = "UTC"
     day_shift_start: str = "06:00"
     night_shift_start: str = "18:00"
@@ -65,6 +67,24 @@ class EdgeConfig:
     def status_path(self) -> Path:
         return self.store_path.with_name(self.store_path.name + ".status.json")
 
+    @property
+    def device_folder(self) -> Path:
+        """The Ed25519 key (0600) and the enrollment record of `pitline edge enroll`, beside the store."""
+        return self.store_path.with_name(self.store_path.name + ".device")
+
+
+def _token_provider(config: EdgeConfig) -> Callable[[], str] | None:
+    """Short-lived tokens signed by the gateway's own key once it is enrolled (they never run out however long
+    nobody looks at it); else the provisioned `token`, if any. Enrollment also fixes the device and tenant ids."""
+    enrollment = load_enrollment(config.device_folder)
+    if enrollment is not None:
+        config.device_id, config.tenant_id = enrollment.device_id, enrollment.tenant_id
+        if config.hub_url is None:
+            config.hub_url = enrollment.hub_url
+        return DeviceTokenProvider.from_folder(config.device_folder)
+    token = config.token
+    return (lambda: token) if token else None
+
 
 def _sd_notify(message: str) -> None:
     """systemd's notify protocol (READY=1, WATCHDOG=1) without a dependency."""
@@ -82,11 +102,17 @@ class EdgeAgent:
         self.config = config
         key = config.key_provider()
         self._open = lambda: LocalStore.open(config.store_path, key)
+        token_provider = _token_provider(config)  # an enrolled gateway is the hub's device, whatever was typed
         store = self._open()
         prepare(store)
         ensure_incremental_vacuum(store)  # once per store; the budget shrinks the file with it
         if store.identity is None:
             store.set_identity(DeviceIdentity(config.device_id, config.tenant_id, config.site_id))
+        elif store.identity.device_id != config.device_id:
+            store.close()  # its queue belongs to the other device id: the hub would refuse every push
+            raise ValueError(f"the store at {config.store_path} belongs to device {store.identity.device_id}, but "
+                             f"this gateway is {config.device_id}: enroll before the first run, or start a new "
+                             "store once the old one's outbox is empty")
         store.close()
         decoder: Decoder = json_decoder
         topics = [TOPIC_FILTER]
@@ -97,10 +123,9 @@ class EdgeAgent:
         self.ingest = MqttIngest(self._open, config.broker_host, config.broker_port,
                                  client_id=f"pitline-edge-{config.device_id}", topic=topics, decoder=decoder)
         self.sync: SyncClient | None = None
-        if config.hub_url and config.token:
-            token = config.token
-            self.sync = SyncClient(self._open, config.hub_url, lambda: token)
-            self.uplink: Uplink | None = Uplink(lambda: self._open(), config.hub_url, lambda: token)  # raw samples
+        if config.hub_url and token_provider is not None:
+            self.sync = SyncClient(self._open, config.hub_url, token_provider)
+            self.uplink: Uplink | None = Uplink(lambda: self._open(), config.hub_url, token_provider)  # raw samples
         else:
             self.uplink = None
 

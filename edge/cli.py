@@ -47,6 +47,38 @@ def run(config: Path = typer.Option(..., "--config", "-c", help="the agent's TOM
 
 
 @app.command()
+def enroll(config: Path = typer.Option(..., "--config", "-c", help="the agent's TOML file (hub_url is required)"),
+           token: str = typer.Option(..., "--token", help="the one-time enrollment token an administrator issued"),
+           name: str = typer.Option("", "--name", help="how the hub lists this gateway (default: the host name)"),
+           ) -> None:
+    """Enroll this gateway once: an Ed25519 key is made beside the store and registered with the hub, which
+    assigns the device id; the agent then signs in with it for as long as it runs (no token to renew)."""
+    import socket
+
+    from shared.device_auth import DeviceKey, load_enrollment, save_enrollment
+    from shared.device_auth import enroll as enroll_device
+    from shared.errors import PitlineError
+
+    cfg = load_config(config)
+    if not cfg.hub_url:
+        raise typer.BadParameter(f"{config}: set hub_url to enroll")
+    existing = load_enrollment(cfg.device_folder)
+    if existing is not None:
+        typer.echo(f"already enrolled as {existing.device_id} (tenant {existing.tenant_id}) at {existing.hub_url}; "
+                   f"remove {cfg.device_folder} to enroll again", err=True)
+        raise typer.Exit(2)
+    key = DeviceKey.load_or_create(cfg.device_folder)
+    try:
+        done = enroll_device(cfg.hub_url, token, name or socket.gethostname(), "edge", key)
+    except PitlineError as exc:
+        typer.echo(f"enrollment failed: {exc}", err=True)
+        raise typer.Exit(1) from None
+    save_enrollment(cfg.device_folder, done)
+    typer.echo(f"enrolled as device {done.device_id} of tenant {done.tenant_id} (sites: "
+               f"{', '.join(done.site_ids) if done.site_ids else 'all'})")
+
+
+@app.command()
 def status(config: Path = typer.Option(..., "--config", "-c"),
            as_json: bool = typer.Option(False, "--json")) -> None:
     """Connected?, samples, dead letters, outbox depth, last sync (from the running agent's status file)."""

@@ -131,6 +131,9 @@ class Uplink:
             return TelemetryAck.model_validate_json(response.content)
         if status == 401:
             self._token = None  # perhaps expired: the provider is asked again next time
+            invalidate = getattr(self._token_provider, "invalidate", None)
+            if callable(invalidate):
+                invalidate()  # a device key provider then signs a new challenge instead of its cached token
             raise AuthError(f"POST /v1/telemetry: 401 {response.text[:200]}")
         if status in (408, 429) or status >= 500:
             err = HubUnavailableError(f"POST /v1/telemetry: {status} {response.text[:200]}")

@@ -24,5 +24,7 @@ install -m 0644 "$src/installers/edge/pitline-edge.service" /etc/systemd/system/
 systemctl daemon-reload
 systemctl restart mosquitto
 systemctl enable --now pitline-edge
-echo "installed; edit /etc/pitline/edge.toml (tenant, site, hub, token), then: systemctl restart pitline-edge"
+echo "installed; edit /etc/pitline/edge.toml (site, hub_url, store), enroll once with"
+echo "  pitline edge enroll --config /etc/pitline/edge.toml --token <one-time token from the HQ administrator>"
+echo "then: systemctl restart pitline-edge"
 echo "status: /opt/pitline/.venv/bin/pitline edge status --config /etc/pitline/edge.toml"
