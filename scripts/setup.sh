@@ -14,6 +14,8 @@ fi
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   need=()
   command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
+  # The hub's test behind PgBouncer in transaction mode starts its own (skipped where there is none).
+  command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ] || need+=(pgbouncer)
   "$PY" -c 'import ensurepip, venv' 2>/dev/null || need+=(python3-venv)
   # Qt's offscreen platform still loads these libraries.
   ldconfig -p | grep -q libEGL.so.1 || need+=(libegl1)
