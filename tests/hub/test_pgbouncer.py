@@ -6,6 +6,7 @@ revocation written in plain SQL reaches the stream through the session URL's LIS
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 import subprocess
 import tempfile
@@ -50,6 +51,15 @@ pidfile = {folder / 'pgbouncer.pid'}
     return ini
 
 
+def _run_as(server_url: str) -> str:
+    """PgBouncer refuses to run as root. Over a Unix socket (the embedded server) it must be the user that owns
+    the socket's folder, which is private to that user; over TCP anyone will do."""
+    host = urlsplit(server_url).hostname or parse_qs(urlsplit(server_url).query).get("host", [""])[0]
+    if host.startswith("/"):
+        return pwd.getpwuid(os.stat(host).st_uid).pw_name
+    return "nobody"
+
+
 @pytest.fixture
 def bounced_hub(pg_server_url: str) -> Iterator[HubProcess]:
     if PGBOUNCER is None:
@@ -59,7 +69,7 @@ def bounced_hub(pg_server_url: str) -> Iterator[HubProcess]:
     port = free_port()
     ini = _bouncer_config(pg_server_url, folder, port)
     ini.chmod(0o644)
-    user = ["-u", "nobody"] if os.geteuid() == 0 else []
+    user = ["-u", _run_as(pg_server_url)] if os.geteuid() == 0 else []
     bouncer = subprocess.Popen([PGBOUNCER, *user, str(ini)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     dsn = create_database(pg_server_url, "pitline_bounce")
     parts = urlsplit(dsn)
