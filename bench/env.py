@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import shutil
 import tempfile
@@ -10,6 +11,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+import psutil
 
 from pitline.harness import HubProcess, create_database, drop_database
 
@@ -41,3 +44,14 @@ def bench_env(workers: int = 1) -> Iterator[BenchEnv]:
     finally:
         hub.stop()
         drop_database(server, dsn)
+
+
+def cpu_seconds(procs: list[psutil.Process]) -> float:
+    """User + system CPU of processes (those that have exited count as nothing): a bench's cost per unit of
+    work, comparable across runs on a shared box where rates are not."""
+    total = 0.0
+    for p in procs:
+        with contextlib.suppress(psutil.Error):
+            t = p.cpu_times()
+            total += t.user + t.system
+    return total

@@ -4,7 +4,6 @@ delivery latency measured in the same run (the floor under any design that wakes
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import resource
 import statistics
@@ -15,7 +14,7 @@ import httptools
 import orjson
 import psutil
 
-from bench.env import BenchEnv
+from bench.env import BenchEnv, cpu_seconds
 from bench.report import Row
 from pitline.harness import provision_device, run_sync
 from shared.ids import new_ulid
@@ -70,15 +69,6 @@ async def _follow(url: str, token: str, events: int, latencies: list[float], con
                 connected.put_nowait(None)
     finally:
         writer.close()
-
-
-def _cpu_seconds(procs: list[psutil.Process]) -> float:
-    total = 0.0
-    for p in procs:
-        with contextlib.suppress(psutil.Error):
-            t = p.cpu_times()
-            total += t.user + t.system
-    return total
 
 
 def _pct(values: list[float], p: float) -> float:
@@ -144,9 +134,9 @@ def run(env: BenchEnv, streams: int, events: int) -> list[Row]:
     hub = psutil.Process(env.hub.proc.pid) if env.hub.proc else None
     hub_procs = [hub, *hub.children(recursive=True)] if hub else []
     me = psutil.Process()
-    hub_cpu, my_cpu = _cpu_seconds(hub_procs), _cpu_seconds([me])
+    hub_cpu, my_cpu = cpu_seconds(hub_procs), cpu_seconds([me])
     lat = asyncio.run(_streams(env.hub.url, reader, writer, streams, events))
-    hub_cpu, my_cpu = _cpu_seconds(hub_procs) - hub_cpu, _cpu_seconds([me]) - my_cpu
+    hub_cpu, my_cpu = cpu_seconds(hub_procs) - hub_cpu, cpu_seconds([me]) - my_cpu
     p50, p99 = _pct(lat, 50) * 1000, _pct(lat, 99) * 1000
     floor_p99 = _pct(floor, 99) * 1000
     note = (f"{streams} streams × {events} events = {len(lat):,} deliveries; latency from just before the push "

@@ -3,7 +3,6 @@ replicating N small docs to pouchdb-server (both over loopback HTTP, both persis
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -14,22 +13,13 @@ from pathlib import Path
 import httpx
 import psutil
 
-from bench.env import BenchEnv
+from bench.env import BenchEnv, cpu_seconds
 from bench.report import Row
 from pitline.harness import free_port, provision_device
 from shared.store import DeviceIdentity, LocalStore, MutationDraft, PassphraseKeyProvider
 from shared.sync import SyncClient
 
 NODE_DIR = Path(__file__).parent / ".node"
-
-
-def _cpu_seconds(procs: list[psutil.Process]) -> float:
-    total = 0.0
-    for p in procs:
-        with contextlib.suppress(psutil.Error):
-            t = p.cpu_times()
-            total += t.user + t.system
-    return total
 
 
 def _server_processes(env: BenchEnv) -> list[psutil.Process]:
@@ -57,11 +47,11 @@ def ours(env: BenchEnv, n: int, cpu: dict[str, float] | None = None) -> float:
     hub_procs = [hub, *hub.children(recursive=True)] if hub else []
     server = _server_processes(env)
     me = [psutil.Process()]
-    before = [_cpu_seconds(hub_procs), _cpu_seconds(server), _cpu_seconds(me)]
+    before = [cpu_seconds(hub_procs), cpu_seconds(server), cpu_seconds(me)]
     started = time.perf_counter()
     done = client.push_until_empty()
     elapsed = time.perf_counter() - started
-    after = [_cpu_seconds(hub_procs), _cpu_seconds(server), _cpu_seconds(me)]
+    after = [cpu_seconds(hub_procs), cpu_seconds(server), cpu_seconds(me)]
     if cpu is not None:  # where the time went, per mutation (the shared box's load does not inflate CPU time)
         for name, b, a in zip(("hub", "postgres", "client"), before, after, strict=True):
             cpu[name] = (a - b) / n * 1e6
