@@ -139,7 +139,9 @@ class EdgeAgent:
             if self.uplink is not None else None
         if uplink_thread is not None:
             uplink_thread.start()
-        store = self._open()
+        store = LocalStore.open_patiently(self._open, stop)
+        if store is None:
+            return
         _sd_notify("READY=1")
         try:
             while not stop.is_set():

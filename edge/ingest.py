@@ -130,7 +130,9 @@ class MqttIngest:
 
     # --- the loop -----------------------------------------------------------------------------------
     def _run(self) -> None:
-        store = self._open_store()
+        store = LocalStore.open_patiently(self._open_store, self._stop)
+        if store is None:
+            return
         prepare(store)
         backoff = Backoff(base=0.5, cap=30.0)
         reconnect = True

@@ -210,7 +210,9 @@ class Uplink:
     def run(self, stop: threading.Event) -> None:
         """The uplink thread: drain, pause, repeat; back off while the hub is away."""
         backoff = Backoff()
-        store = self._open()
+        store = LocalStore.open_patiently(self._open, stop)
+        if store is None:
+            return
         try:
             with httpx.Client(timeout=self._timeout) as client:
                 while not stop.is_set():

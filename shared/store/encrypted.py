@@ -10,7 +10,7 @@ from pathlib import Path
 
 import apsw
 
-from shared.errors import PlaintextStoreError, StoreError, WrongKeyError
+from shared.errors import PlaintextStoreError, StoreBusyError, StoreError, WrongKeyError
 
 PLAINTEXT_MAGIC = b"SQLite format 3\x00"
 CIPHER = "chacha20"
@@ -49,6 +49,8 @@ def verify_key(path: Path, data_key: bytes, busy_timeout_ms: int = 10_000) -> No
         conn.execute("SELECT count(*) FROM sqlite_master").fetchall()
     except apsw.NotADBError:
         raise WrongKeyError(f"the key does not open {path}; the file was not changed") from None
+    except apsw.BusyError as exc:
+        raise StoreBusyError(f"{path.name} is busy: another connection held it past the busy timeout ({exc})") from None
     except apsw.Error as exc:
         raise StoreError(f"cannot read {path}: {exc}") from None
     finally:
@@ -62,8 +64,10 @@ def open_encrypted(path: Path, data_key: bytes, *, busy_timeout_ms: int = 10_000
         verify_key(path, data_key, busy_timeout_ms)
     conn = apsw.Connection(str(path))
     try:
-        _apply_key(conn, data_key)
+        # Before the first statement: even reading the schema waits while another thread of the program
+        # switches the file to WAL or checkpoints it (a gateway's ingest, uplink and sync threads open it together).
         conn.set_busy_timeout(busy_timeout_ms)
+        _apply_key(conn, data_key)
         conn.execute("PRAGMA journal_mode = WAL").fetchall()
         # FULL: a committed outbox row survives power loss, not only a process crash (docs/decisions.md D9).
         conn.execute("PRAGMA synchronous = FULL")
@@ -72,6 +76,9 @@ def open_encrypted(path: Path, data_key: bytes, *, busy_timeout_ms: int = 10_000
             conn.execute("CREATE TABLE IF NOT EXISTS _pitline_probe(x); DROP TABLE _pitline_probe;")
             if has_plaintext_header(path):
                 raise PlaintextStoreError(f"{path} was written unencrypted; refusing to use it")
+    except apsw.BusyError as exc:
+        conn.close()
+        raise StoreBusyError(f"{path.name} is busy: another connection held it past the busy timeout ({exc})") from None
     except BaseException:
         conn.close()
         raise

@@ -8,8 +8,9 @@ rejected, conflict) can never leave a phantom edit behind."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +29,7 @@ from shared.store.keys import KeyProvider, create_data_key, key_file_for, unwrap
 from shared.store.schema import CORE_STEPS
 
 Key = tuple[str, str]
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -87,8 +89,31 @@ class LocalStore:
         else:
             data_key = unwrap_data_key(path, key_provider)
         store = cls(path, open_encrypted(path, data_key))
-        store.migrate("core", CORE_STEPS)
+        try:
+            store.migrate("core", CORE_STEPS)
+        except apsw.BusyError as exc:
+            store.close()
+            raise store._busy(exc) from None
+        except BaseException:
+            store.close()
+            raise
         return store
+
+    @classmethod
+    def open_patiently(cls, opener: Callable[[], LocalStore], stop: threading.Event) -> LocalStore | None:
+        """`opener()`, tried again while the file is busy (`StoreBusyError`), until it opens or `stop` is set
+        (then None). A long-running thread opens its store this way: a checkpoint or another thread's
+        migration must delay it, never end it. Any other error (wrong key, plaintext file) is raised."""
+        attempt = 0
+        while not stop.is_set():
+            try:
+                return opener()
+            except StoreBusyError as exc:
+                if attempt == 0:
+                    log.warning("the store is busy; opening it again shortly: %s", exc)
+                stop.wait(min(5.0, 0.2 * 2 ** attempt))  # each try already waited the busy timeout
+                attempt += 1
+        return None
 
     def close(self) -> None:
         self.connection.close()

@@ -8,6 +8,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +25,8 @@ from shared.errors import (
     WrongKeyError,
 )
 from shared.store import DeviceIdentity, KeyFileKeyProvider, LocalStore, MutationDraft, PassphraseKeyProvider
-from shared.store.keys import key_file_for, rewrap_data_key
+from shared.store.encrypted import open_encrypted
+from shared.store.keys import key_file_for, rewrap_data_key, unwrap_data_key
 
 FAST = {"n": 2**10}  # scrypt cost kept low in tests; production uses 2**15
 
@@ -262,4 +264,63 @@ def test_a_store_busy_past_its_timeout_raises_the_stores_own_error(tmp_path: Pat
     other.enqueue("equipment.unit", "DT01", "create", unit(1), actor="u1")  # usable once the lock is gone
     assert holder.outbox_depth() == 1 and other.get_meta("k") is None
     other.close()
+    holder.close()
+
+
+def _hold_exclusively(store: LocalStore) -> None:
+    """Take the file's lock and keep it, as a checkpoint or another process's migration does."""
+    store.connection.execute("PRAGMA locking_mode = EXCLUSIVE")
+    store.set_meta("held", "yes")
+
+
+def _release(store: LocalStore) -> None:
+    store.connection.execute("PRAGMA locking_mode = NORMAL")
+    store.connection.execute("SELECT count(*) FROM meta").fetchall()  # the next access drops the lock
+
+
+def test_opening_waits_for_a_connection_that_holds_the_file_instead_of_failing(tmp_path: Path) -> None:
+    new_store(tmp_path).close()
+    holder = LocalStore.open(tmp_path / "site.db", provider())
+    _hold_exclusively(holder)
+    opened: dict[str, object] = {}
+
+    def open_it() -> None:
+        try:
+            opened["store"] = LocalStore.open(tmp_path / "site.db", provider())
+        except Exception as exc:  # recorded for the assertion below
+            opened["error"] = exc
+
+    opener = threading.Thread(target=open_it)
+    opener.start()
+    time.sleep(0.5)
+    assert opener.is_alive() and not opened  # waiting for the lock, not failed
+    _release(holder)
+    opener.join(15)
+    store = opened.get("store")
+    assert isinstance(store, LocalStore), opened
+    assert store.get_meta("held") == "yes"
+    store.close()
+    holder.close()
+
+
+def test_a_thread_opens_its_store_patiently_and_gives_up_only_when_stopped(tmp_path: Path) -> None:
+    new_store(tmp_path).close()
+    path = tmp_path / "site.db"
+    data_key = unwrap_data_key(path, provider())
+
+    def impatient_open() -> LocalStore:  # a 100 ms busy timeout, so the retries show within the test
+        return LocalStore(path, open_encrypted(path, data_key, busy_timeout_ms=100))
+
+    holder = LocalStore.open(path, provider())
+    _hold_exclusively(holder)
+    with pytest.raises(StoreBusyError):
+        impatient_open()
+    stop = threading.Event()
+    threading.Timer(0.5, stop.set).start()
+    assert LocalStore.open_patiently(impatient_open, stop) is None  # stopped while the file stayed busy
+
+    threading.Timer(1.0, _release, args=(holder,)).start()
+    store = LocalStore.open_patiently(impatient_open, threading.Event())
+    assert store is not None and store.get_meta("held") == "yes"
+    store.close()
     holder.close()
