@@ -156,12 +156,12 @@ async def _apply_run(ctx: ApplyContext, run: list[Mutation]) -> dict[str, Outcom
                                   code="forbidden", message=refused[m.id])
     keys = sorted({(m.entity, m.entity_id) for m in run if isinstance(specs[m.id], EntitySpec)})
     ctx.states.update(await lock_records(ctx.conn, ctx.principal.tenant_id, keys))
-    wanted: dict[Key, int] = {}
+    wanted: set[tuple[Key, int, str]] = set()
     for m in run:
         key = (m.entity, m.entity_id)
         st = ctx.states.get(key)
         if st is not None and st.version > m.base_version:
-            wanted[key] = min(wanted.get(key, m.base_version), m.base_version)
+            wanted.add((key, m.base_version, m.device_id))
     history = await load_history(ctx.conn, ctx.principal.tenant_id, wanted)
 
     results: dict[str, Outcome] = {}

@@ -93,3 +93,24 @@ def test_client_override_takes_effect_once_approved_by_a_resolution_mutation(liv
     [bad] = b.push_ok([b.mutation("sync.conflict_resolution", "RES-2", "create",
                                   {"conflict_id": "01NOSUCHCONFLICT0000000000", "choice": "client"})])
     assert bad["status"] == "rejected" and bad["code"] == "conflict_not_resolvable"
+
+
+def test_staleness_looks_past_a_long_own_history_to_the_first_foreign_writer(live_hub: HubProcess) -> None:
+    """A record with a long history: a mutation is stale exactly when another device wrote after its base,
+    whatever the number of versions in between (the hub reads the base and the first foreign writer only)."""
+    a, b = two_devices(live_hub, "t-lineage")
+    a.push_ok([a.mutation("equipment.unit", "LH1", "create", {"fleet_no": "LH1", "equipment_class": "loader"})])
+    b.push_ok([b.mutation("equipment.unit", "LH1", "update", {"make": "Cat"}, 1)])  # v2, the foreign writer
+    for n in range(3, 41):  # v3..v40: a's own edits, each against the version before
+        [o] = a.push_ok([a.mutation("equipment.unit", "LH1", "update", {"model": f"rev {n}"}, n - 1)])
+        assert o["status"] == "applied" and o["version"] == n
+    stale = a.mutation("equipment.unit", "LH1", "update", {"make": "Komatsu"}, 1)  # saw only v1: b's edit since
+    own = a.mutation("equipment.unit", "LH1", "update", {"model": "rev 99"}, 3)  # only a wrote after v3
+    outcomes = a.push_ok([stale, own])
+    assert outcomes[0]["status"] == "conflict" and "make" in outcomes[0]["resolution"], outcomes[0]
+    assert outcomes[1]["status"] == "applied", outcomes[1]
+    state = record(live_hub, "t-lineage", "LH1")
+    assert state["make"] == "Cat" and state["model"] == "rev 99"
+    late = b.mutation("equipment.unit", "LH1", "update", {"serial": "S-1"}, 2)  # b's base: a wrote since
+    [o] = b.push_ok([late])
+    assert o["status"] == "merged", o
