@@ -62,4 +62,5 @@ def test_soak_no_memory_growth_no_latency_drift(soak_hub: HubProcess) -> None:
     allowed = max(RSS_TOLERANCE_MB, 0.15 * rss_first)
     assert rss_last - rss_first <= allowed, (rss_first, rss_last, allowed)
     print(f"\nsoak {SECONDS:.0f} s, {USERS} users: {len(result.records):,} requests; p95 {p95_first:.1f} → "
-          f"{p95_last:.1f} ms; hub RSS {rss_first:.0f} → {rss_last:.0f} MiB")
+          f"{p95_last:.1f} ms; hub RSS {rss_first:.0f} → {rss_last:.0f} MiB; p95 per endpoint (first, last window) "
+          f"{per_endpoint}")
