@@ -227,6 +227,10 @@ async def snapshot(
         except (ValueError, TypeError):
             raise BadRequest("cursor is not one this hub issued", code="bad_cursor") from None
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        # A page must walk the key index, never sort the tenant: with statistics older than the table (autovacuum
+        # off, or a table that just grew) the planner chose a bitmap scan and a sort of every record of the tenant,
+        # O(tenant) per page (17 ms at 15,700 records and growing; 0.4-1.3 ms walking the index).
+        await conn.execute("SET LOCAL enable_sort = off")
         head, _ = await head_and_floor(conn, principal.tenant_id)
         rows = await conn.fetch(_SNAPSHOT_PAGE, principal.tenant_id, after_entity, after_id, rule.sites, limit + 1,
                                 rule.entity_param)
