@@ -7,13 +7,12 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import asyncpg
 from fastapi import FastAPI
 
 from hub import api
 from hub.audit import record_push
 from hub.auth.token_cache import TokenCache
-from hub.db import create_pool
+from hub.db import create_pool, warn_without_autovacuum
 from hub.errors import install_error_handlers
 from hub.migrate import check_schema
 from hub.ops.body_limit import BodyLimitMiddleware
@@ -32,14 +31,6 @@ from hub.telemetry.retention import run_retention_forever as run_telemetry_reten
 log = logging.getLogger(__name__)
 
 
-async def _warn_without_autovacuum(pool: asyncpg.Pool) -> None:
-    """Without autovacuum the statistics never follow the tables: plans chosen for an empty table stay, and reads
-    that walk an index today sort a whole tenant tomorrow (docs/operations.md, "PostgreSQL settings")."""
-    if await pool.fetchval("SELECT current_setting('autovacuum')") != "on":
-        log.warning("autovacuum is off on this PostgreSQL: table statistics will go stale and queries slow down "
-                    "as the tables grow; turn it on, or schedule ANALYZE (see docs/operations.md)")
-
-
 def create_app(settings: HubSettings) -> FastAPI:
     """Build the app for a database URL that is already resolved (embedded or configured)."""
     if settings.database_url is None:
@@ -51,7 +42,7 @@ def create_app(settings: HubSettings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         check_schema(database_url)
         app.state.pool = await create_pool(database_url, min_size=settings.pool_min, max_size=settings.pool_max)
-        await _warn_without_autovacuum(app.state.pool)
+        await warn_without_autovacuum(app.state.pool)
         app.state.token_cache = TokenCache(ttl=settings.token_cache_seconds)
         await app.state.token_cache.start(session_url)
         add_audit_hook(record_push)  # every applied mutation is audited inside its push transaction

@@ -1,12 +1,16 @@
-"""asyncpg pools with orjson codecs, and the URL forms the different drivers want."""
+"""asyncpg pools with orjson codecs, the URL forms the different drivers want, and the server settings the hub
+relies on."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 import orjson
+
+_log = logging.getLogger(__name__)
 
 
 def _dumps(value: Any) -> str:
@@ -64,3 +68,11 @@ def sqlalchemy_url(url: str) -> str:
 def with_database(url: str, database: str) -> str:
     parts = urlsplit(url)
     return urlunsplit((parts.scheme, parts.netloc, "/" + database, parts.query, parts.fragment))
+
+
+async def warn_without_autovacuum(pool: asyncpg.Pool) -> None:
+    """Without autovacuum the statistics never follow the tables: plans chosen for an empty table stay, and reads
+    that walk an index today sort a whole tenant tomorrow (docs/operations.md, "PostgreSQL settings")."""
+    if await pool.fetchval("SELECT current_setting('autovacuum')") != "on":
+        _log.warning("autovacuum is off on this PostgreSQL: table statistics will go stale and queries slow down "
+                     "as the tables grow; turn it on, or schedule ANALYZE (see docs/operations.md)")

@@ -6,8 +6,7 @@ import logging
 
 import pytest
 
-from hub.app import _warn_without_autovacuum
-from hub.db import create_pool
+from hub.db import create_pool, warn_without_autovacuum
 from tests.fixtures.postgres import run_sync
 
 
@@ -15,12 +14,12 @@ def test_the_hub_warns_exactly_when_autovacuum_is_off(pg_dsn: str, caplog: pytes
     async def check() -> str:
         pool = await create_pool(pg_dsn, min_size=1, max_size=1)
         try:
-            await _warn_without_autovacuum(pool)
+            await warn_without_autovacuum(pool)
             return str(await pool.fetchval("SHOW autovacuum"))
         finally:
             await pool.close()
 
-    with caplog.at_level(logging.WARNING, logger="hub.app"):
+    with caplog.at_level(logging.WARNING, logger="hub.db"):
         setting = run_sync(check())
     warned = [r for r in caplog.records if "autovacuum is off" in r.getMessage()]
     assert len(warned) == (0 if setting == "on" else 1), (setting, caplog.text)

@@ -13,7 +13,8 @@ import pytest
 
 from hub.telemetry.config import TelemetrySettings
 from hub.telemetry.retention import maintain
-from pitline.harness import HubProcess, create_database, drop_database, provision_device, run_sync
+from pitline.harness import HubProcess, provision_device, run_sync
+from tests.fixtures.hubserver import private_hub
 from tests.hub.test_push import db_fetch
 
 SESSION_APP = "pitline-session-test"
@@ -21,15 +22,11 @@ SESSION_APP = "pitline-session-test"
 
 @pytest.fixture
 def split_hub(pg_server_url: str) -> Iterator[HubProcess]:
-    dsn = create_database(pg_server_url, "pitline_session")
-    session = f"{dsn}{'&' if '?' in dsn else '?'}application_name={SESSION_APP}"
-    hub = HubProcess(dsn, env={"PITLINE_SESSION_DATABASE_URL": session})
-    hub.start()
-    try:
+    def session_url(dsn: str) -> dict[str, str]:
+        return {"PITLINE_SESSION_DATABASE_URL": f"{dsn}{'&' if '?' in dsn else '?'}application_name={SESSION_APP}"}
+
+    with private_hub(pg_server_url, "pitline_session", env=session_url) as hub:
         yield hub
-    finally:
-        hub.stop()
-        drop_database(pg_server_url, dsn)
 
 
 def listeners(dsn: str) -> list[tuple[str, str]]:

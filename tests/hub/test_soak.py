@@ -12,7 +12,8 @@ import pytest
 
 from bench.load_bench import LoadResult, drive, pct, provision_users
 from bench.load_driver import ENDPOINTS, LoadConfig
-from pitline.harness import HubProcess, create_database, drop_database
+from pitline.harness import HubProcess
+from tests.fixtures.hubserver import private_hub
 
 SECONDS = float(os.environ.get("PITLINE_SOAK_SECONDS", "3600"))
 USERS = int(os.environ.get("PITLINE_SOAK_USERS", "200"))
@@ -22,14 +23,8 @@ DRIFT_FACTOR, DRIFT_SLACK_MS = 1.5, 20.0
 
 @pytest.fixture
 def soak_hub(pg_server_url: str) -> Iterator[HubProcess]:
-    dsn = create_database(pg_server_url, "pitline_soak")
-    hub = HubProcess(dsn, workers=2, heartbeat_seconds=15)
-    hub.start()
-    try:
+    with private_hub(pg_server_url, "pitline_soak", workers=2, heartbeat_seconds=15) as hub:
         yield hub
-    finally:
-        hub.stop()
-        drop_database(pg_server_url, dsn)
 
 
 def windows(result: LoadResult) -> tuple[float, float, float]:

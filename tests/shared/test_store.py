@@ -324,3 +324,13 @@ def test_a_thread_opens_its_store_patiently_and_gives_up_only_when_stopped(tmp_p
     assert store is not None and store.get_meta("held") == "yes"
     store.close()
     holder.close()
+
+
+def test_opening_patiently_does_not_retry_a_wrong_key(tmp_path: Path) -> None:
+    new_store(tmp_path).close()
+    before = fingerprint(tmp_path / "site.db")
+    started = time.monotonic()
+    with pytest.raises(WrongKeyError):
+        LocalStore.open_patiently(lambda: LocalStore.open(tmp_path / "site.db", provider("wrong")), threading.Event())
+    assert time.monotonic() - started < 5  # raised at once: only a busy file is worth waiting for
+    assert fingerprint(tmp_path / "site.db") == before
