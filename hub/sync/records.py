@@ -134,27 +134,6 @@ async def load_history(conn: asyncpg.Connection, tenant_id: str, wanted: set[tup
         data = None if row["deleted"] else row["data"]
         history.rows[(row["entity"], row["entity_id"])].append(VersionRow(row["version"], data, row["device_id"]))
     return history
-    keys = sorted(wanted)
-    # Index probes per key (OFFSET 0 keeps the planner from flattening them into a join: see lock_records).
-    rows = await conn.fetch(
-        """SELECT v.entity, v.entity_id, v.version, v.data, v.deleted, v.device_id
-           FROM unnest($2::text[], $3::text[], $4::int[]) AS k(entity, entity_id, min_version)
-           CROSS JOIN LATERAL (
-             SELECT v.entity, v.entity_id, v.version, v.data, v.deleted, v.device_id FROM sync.record_versions v
-             WHERE v.tenant_id = $1 AND v.entity = k.entity AND v.entity_id = k.entity_id
-               AND v.version >= k.min_version
-             OFFSET 0
-           ) v
-           ORDER BY v.entity, v.entity_id, v.version""",
-        tenant_id,
-        [k[0] for k in keys],
-        [k[1] for k in keys],
-        [wanted[k] for k in keys],
-    )
-    for row in rows:
-        data = None if row["deleted"] else row["data"]
-        history.rows[(row["entity"], row["entity_id"])].append(VersionRow(row["version"], data, row["device_id"]))
-    return history
 
 
 # Versions and final states in one statement, from one JSON document: encoding ~20 Python lists element by

@@ -29,6 +29,10 @@ def _apply_key(conn: apsw.Connection, data_key: bytes) -> None:
         raise PlaintextStoreError(f"the encryption extension did not accept the key (cipher={cipher}, key={answer})")
 
 
+def _busy(path: Path, exc: apsw.BusyError) -> StoreBusyError:
+    return StoreBusyError(f"{path.name} is busy: another connection held it past the busy timeout ({exc})")
+
+
 def has_plaintext_header(path: Path) -> bool:
     try:
         with path.open("rb") as fh:
@@ -50,7 +54,7 @@ def verify_key(path: Path, data_key: bytes, busy_timeout_ms: int = 10_000) -> No
     except apsw.NotADBError:
         raise WrongKeyError(f"the key does not open {path}; the file was not changed") from None
     except apsw.BusyError as exc:
-        raise StoreBusyError(f"{path.name} is busy: another connection held it past the busy timeout ({exc})") from None
+        raise _busy(path, exc) from None
     except apsw.Error as exc:
         raise StoreError(f"cannot read {path}: {exc}") from None
     finally:
@@ -78,7 +82,7 @@ def open_encrypted(path: Path, data_key: bytes, *, busy_timeout_ms: int = 10_000
                 raise PlaintextStoreError(f"{path} was written unencrypted; refusing to use it")
     except apsw.BusyError as exc:
         conn.close()
-        raise StoreBusyError(f"{path.name} is busy: another connection held it past the busy timeout ({exc})") from None
+        raise _busy(path, exc) from None
     except BaseException:
         conn.close()
         raise

@@ -99,8 +99,8 @@ class LocalStore:
             raise
         return store
 
-    @classmethod
-    def open_patiently(cls, opener: Callable[[], LocalStore], stop: threading.Event) -> LocalStore | None:
+    @staticmethod
+    def open_patiently(opener: Callable[[], LocalStore], stop: threading.Event) -> LocalStore | None:
         """`opener()`, tried again while the file is busy (`StoreBusyError`), until it opens or `stop` is set
         (then None). A long-running thread opens its store this way: a checkpoint or another thread's
         migration must delay it, never end it. Any other error (wrong key, plaintext file) is raised."""
