@@ -75,14 +75,7 @@ async def project(conn: asyncpg.Connection, tenant_id: str, *, chunk: int = 20_0
     rebuilt = False
     while True:
         async with conn.transaction():
-            await conn.execute(
-                "INSERT INTO sync.projection_cursors (tenant_id, projection) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                tenant_id, PROJECTION,
-            )
-            cursor = int(await conn.fetchval(
-                "SELECT seq FROM sync.projection_cursors WHERE tenant_id = $1 AND projection = $2 FOR UPDATE",
-                tenant_id, PROJECTION,
-            ))
+            cursor = await _lock_cursor(conn, tenant_id)
             heads = await conn.fetchrow("SELECT head, floor FROM sync.tenant_heads WHERE tenant_id = $1", tenant_id)
             head, floor = (int(heads["head"]), int(heads["floor"])) if heads else (0, 0)
             if cursor >= head:
@@ -109,9 +102,26 @@ async def project(conn: asyncpg.Connection, tenant_id: str, *, chunk: int = 20_0
 
 
 async def rebuild(conn: asyncpg.Connection, tenant_id: str) -> None:
-    """Recompute every read-model row of a tenant from its records (e.g. after a rule changed)."""
+    """Recompute every read-model row of a tenant from its records (e.g. after a rule changed).
+
+    It takes the projection's cursor lock first, as `project()` does: the read models are rewritten by
+    delete-then-insert, and two writers of one tenant's rows at once (a `pitline seed` beside a serving hub's
+    worker) both found nothing to delete and then collided on the primary key."""
     async with conn.transaction():
+        await _lock_cursor(conn, tenant_id)
         await refresh(conn, tenant_id, await _all_keys(conn, tenant_id))
+
+
+async def _lock_cursor(conn: asyncpg.Connection, tenant_id: str) -> int:
+    """Take the tenant's projection cursor row (created at 0 the first time) for this transaction."""
+    await conn.execute(
+        "INSERT INTO sync.projection_cursors (tenant_id, projection) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        tenant_id, PROJECTION,
+    )
+    return int(await conn.fetchval(
+        "SELECT seq FROM sync.projection_cursors WHERE tenant_id = $1 AND projection = $2 FOR UPDATE",
+        tenant_id, PROJECTION,
+    ))
 
 
 async def _all_keys(conn: asyncpg.Connection, tenant_id: str) -> Touched:
