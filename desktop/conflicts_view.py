@@ -93,8 +93,12 @@ class ConflictsInbox(QWidget):
             self.sides.setRowCount(0)
             return
         s = self.conflicts[row].state or {}
-        self.title.setText(f"{s.get('entity')} {s.get('entity_id')}: changed here by {s.get('actor')} while the "
-                           f"hub moved from version {s.get('base_version')} to {s.get('server_version')}")
+        if s.get("kind") == "consume_once":  # D27: the hub did not book it; say why and what it had booked
+            self.title.setText(f"{s.get('entity')} {s.get('entity_id')} by {s.get('actor')} was not booked: "
+                               f"{s.get('reason')}")
+        else:
+            self.title.setText(f"{s.get('entity')} {s.get('entity_id')}: changed here by {s.get('actor')} while "
+                               f"the hub moved from version {s.get('base_version')} to {s.get('server_version')}")
         rows = field_rows(s)
         self.sides.setRowCount(len(rows))
         for i, (name, server, client, differs) in enumerate(rows):

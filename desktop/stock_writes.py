@@ -1,5 +1,5 @@
-"""Reading the local stock ledger and writing a movement the way the contract wants it: the ledger row and
-the running balance's adjustment (`inventory.stock`, deltas that commute) in one transaction."""
+"""Reading the local stock ledger and writing a movement the way the contract wants it: one ledger row; the
+hub keeps the running balance (`inventory.stock`) from the rows it books (D27)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from shared.domain.inventory import Movement, stock_adjustment
+from shared.domain.inventory import Movement
 from shared.domain.ops_views import Rec, StockLine, stock_lines
 from shared.envelopes import Op
 from shared.store import LocalStore, MutationDraft
@@ -34,13 +34,8 @@ def on_hand(store: LocalStore, store_id: str, item_id: str) -> Decimal:
 
 
 def movement_drafts(store: LocalStore, movement_id: str, payload: Mapping[str, Any], actor: str) -> list[MutationDraft]:
-    """The ledger row and its balance adjustment (raises MovementError, with field messages, for a row
-    the ledger cannot take). The balance record is created at zero first when this PC has never seen it."""
-    movement = Movement.from_payload(movement_id, payload)
-    record_id, adjust = stock_adjustment(movement)
-    drafts = [MutationDraft("inventory.movement", movement_id, Op.CREATE, dict(payload), actor)]
-    if store.get("inventory.stock", record_id) is None:
-        drafts.append(MutationDraft("inventory.stock", record_id, Op.CREATE,
-                                    {"store_id": movement.store_id, "item_id": movement.item_id, "on_hand": 0}, actor))
-    drafts.append(MutationDraft("inventory.stock", record_id, Op.ADJUST, adjust, actor))
-    return drafts
+    """The ledger row (raises MovementError, with field messages, for a row the ledger cannot take). The running
+    balance `inventory.stock` is the hub's to keep from the rows it books (D27): this office's stock screens
+    read its own ledger, so nothing else is written here."""
+    Movement.from_payload(movement_id, payload)
+    return [MutationDraft("inventory.movement", movement_id, Op.CREATE, dict(payload), actor)]

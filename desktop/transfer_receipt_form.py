@@ -1,7 +1,8 @@
 """Receiving a transfer at its store: the quantity that arrived (empty = everything in transit) and, when
 short, the reason. The shared rule (`inventory.transfer_receipt`) books the transfer_in for everything in
 transit at the shipping cost, so the transfer closes, and a shortfall as a count adjustment at the
-receiving store with its reason; each row with its running-balance adjustment, in one transaction."""
+receiving store with its reason (naming the transfer_in, so the hub refuses both if another office
+already received the transfer, D27), in one transaction."""
 
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ from desktop.mutation_form import MutationForm
 from desktop.stock_writes import movement_drafts, now_iso
 from shared.domain.inventory import transfer_receipt
 from shared.domain.ops_views import TransferLine
-from shared.envelopes import Op
 from shared.errors import ValidationError
 from shared.ids import new_ulid
 from shared.store import LocalStore, MutationDraft
@@ -26,15 +26,13 @@ def receipt_drafts(store: LocalStore, line: TransferLine, received: Decimal, rea
     if not line.to_store:
         raise ValidationError(f"transfer {line.transfer_id} names no receiving store",
                               {"quantity": "the shipping row names no receiving store: ask the sender"})
+    transfer_in_id = new_ulid()
     payloads = transfer_receipt(transfer_id=line.transfer_id, item_id=line.item_id, to_store=line.to_store,
                                 outstanding=line.in_transit, unit_cost=line.unit_cost, received=received,
-                                received_at=now_iso(), reason=reason)
+                                received_at=now_iso(), reason=reason, transfer_in_id=transfer_in_id)
     drafts: list[MutationDraft] = []
-    for payload in payloads:
-        for draft in movement_drafts(store, new_ulid(), {**payload, "by": actor}, actor):
-            created = any(d.entity_id == draft.entity_id and d.op == Op.CREATE for d in drafts)
-            if not (draft.entity == "inventory.stock" and draft.op == Op.CREATE and created):
-                drafts.append(draft)
+    for n, payload in enumerate(payloads):
+        drafts += movement_drafts(store, transfer_in_id if n == 0 else new_ulid(), {**payload, "by": actor}, actor)
     return drafts
 
 

@@ -24,6 +24,7 @@ from rich.table import Table
 
 from edge.agent import EdgeAgent
 from pitline.harness import Broker, HubProcess, create_database, drop_database, provision_device, run_sync
+from shared.ids import new_ulid
 from shared.store import DeviceIdentity, LocalStore, MutationDraft, PassphraseKeyProvider
 from shared.sync import SyncClient
 
@@ -54,9 +55,9 @@ def _work_offline(office: Office, days: int, rnd: random.Random) -> None:
             drafts.append(MutationDraft("equipment.unit", unit_id, "create", {
                 "fleet_no": unit_id, "equipment_class": "truck" if "DT" in unit_id else "excavator",
                 "make": "CAT", "status": "operating"}, "supervisor"))
-        drafts.append(MutationDraft("inventory.stock", f"{office.site}:FILTER", "create",
-                                    {"store_id": office.site, "item_id": "FILTER", "on_hand": 500, "unit": "ea"},
-                                    "storeman"))
+        drafts.append(MutationDraft("inventory.movement", f"OPEN-{office.site}-FILTER", "create", {
+            "kind": "receipt", "store_id": office.site, "item_id": "FILTER", "quantity": 500, "unit_cost": 4.5,
+            "occurred_at": "2026-10-31T06:00:00+00:00", "note": "opening balance"}, "storeman"))
     start = date(2026, 11, 1)
     for d in range(days):
         for unit_id in fleet:
@@ -80,8 +81,10 @@ def _issue_stock(office: Office, issues: int) -> int:
     """Filters issued from the shared bin at this office, offline: both offices' issues must count."""
     store = LocalStore.open(office.path, office.key)
     total = 0
-    for _ in range(issues):
-        store.enqueue("inventory.stock", f"{office.site}:FILTER", "adjust", {"on_hand": -2}, actor="storeman")
+    for n in range(issues):
+        store.enqueue("inventory.movement", new_ulid(), "create", {  # the hub keeps the bin's balance (D27)
+            "kind": "issue", "store_id": office.site, "item_id": "FILTER", "quantity": 2,
+            "occurred_at": f"2026-11-01T{6 + n % 12:02}:00:00+00:00"}, actor="storeman")
         total += 2
     office.queued += issues
     store.close()

@@ -66,9 +66,6 @@ def register_site(office: Office, fleet: list[str], items: list[str], expected: 
         "make": "CAT", "status": "operating"}, "supervisor") for unit in fleet]
     for item in items:
         record = stock_record_id(site, item)
-        drafts.append(MutationDraft("inventory.stock", record, "create",
-                                    {"store_id": site, "item_id": item, "on_hand": OPENING_STOCK, "unit": "ea"},
-                                    "storeman"))
         drafts.append(MutationDraft("inventory.movement", f"OPEN-{record}", "create", {
             "kind": "receipt", "store_id": site, "item_id": item, "quantity": OPENING_STOCK,
             "occurred_at": f"{WEEK_START - timedelta(days=1)}T06:00:00+00:00", "unit_cost": 12.5}, "storeman"))
@@ -123,7 +120,8 @@ def work_offline(office: Office, days: int, moves_per_day: int, items: list[str]
 
 def _stock_move(office: Office, tag: str, day: date, items: list[str], rnd: random.Random,
                 expected: Expected) -> list[MutationDraft]:
-    """One issue to a work order, or a partial receipt against the site's PO: a ledger row + the balance delta."""
+    """One issue to a work order, or a partial receipt against the site's PO: a ledger row (the hub moves the
+    bin's balance by it, D27) and, for a receipt, its goods receipt."""
     site = office.site
     movement_id = f"MV-{office.name}-{tag}"
     at = f"{day}T{rnd.randint(6, 17):02}:{rnd.randint(0, 59):02}:00+00:00"
@@ -146,8 +144,7 @@ def _stock_move(office: Office, tag: str, day: date, items: list[str], rnd: rand
     delta = qty if receiving else -qty
     expected.stock[record] += delta
     expected.movements[site] += 1
-    drafts = [MutationDraft("inventory.movement", movement_id, "create", payload, "storeman"),
-              MutationDraft("inventory.stock", record, "adjust", {"on_hand": int(delta)}, "storeman")]
+    drafts = [MutationDraft("inventory.movement", movement_id, "create", payload, "storeman")]  # the hub keeps the bin
     if receiving:
         drafts.append(MutationDraft("procurement.goods_receipt", f"GR-{movement_id}", "create", {
             "po_id": f"PO-{site}", "line_id": str(po_line), "item_id": item, "store_id": site,

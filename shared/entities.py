@@ -38,6 +38,9 @@ class EntitySpec:
     adjustable: frozenset[str] = field(default_factory=frozenset)  # fields that move by op=adjust
     create_only: bool = False  # ledger-like entities: rows are appended, never changed
     site_scoped: bool = True  # False: visible to the whole tenant
+    # Kept by the hub from other records (D27): devices read it, never write it (a device's write would count
+    # a movement the hub may refuse).
+    derived_by: str | None = None
 
     @property
     def context(self) -> str:
@@ -130,6 +133,9 @@ def validate_mutation(entity: str, op: Op, payload: Mapping[str, Any]) -> Entity
         raise ValidationError("payload must be an object")
     if len(_json_size_hint(payload)) > MAX_PAYLOAD_BYTES:
         raise ValidationError(f"payload is larger than {MAX_PAYLOAD_BYTES} bytes")
+    if spec.derived_by is not None:
+        raise ValidationError(f"{entity} is kept by the hub from {spec.derived_by}; write those instead",
+                              {"entity": f"derived from {spec.derived_by}"})
     if spec.create_only and op is not Op.CREATE:
         raise ValidationError(f"{entity} records are append-only: only 'create' is allowed")
     errors: dict[str, str] = {}

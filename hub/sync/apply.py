@@ -15,6 +15,8 @@ import asyncpg
 from hub.auth.principal import Principal
 from hub.errors import Conflict
 from hub.identity.enforce import forbidden_mutations
+from hub.sync.consume import judge, lock_documents, refused_conflict_id
+from hub.sync.derived import add_to_stock, stock_key
 from hub.sync.ledger import audit_applied, ledger_rows, replay_duplicates, write_ledger
 from hub.sync.records import (
     History,
@@ -27,6 +29,8 @@ from hub.sync.records import (
     save_writes,
 )
 from shared.conflicts import DecisionKind, Record, apply_op, decide, is_own_lineage
+from shared.domain.consume_once import MOVEMENT, Claim, Verdict, can_book_anyway, claim_of, principal_of
+from shared.domain.inventory import Movement, MovementError
 from shared.entities import EntitySpec, validate_mutation
 from shared.envelopes import Mutation, Op, Outcome, OutcomeStatus, PushRequest, PushResponse, event_type
 from shared.errors import UnknownEntityError, ValidationError
@@ -154,8 +158,18 @@ async def _apply_run(ctx: ApplyContext, run: list[Mutation]) -> dict[str, Outcom
         if m.id in refused and isinstance(specs[m.id], EntitySpec):
             specs[m.id] = Outcome(mutation_id=m.id, device_seq=m.device_seq, status=OutcomeStatus.REJECTED,
                                   code="forbidden", message=refused[m.id])
-    keys = sorted({(m.entity, m.entity_id) for m in run if isinstance(specs[m.id], EntitySpec)})
-    ctx.states.update(await lock_records(ctx.conn, ctx.principal.tenant_id, keys))
+    keys = {(m.entity, m.entity_id) for m in run if isinstance(specs[m.id], EntitySpec)}
+    documents: set[str] = set()
+    for m in run:
+        if not isinstance(specs[m.id], EntitySpec) or m.op is not Op.CREATE:
+            continue
+        keys |= _related_keys(m)
+        claim = claim_of(m.entity, m.payload)
+        if claim is not None:
+            documents.add(claim.document)
+    # Documents first, then records, each in a fixed order: pushes claiming the same document queue (D27).
+    await lock_documents(ctx.conn, ctx.principal.tenant_id, documents)
+    ctx.states.update(await lock_records(ctx.conn, ctx.principal.tenant_id, sorted(keys)))
     wanted: set[tuple[Key, int, str]] = set()
     for m in run:
         key = (m.entity, m.entity_id)
@@ -174,6 +188,24 @@ async def _apply_run(ctx: ApplyContext, run: list[Mutation]) -> dict[str, Outcom
     return results
 
 
+def _related_keys(m: Mutation) -> set[Key]:
+    """The records a create may also read or write besides its own: the stock balance a movement moves, the PO a
+    receipt is checked against, the principal a dependent row follows and that principal's refusal record."""
+    keys: set[Key] = set()
+    if m.entity == MOVEMENT:
+        try:
+            keys.add(stock_key(Movement.from_payload(m.entity_id, m.payload)))
+        except (MovementError, KeyError, ValueError):
+            pass
+    claim = claim_of(m.entity, m.payload)
+    if claim is not None and claim.po_id:
+        keys.add(("procurement.purchase_order", claim.po_id))
+    principal = principal_of(m.entity, m.payload)
+    if principal is not None:
+        keys |= {principal, (CONFLICT_ENTITY, refused_conflict_id(principal))}
+    return keys
+
+
 def _validate(principal: Principal, m: Mutation) -> EntitySpec | Outcome:
     def rejected(code: str, message: str) -> Outcome:
         return Outcome(mutation_id=m.id, device_seq=m.device_seq, status=OutcomeStatus.REJECTED, code=code,
@@ -184,6 +216,11 @@ def _validate(principal: Principal, m: Mutation) -> EntitySpec | Outcome:
     except ValidationError as exc:
         code = "unknown_entity" if isinstance(exc, UnknownEntityError) else "validation_failed"
         return rejected(code, str(exc))
+    if m.entity == MOVEMENT:
+        try:  # the hub books it into the stock balance: it must be a ledger row the shared rule accepts
+            Movement.from_payload(m.entity_id, m.payload)
+        except (MovementError, KeyError, ValueError) as exc:
+            return rejected("validation_failed", f"not a stock movement: {exc}")
     if not principal.sees_site(m.site_id):
         return rejected("forbidden_site", f"this device may not write to site {m.site_id!r}")
     return spec
@@ -202,6 +239,10 @@ async def _apply_one(ctx: ApplyContext, m: Mutation, spec: EntitySpec, history: 
     if m.base_version > cur.version:
         return outcome(OutcomeStatus.REJECTED, code="unknown_base_version",
                        message=f"base_version {m.base_version} is newer than the record's version {cur.version}")
+    if m.op is Op.CREATE and not cur.exists:
+        held = await _consume_once(ctx, m, outcome)
+        if held is not None:
+            return held
     stale = False
     base_state = cur.data if not cur.deleted else None
     if cur.version > m.base_version:
@@ -228,6 +269,9 @@ async def _apply_one(ctx: ApplyContext, m: Mutation, spec: EntitySpec, history: 
                 ctx.writes.remove(w)
                 ctx.states[key] = cur
                 return outcome(OutcomeStatus.REJECTED, code="conflict_not_resolvable", message=problem)
+        if m.entity == MOVEMENT and m.op is Op.CREATE and not decision.delete:
+            await add_to_stock(ctx, Movement.from_payload(m.entity_id, m.payload), site_id=site_id,
+                               mutation_id=m.id, correlation_id=m.id)
         status = OutcomeStatus.MERGED if decision.kind is DecisionKind.MERGE else OutcomeStatus.APPLIED
         return outcome(status, version=w.version, resolution=decision.resolution)
 
@@ -251,6 +295,50 @@ async def _apply_one(ctx: ApplyContext, m: Mutation, spec: EntitySpec, history: 
                    resolution=decision.resolution, conflict_id=conflict_id)
 
 
+async def _consume_once(ctx: ApplyContext, m: Mutation, outcome: Any) -> Outcome | None:
+    """Hold a create that claims a document already consumed, or that follows a held one (D27). None: go on."""
+    principal = principal_of(m.entity, m.payload)
+    if principal is not None and not (await ctx.state_of(principal)).exists:
+        ckey = (CONFLICT_ENTITY, refused_conflict_id(principal))
+        conflict = await ctx.state_of(ckey)
+        if conflict.exists and conflict.data is not None:
+            c = dict(conflict.data)
+            c["dependents"] = [*c.get("dependents", []), {
+                "mutation_id": m.id, "entity": m.entity, "entity_id": m.entity_id, "op": str(m.op),
+                "payload": m.payload, "actor": m.actor, "site_id": m.site_id}]
+            ctx.write(ckey, c, deleted=False, site_id=conflict.site_id, device_id=None, mutation_id=m.id,
+                      type_="sync.conflict.updated", correlation_id=m.id)
+            return outcome(OutcomeStatus.CONFLICT, version=0, conflict_id=ckey[1], code="follows_refused",
+                           resolution="not booked: it belongs to a row that was not booked",
+                           message=f"{m.entity} {m.entity_id} belongs to {principal[0]} {principal[1]}, which was "
+                                   f"not booked: {c.get('reason', '')}")
+    claim = claim_of(m.entity, m.payload)
+    if claim is None:
+        return None
+    verdict, booked = await judge(ctx, claim)
+    if verdict.accepted:
+        return None
+    return _refuse(ctx, m, claim, verdict, booked, outcome)
+
+
+def _refuse(ctx: ApplyContext, m: Mutation, claim: Claim, verdict: Verdict, booked: dict[str, Any],
+            outcome: Any) -> Outcome:
+    ckey = (CONFLICT_ENTITY, refused_conflict_id((m.entity, m.entity_id)))
+    record = {
+        "kind": "consume_once", "claim": str(claim.kind), "document": claim.document, "reason": verdict.reason,
+        "entity": m.entity, "entity_id": m.entity_id, "mutation_id": m.id, "device_id": m.device_id,
+        "actor": m.actor, "strategy": "manual", "status": "open", "needs_person": True,
+        "base_version": m.base_version, "server_version": 0, "server_data": booked, "client_op": str(m.op),
+        "client_payload": m.payload, "fields": [], "dependents": [],
+        "can_book_anyway": can_book_anyway(claim.kind),
+        "resolution": "not booked: a person decides", "created_at": ctx.now.isoformat(),
+    }
+    ctx.write(ckey, record, deleted=False, site_id=m.site_id, device_id=None, mutation_id=m.id,
+              type_="sync.conflict.opened", correlation_id=m.id)
+    return outcome(OutcomeStatus.CONFLICT, version=0, conflict_id=ckey[1], code="consumed_once",
+                   resolution="not booked: a person decides", message=verdict.reason)
+
+
 def _batch_versions(ctx: ApplyContext, key: Key) -> list[Write]:
     return [w for w in ctx.writes if w.key == key]
 
@@ -268,6 +356,14 @@ async def resolve_conflict(ctx: ApplyContext, conflict_id: str, choice: str, dat
         return f"conflict {conflict_id} is {c.get('status')}, not open"
     if not ctx.principal.sees_site(conflict.site_id):
         return "this device may not resolve conflicts of that site"
+    if c.get("kind") == "consume_once":
+        problem = await _resolve_refusal(ctx, c, choice, correlation_id, site_id=conflict.site_id)
+        if problem is not None:
+            return problem
+        c.update(status="resolved", choice=choice, resolved_by=actor, resolved_at=ctx.now.isoformat())
+        ctx.write(ckey, c, deleted=False, site_id=conflict.site_id, device_id=None, mutation_id=None,
+                  type_="sync.conflict.resolved", correlation_id=correlation_id)
+        return None
     key = (str(c["entity"]), str(c["entity_id"]))
     target = await ctx.state_of(key)
     new_state: dict[str, Any] | None = None
@@ -293,6 +389,31 @@ async def resolve_conflict(ctx: ApplyContext, conflict_id: str, choice: str, dat
     c.update(status="resolved", choice=choice, resolved_by=actor, resolved_at=ctx.now.isoformat())
     ctx.write(ckey, c, deleted=False, site_id=conflict.site_id, device_id=None, mutation_id=None,
               type_="sync.conflict.resolved", correlation_id=correlation_id)
+    return None
+
+
+async def _resolve_refusal(ctx: ApplyContext, c: dict[str, Any], choice: str, correlation_id: str, *,
+                           site_id: str | None) -> str | None:
+    """'server' leaves the refused rows unbooked; 'client' books them after all (where the rule allows a person
+    to), the principal first and then the rows that followed it, each into the stock balance if a movement."""
+    if choice == "server":
+        return None
+    if choice != "client":
+        return "a refused receipt or order is kept out ('server') or booked after all ('client'), never edited"
+    if not c.get("can_book_anyway"):
+        return f"{c.get('reason', 'refused')}; this cannot be booked twice: record extra goods as a stock count"
+    rows = [{"entity": c["entity"], "entity_id": c["entity_id"], "payload": c["client_payload"],
+             "site_id": None}, *c.get("dependents", [])]
+    for row in rows:
+        key = (str(row["entity"]), str(row["entity_id"]))
+        if (await ctx.state_of(key)).exists:
+            continue  # booked meanwhile: never twice
+        payload, site = dict(row["payload"]), row.get("site_id") or site_id
+        ctx.write(key, payload, deleted=False, site_id=site, device_id=None, mutation_id=None,
+                  type_=event_type(key[0], Op.CREATE), correlation_id=correlation_id)
+        if key[0] == MOVEMENT:
+            await add_to_stock(ctx, Movement.from_payload(key[1], payload), site_id=site, mutation_id=None,
+                               correlation_id=correlation_id)
     return None
 
 

@@ -104,6 +104,7 @@ STOCK_BALANCE = register(
         name="inventory.stock",
         strategy=Strategy.ADJUSTMENT,
         adjustable=frozenset({"on_hand"}),
+        derived_by="inventory.movement",  # the hub adds each movement it books (D27)
         fields={
             "store_id": FieldSpec("str", required=True, label="Store"),
             "item_id": FieldSpec("str", required=True, label="Item"),

@@ -290,3 +290,18 @@ VENDOR_INVOICE = register(
         },
     )
 )
+
+# A site office's petty-cash float: cash paid out and topped up at two desks offline both count, so the
+# balance moves only by deltas (the adjustment strategy), never by overwrite.
+CASH_FLOAT = register(
+    EntitySpec(
+        name="finance.cash_float",
+        strategy=Strategy.ADJUSTMENT,
+        adjustable=frozenset({"balance"}),
+        fields={
+            "custodian": FieldSpec("str", required=True, max_length=128, label="Custodian"),
+            "currency": FieldSpec("str", max_length=3, label="Currency"),
+            "balance": FieldSpec("number", label="Balance"),
+        },
+    )
+)

@@ -2,7 +2,8 @@
 
 Every movement of stock is one row of `inventory.movement` (receipt, issue, transfer out/in, count
 adjustment). Stock on hand is *derived* from the ledger, never stored as a fact of its own; the
-`inventory.stock` balance (core_entities) is a running figure that moves only by deltas.
+`inventory.stock` balance (core_entities) is a running figure the hub keeps: each movement it books adds
+its delta (devices never write it, D27), and a desktop reads its own stock from its local ledger.
 
 Strategies:
 - `inventory.movement` is create-only: two storemen issuing the same item offline are two rows and
@@ -316,6 +317,8 @@ MOVEMENT = register(
             "unit_cost": FieldSpec("number", min=0, label="Unit cost"),
             "occurred_at": FieldSpec("datetime", required=True, label="When"),
             "transfer_id": FieldSpec("str", label="Transfer"),
+            # On a transfer shortfall: the transfer_in it belongs to (it stands or falls with it, D27).
+            "transfer_in_id": FieldSpec("str", max_length=128, label="Transfer receipt"),
             "to_store_id": FieldSpec("str", label="To store"),
             "work_order_id": FieldSpec("str", label="Work order"),
             "cost_centre": FieldSpec("str", max_length=32, label="Cost centre"),
@@ -339,6 +342,7 @@ def transfer_receipt(
     received: Decimal,
     received_at: str,
     reason: str = "",
+    transfer_in_id: str | None = None,
 ) -> list[dict[str, object]]:
     """The receiving store's rows for one transfer in transit (payloads, in this order).
 
@@ -346,7 +350,9 @@ def transfer_receipt(
     shipping cost, so the transfer closes and value moves between stores unchanged. When fewer arrived
     (broken, lost on the road) the shortfall is a negative count adjustment at the receiving store with
     its reason, naming the transfer, so the loss is visible in that store's ledger rather than hidden as
-    stock in transit forever. More than was shipped is refused: extra goods are a count, not a transfer."""
+    stock in transit forever. More than was shipped is refused: extra goods are a count, not a transfer.
+    `transfer_in_id`, the id the caller gives the transfer_in row, is named on the shortfall row so the hub
+    refuses both together when another office already received the transfer (D27)."""
     if outstanding <= 0:
         raise MovementError(f"transfer {transfer_id} has nothing in transit", {"quantity": "nothing to receive"})
     if received < 0:
@@ -379,6 +385,7 @@ def transfer_receipt(
             "transfer_id": transfer_id,
             "occurred_at": received_at,
             "note": f"transfer {transfer_id} short by {_q(shortfall)}: {reason.strip()}",
+            **({"transfer_in_id": transfer_in_id} if transfer_in_id else {}),
         })
     return rows
 

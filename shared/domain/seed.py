@@ -132,7 +132,6 @@ class _Site:
         yield from self.opening_stock(day0)
         for n in range(self.spec.days):
             yield from self.day(day0 + timedelta(days=n))
-        yield from self.stock_balances()
 
     def master_data(self) -> Iterator[SeedDraft]:
         rng = self.rng
@@ -221,11 +220,6 @@ class _Site:
             payload["unit_cost"] = float(unit_cost)
         payload.update({k: v for k, v in extra.items() if v is not None})
         return self.draft("inventory.movement", mid, payload, by)
-
-    def stock_balances(self) -> Iterator[SeedDraft]:
-        for (store_id, item_id), position in sorted(self.positions.items()):
-            yield self.draft("inventory.stock", inv.stock_record_id(store_id, item_id), {
-                "store_id": store_id, "item_id": item_id, "on_hand": float(position.quantity)}, "system")
 
     # --- one day of history -----------------------------------------------------------------------
     def day(self, today: date) -> Iterator[SeedDraft]:

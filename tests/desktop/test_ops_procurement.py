@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from desktop.stock_writes import on_hand as ledger_on_hand
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from shared.store import LocalStore
@@ -28,8 +30,9 @@ def select_po(screen, key: str) -> None:  # type: ignore[no-untyped-def]
 
 
 def on_hand(store: LocalStore, key: str) -> float:
-    record = store.get("inventory.stock", key)
-    return float((record.state or {}).get("on_hand", 0)) if record else 0.0
+    """This office's stock, from its own ledger (the hub keeps the running balance, D27)."""
+    store_id, item_id = key.split(":")
+    return float(ledger_on_hand(store, store_id, item_id))
 
 
 def test_receive_goods_against_a_po_partially(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -8,6 +8,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from desktop.stock_writes import on_hand as ledger_on_hand
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from desktop.stock_writes import movement_drafts
@@ -28,8 +30,9 @@ def ship(qtbot, desk, quantity: str, to_store: str = "PIT2") -> None:  # type: i
 
 
 def balance(desk, key: str) -> float:  # type: ignore[no-untyped-def]
-    record = desk.store.get("inventory.stock", key)
-    return float((record.state or {}).get("on_hand", 0)) if record else 0.0
+    """This office's stock, from its own ledger (the hub keeps the running balance, D27)."""
+    store_id, item_id = key.split(":")
+    return float(ledger_on_hand(desk.store, store_id, item_id))
 
 
 def test_ship_see_in_transit_receive_at_the_other_store(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -52,7 +55,7 @@ def test_ship_see_in_transit_receive_at_the_other_store(qtbot, tmp_path: Path) -
     screen.receive.inputs["quantity"].clear()  # empty: everything in transit
     click(qtbot, screen.receive.save_button)
     assert screen.model.rows == [] and screen.summary.text() == "0 transfer(s) in transit"
-    assert desk.store.outbox_depth() == depth + 3  # transfer_in, PIT2's balance created, and adjusted
+    assert desk.store.outbox_depth() == depth + 1  # the transfer_in (the hub moves PIT2's balance)
     [booked] = [r for r in desk.store.query("inventory.movement") if (r.state or {}).get("kind") == "transfer_in"]
     assert booked.state is not None and booked.state["transfer_id"] == line.key and booked.state["unit_cost"] == 13.0
     screen.show_received.setChecked(True)
@@ -156,3 +159,54 @@ def test_two_offices_ship_and_receive_through_a_real_hub(qtbot, live_hub: HubPro
                     == [], timeout=30_000)
     sender.close()
     receiver.close()
+
+
+def test_a_transfer_received_at_two_offline_offices_is_booked_once(qtbot, live_hub: HubProcess,  # type: ignore[no-untyped-def]
+                                                                    tmp_path: Path) -> None:
+    """Issue 12: two offices at the receiving site both book the same transfer offline. The hub books the first
+    (D27); the second office's receipt disappears from its ledger, its conflicts inbox says why, and both offices
+    end with the hub's single receipt: stock 8 at PIT2, never 16."""
+    tenant = f"t-xfer2-{new_ulid()[-6:].lower()}"
+    sender = open_ops(tmp_path / "main.db", actor="sam", hub=live_hub, tenant=tenant, device="main-1")
+    qtbot.addWidget(sender.window)
+    assert sender.bridge is not None
+    s = sender.store
+    s.enqueue_many(movement_drafts(s, new_ulid(), {
+        "kind": "receipt", "store_id": "MAIN", "item_id": "FILTER", "quantity": 20, "unit_cost": 4.5,
+        "occurred_at": "2026-07-01T06:00:00+00:00"}, "sam"))
+    ship(qtbot, sender, "8")
+    sender.bridge.client.sync_once()
+    assert s.outbox_depth() == 0 and not s.rejections()
+
+    offices = []
+    for name in ("pit2-1", "pit2-2"):
+        desk = open_ops(tmp_path / f"{name}.db", actor="kim", hub=live_hub, tenant=tenant, device=name)
+        qtbot.addWidget(desk.window)
+        assert desk.bridge is not None
+        desk.bridge.client.catch_up()
+        desk.window.show_module("Transfers")
+        screen = desk.window.ops["Transfers"]
+        screen.refresh()
+        [line] = screen.model.rows
+        assert screen.select(line.key)
+        click(qtbot, screen.receive.save_button)  # offline: each office books everything in transit
+        assert balance(desk, "PIT2:FILTER") == 8
+        offices.append(desk)
+
+    for desk in offices:
+        desk.bridge.client.sync_once()
+    for desk in offices:
+        desk.bridge.client.sync_once()  # the other office's receipt arrives through the log
+    for desk in offices:  # the site's conflict, for whoever at the site resolves it: the second office's receipt
+        [conflict] = desk.store.conflicts("open")
+        assert conflict.state is not None and "already received" in conflict.state["reason"]
+        assert conflict.state["device_id"] == "pit2-2" and desk.store.outbox_depth() == 0
+    for desk in offices:
+        assert balance(desk, "PIT2:FILTER") == 8, desk.store.path  # one transfer_in in every replica
+        booked = [r for r in desk.store.query("inventory.movement") if (r.state or {}).get("kind") == "transfer_in"]
+        assert len(booked) == 1
+    rows = db_fetch(live_hub.dsn, "SELECT entity_id, data FROM sync.records WHERE tenant_id = $1 "
+                                  "AND entity = 'inventory.stock'", tenant)
+    assert {r["entity_id"]: r["data"]["on_hand"] for r in rows} == {"MAIN:FILTER": 12, "PIT2:FILTER": 8}
+    for desk in (sender, *offices):
+        desk.close()

@@ -44,28 +44,28 @@ def test_two_desktops_converge_through_the_stream(live_hub: HubProcess, tmp_path
     for r in runners:
         r.start()
     try:
-        a.enqueue("inventory.stock", "S1:BOLT", "create", {"store_id": "S1", "item_id": "BOLT", "on_hand": 100},
+        a.enqueue("finance.cash_float", "S1:BOLT", "create", {"custodian": "S1", "currency": "AUD", "balance": 100},
                   actor="storeman")
         client_a.notify_outbox()
-        assert wait_until(lambda: b.get("inventory.stock", "S1:BOLT") is not None)
-        a.enqueue("inventory.stock", "S1:BOLT", "adjust", {"on_hand": -30}, actor="storeman")
-        b.enqueue("inventory.stock", "S1:BOLT", "adjust", {"on_hand": -45}, actor="storeman")
+        assert wait_until(lambda: b.get("finance.cash_float", "S1:BOLT") is not None)
+        a.enqueue("finance.cash_float", "S1:BOLT", "adjust", {"balance": -30}, actor="storeman")
+        b.enqueue("finance.cash_float", "S1:BOLT", "adjust", {"balance": -45}, actor="storeman")
         client_a.notify_outbox()
         client_b.notify_outbox()
 
         def settled(store: LocalStore) -> bool:
-            rec = store.get("inventory.stock", "S1:BOLT")
+            rec = store.get("finance.cash_float", "S1:BOLT")
             return (rec is not None and rec.state is not None and not rec.pending and rec.server_version == 3
-                    and rec.state["on_hand"] == 25)
+                    and rec.state["balance"] == 25)
 
-        assert wait_until(lambda: settled(a) and settled(b)), (a.get("inventory.stock", "S1:BOLT"),
-                                                              b.get("inventory.stock", "S1:BOLT"))
+        assert wait_until(lambda: settled(a) and settled(b)), (a.get("finance.cash_float", "S1:BOLT"),
+                                                              b.get("finance.cash_float", "S1:BOLT"))
     finally:
         stop.set()
         for r in runners:
             r.join(10)
     rows = db_fetch(live_hub.dsn, "SELECT data FROM sync.records WHERE tenant_id = 't-conv' AND entity_id = 'S1:BOLT'")
-    assert rows[0]["data"]["on_hand"] == 25
+    assert rows[0]["data"]["balance"] == 25
 
 
 def test_a_rejection_reaches_the_person_and_leaves_no_phantom(live_hub: HubProcess, tmp_path: Path) -> None:

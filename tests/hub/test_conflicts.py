@@ -53,12 +53,12 @@ def test_server_wins_discards_the_stale_change(live_hub: HubProcess) -> None:
 
 def test_adjustment_keeps_both_offline_deltas(live_hub: HubProcess) -> None:
     a, b = two_devices(live_hub, "t-adj")
-    a.push_ok([a.mutation("inventory.stock", "S1:BOLT", "create", {"store_id": "S1", "item_id": "BOLT",
-                                                                   "on_hand": 100})])
-    [ob] = b.push_ok([b.mutation("inventory.stock", "S1:BOLT", "adjust", {"on_hand": -30}, 1)])
-    [oa] = a.push_ok([a.mutation("inventory.stock", "S1:BOLT", "adjust", {"on_hand": -45}, 1)])
+    a.push_ok([a.mutation("finance.cash_float", "S1:BOLT", "create", {"custodian": "S1", "currency": "AUD",
+                                                                   "balance": 100})])
+    [ob] = b.push_ok([b.mutation("finance.cash_float", "S1:BOLT", "adjust", {"balance": -30}, 1)])
+    [oa] = a.push_ok([a.mutation("finance.cash_float", "S1:BOLT", "adjust", {"balance": -45}, 1)])
     assert ob["status"] == oa["status"] == "applied"
-    assert record(live_hub, "t-adj", "S1:BOLT")["on_hand"] == 25
+    assert record(live_hub, "t-adj", "S1:BOLT")["balance"] == 25
 
 
 def test_manual_waits_for_a_person_and_resolves_through_the_api(live_hub: HubProcess) -> None:

@@ -27,14 +27,12 @@ def when(minutes: int) -> str:
 
 def movement(dev: DeviceClient, mid: str, kind: str, item: str, qty: float, minutes: int,
              cost: float | None = None, **extra: Any) -> list[dict[str, Any]]:
-    """A ledger row plus the running balance's adjustment, as the desktop writes them."""
+    """A ledger row, as the desktop writes it (the hub moves the running balance, D27)."""
     payload: dict[str, Any] = {"kind": kind, "store_id": "S1", "item_id": item, "quantity": qty,
                                "occurred_at": when(minutes), **extra}
     if cost is not None:
         payload["unit_cost"] = cost
-    sign = -1 if kind == "issue" else 1
-    return [dev.mutation("inventory.movement", mid, "create", payload),
-            dev.mutation("inventory.stock", f"S1:{item}", "adjust", {"on_hand": sign * qty})]
+    return [dev.mutation("inventory.movement", mid, "create", payload)]
 
 
 def receipt(dev: DeviceClient, gid: str, line: str, item: str, qty: float, minutes: int) -> list[dict[str, Any]]:
@@ -70,8 +68,6 @@ def test_concurrent_offline_stock_receipts_and_approvals_end_exactly_right(live_
     desk_b = make_device(live_hub, tenant, "s1", "desk-b")
 
     hq.push_ok([
-        hq.mutation("inventory.stock", "S1:I1", "create", {"store_id": "S1", "item_id": "I1", "on_hand": 0}),
-        hq.mutation("inventory.stock", "S1:I2", "create", {"store_id": "S1", "item_id": "I2", "on_hand": 0}),
         *movement(hq, "OPEN-1", "receipt", "I1", 10, 0, 4),
         hq.mutation("procurement.purchase_order", "PO1", "create", {"vendor_id": "V1", "lines": PO_LINES,
                                                                      "total": 130}),
@@ -106,7 +102,7 @@ def test_concurrent_offline_stock_receipts_and_approvals_end_exactly_right(live_
         t.join(timeout=120)
     assert not errors, errors
 
-    # The running balances (adjustments) and the ledger agree: every issue counted once.
+    # The running balances the hub keeps and the ledger agree: every issue counted once.
     balances = {r["entity_id"]: r["data"]["on_hand"] for r in db_fetch(
         live_hub.dsn, "SELECT entity_id, data FROM sync.records WHERE tenant_id = $1 AND entity = 'inventory.stock'",
         tenant)}

@@ -58,7 +58,7 @@ def test_replayed_device_seq_with_another_id_is_refused_whole(live_hub: HubProce
         ("no.such.thing", "create", {"x": 1}, "unknown_entity"),
         ("equipment.unit", "create", {"fleet_no": "DT01"}, "validation_failed"),
         ("equipment.unit", "update", {"fleet_no": "DT09"}, "not_found"),
-        ("inventory.stock", "adjust", {"on_hand": "ten"}, "validation_failed"),
+        ("finance.cash_float", "adjust", {"balance": "ten"}, "validation_failed"),
     ],
 )
 def test_per_mutation_errors_are_rejected_outcomes(live_hub: HubProcess, entity: str, op: str,

@@ -108,7 +108,7 @@ def test_event_type_names() -> None:
 def test_registry_has_the_core_entities_with_their_strategies() -> None:
     names = {s.name for s in all_specs()}
     assert {"equipment.unit", "equipment.usage_log", "equipment.breakdown", "inventory.stock"} <= names
-    assert get_spec("inventory.stock").strategy == "adjustment"
+    assert get_spec("finance.cash_float").strategy == "adjustment"
 
 
 def test_unknown_entity() -> None:
@@ -126,9 +126,10 @@ def test_unknown_entity() -> None:
         ("equipment.usage_log", Op.UPDATE, {"operating_hours": 13}, "operating_hours"),
         ("equipment.usage_log", Op.UPDATE, {"shift_date": "24/11/2026"}, "shift_date"),
         ("equipment.breakdown", Op.UPDATE, {"started_at": "2026-11-24T10:00:00"}, "started_at"),
-        ("inventory.stock", Op.UPDATE, {"on_hand": 5}, "on_hand"),
-        ("inventory.stock", Op.ADJUST, {"unit": 1}, "unit"),
-        ("inventory.stock", Op.ADJUST, {"on_hand": "5"}, "on_hand"),
+        ("finance.cash_float", Op.UPDATE, {"balance": 5}, "balance"),
+        ("finance.cash_float", Op.ADJUST, {"currency": 1}, "currency"),
+        ("finance.cash_float", Op.ADJUST, {"balance": "5"}, "balance"),
+        ("inventory.stock", Op.ADJUST, {"on_hand": -3}, "entity"),  # the hub keeps it from the movements (D27)
         ("equipment.unit", Op.UPDATE, {}, "payload"),
     ],
 )

@@ -155,11 +155,11 @@ def test_adjustments_compose_and_queries_filter_and_sort(tmp_path: Path) -> None
     assert [r.state["make"] for r in store.query("equipment.unit", order_by="-make")][:2] == [  # type: ignore[index]
         "Komatsu", "Hitachi"]
     assert store.count("equipment.unit") == 4
-    store.enqueue("inventory.stock", "S1:BOLT", "create", {"store_id": "S1", "item_id": "BOLT", "on_hand": 10},
+    store.enqueue("finance.cash_float", "S1:BOLT", "create", {"custodian": "S1", "currency": "AUD", "balance": 10},
                   actor="u1")
-    store.enqueue("inventory.stock", "S1:BOLT", "adjust", {"on_hand": -3}, actor="u1")
-    store.enqueue("inventory.stock", "S1:BOLT", "adjust", {"on_hand": -4}, actor="u1")
-    assert store.get("inventory.stock", "S1:BOLT").state["on_hand"] == 3  # type: ignore[union-attr,index]
+    store.enqueue("finance.cash_float", "S1:BOLT", "adjust", {"balance": -3}, actor="u1")
+    store.enqueue("finance.cash_float", "S1:BOLT", "adjust", {"balance": -4}, actor="u1")
+    assert store.get("finance.cash_float", "S1:BOLT").state["balance"] == 3  # type: ignore[union-attr,index]
     assert [m.device_seq for m in store.outbox_batch()] == list(range(1, 8))
 
 
@@ -214,35 +214,35 @@ def test_kill_9_while_writing_never_corrupts_or_loses_a_committed_batch(tmp_path
 
 def test_own_event_before_the_push_response_is_not_counted_twice(tmp_path: Path) -> None:
     store = new_store(tmp_path)
-    store.apply_events([event(1, "S1:BOLT", 1, {"store_id": "S1", "item_id": "BOLT", "on_hand": 100},
-                              "inventory.stock.created", "inventory.stock")])
-    m = store.enqueue("inventory.stock", "S1:BOLT", "adjust", {"on_hand": -45}, actor="u1")
-    own = event(2, "S1:BOLT", 2, {"store_id": "S1", "item_id": "BOLT", "on_hand": 55}, "inventory.stock.adjusted",
-                "inventory.stock").model_copy(update={"correlation_id": m.id})
+    store.apply_events([event(1, "S1:BOLT", 1, {"custodian": "S1", "currency": "AUD", "balance": 100},
+                              "finance.cash_float.created", "finance.cash_float")])
+    m = store.enqueue("finance.cash_float", "S1:BOLT", "adjust", {"balance": -45}, actor="u1")
+    own = event(2, "S1:BOLT", 2, {"custodian": "S1", "currency": "AUD", "balance": 55}, "finance.cash_float.adjusted",
+                "finance.cash_float").model_copy(update={"correlation_id": m.id})
     store.apply_events([own])  # the stream was faster than the push response
-    rec = store.get("inventory.stock", "S1:BOLT")
-    assert rec is not None and rec.state is not None and rec.state["on_hand"] == 55 and not rec.pending
+    rec = store.get("finance.cash_float", "S1:BOLT")
+    assert rec is not None and rec.state is not None and rec.state["balance"] == 55 and not rec.pending
     store.apply_outcomes([Outcome(mutation_id=m.id, device_seq=1, status=OutcomeStatus.APPLIED, version=2, seq=2)])
-    rec = store.get("inventory.stock", "S1:BOLT")
-    assert rec is not None and rec.state is not None and rec.state["on_hand"] == 55
+    rec = store.get("finance.cash_float", "S1:BOLT")
+    assert rec is not None and rec.state is not None and rec.state["balance"] == 55
     assert store.connection.execute("SELECT count(*) FROM outbox").fetchone()[0] == 0
 
 
 def test_push_response_before_own_event_keeps_the_change_until_the_event(tmp_path: Path) -> None:
     store = new_store(tmp_path)
-    store.apply_events([event(1, "S1:BOLT", 1, {"store_id": "S1", "item_id": "BOLT", "on_hand": 100},
-                              "inventory.stock.created", "inventory.stock")])
-    m = store.enqueue("inventory.stock", "S1:BOLT", "adjust", {"on_hand": -45}, actor="u1")
+    store.apply_events([event(1, "S1:BOLT", 1, {"custodian": "S1", "currency": "AUD", "balance": 100},
+                              "finance.cash_float.created", "finance.cash_float")])
+    m = store.enqueue("finance.cash_float", "S1:BOLT", "adjust", {"balance": -45}, actor="u1")
     store.apply_outcomes([Outcome(mutation_id=m.id, device_seq=1, status=OutcomeStatus.APPLIED, version=3, seq=3)])
-    assert store.get("inventory.stock", "S1:BOLT").state["on_hand"] == 55  # type: ignore[union-attr,index]
-    other = event(2, "S1:BOLT", 2, {"store_id": "S1", "item_id": "BOLT", "on_hand": 90}, "inventory.stock.adjusted",
-                  "inventory.stock")  # someone else's -10 committed before ours
+    assert store.get("finance.cash_float", "S1:BOLT").state["balance"] == 55  # type: ignore[union-attr,index]
+    other = event(2, "S1:BOLT", 2, {"custodian": "S1", "currency": "AUD", "balance": 90}, "finance.cash_float.adjusted",
+                  "finance.cash_float")  # someone else's -10 committed before ours
     store.apply_events([other])
-    assert store.get("inventory.stock", "S1:BOLT").state["on_hand"] == 45  # type: ignore[union-attr,index]
-    mine = event(3, "S1:BOLT", 3, {"store_id": "S1", "item_id": "BOLT", "on_hand": 45}, "inventory.stock.adjusted",
-                 "inventory.stock").model_copy(update={"correlation_id": m.id})
+    assert store.get("finance.cash_float", "S1:BOLT").state["balance"] == 45  # type: ignore[union-attr,index]
+    mine = event(3, "S1:BOLT", 3, {"custodian": "S1", "currency": "AUD", "balance": 45}, "finance.cash_float.adjusted",
+                 "finance.cash_float").model_copy(update={"correlation_id": m.id})
     store.apply_events([mine])
-    assert store.get("inventory.stock", "S1:BOLT").state["on_hand"] == 45  # type: ignore[union-attr,index]
+    assert store.get("finance.cash_float", "S1:BOLT").state["balance"] == 45  # type: ignore[union-attr,index]
     assert store.connection.execute("SELECT count(*) FROM outbox").fetchone()[0] == 0
 
 

@@ -204,4 +204,5 @@ def test_each_movement_adjusts_the_running_stock_balance() -> None:
 
     record_id, payload = stock_adjustment(mv(1, K.ISSUE, "2.5"))
     assert record_id == "S1:I1" and payload == {"on_hand": -2.5}
-    validate_mutation("inventory.stock", Op.ADJUST, payload)
+    with pytest.raises(ValidationError, match="kept by the hub"):  # the hub applies it, never a device (D27)
+        validate_mutation("inventory.stock", Op.ADJUST, payload)
