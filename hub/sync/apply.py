@@ -16,7 +16,7 @@ from hub.auth.principal import Principal
 from hub.errors import Conflict
 from hub.identity.enforce import forbidden_mutations
 from hub.sync.consume import judge, lock_documents, refused_conflict_id
-from hub.sync.derived import add_to_stock, stock_key
+from hub.sync.derived import add_to_stock, booked_movement, stock_key
 from hub.sync.ledger import audit_applied, ledger_rows, replay_duplicates, write_ledger
 from hub.sync.records import (
     History,
@@ -270,6 +270,9 @@ async def _apply_one(ctx: ApplyContext, m: Mutation, spec: EntitySpec, history: 
                 ctx.states[key] = cur
                 return outcome(OutcomeStatus.REJECTED, code="conflict_not_resolvable", message=problem)
         if m.entity == MOVEMENT and m.op is Op.CREATE and not decision.delete:
+            replaced = booked_movement(m.entity_id, cur.data) if cur.exists else None
+            if replaced is not None:  # the device re-created its own row: it replaces, never adds
+                await add_to_stock(ctx, replaced, site_id=site_id, mutation_id=m.id, correlation_id=m.id, sign=-1)
             await add_to_stock(ctx, Movement.from_payload(m.entity_id, m.payload), site_id=site_id,
                                mutation_id=m.id, correlation_id=m.id)
         status = OutcomeStatus.MERGED if decision.kind is DecisionKind.MERGE else OutcomeStatus.APPLIED

@@ -5,9 +5,9 @@ it: a device's own adjustment would still count a movement the hub refused."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from shared.domain.inventory import Movement, stock_adjustment
+from shared.domain.inventory import Movement, MovementError, stock_adjustment
 from shared.envelopes import Op, event_type
 
 if TYPE_CHECKING:
@@ -21,17 +21,27 @@ def stock_key(movement: Movement) -> tuple[str, str]:
 
 
 async def add_to_stock(ctx: ApplyContext, movement: Movement, *, site_id: str | None, mutation_id: str | None,
-                       correlation_id: str) -> None:
-    """Move the balance of the movement's store and item by its delta (created at that delta the first time)."""
+                       correlation_id: str, sign: int = 1) -> None:
+    """Move the balance of the movement's store and item by its delta (created at that delta the first time);
+    `sign=-1` takes a row's delta back out (a device re-creating its own row replaces it)."""
     key = stock_key(movement)
     current = await ctx.state_of(key)
+    delta = movement.delta * sign
     if current.exists and current.data is not None:
         before = Decimal(str(current.data.get("on_hand") or 0))
-        data = {**current.data, "on_hand": float(before + movement.delta)}
+        data = {**current.data, "on_hand": float(before + delta)}
         op = Op.UPDATE
     else:
-        data = {"store_id": movement.store_id, "item_id": movement.item_id, "on_hand": float(movement.delta)}
+        data = {"store_id": movement.store_id, "item_id": movement.item_id, "on_hand": float(delta)}
         op = Op.CREATE
     site = current.site_id if current.in_db and current.site_id is not None else site_id
     ctx.write(key, data, deleted=False, site_id=site, device_id=None, mutation_id=mutation_id,
               type_=event_type(STOCK, op), correlation_id=correlation_id)
+
+
+def booked_movement(entity_id: str, data: dict[str, Any] | None) -> Movement | None:
+    """A stored movement as the ledger row it was booked as (None for a row the ledger never took)."""
+    try:
+        return None if data is None else Movement.from_payload(entity_id, data)
+    except (MovementError, KeyError, ValueError):
+        return None

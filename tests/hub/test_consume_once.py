@@ -185,3 +185,16 @@ def test_a_device_never_writes_the_stock_balance_the_hub_keeps(live_hub: HubProc
         "kind": "issue", "store_id": "MAIN", "item_id": "FILTER", "quantity": -3, "occurred_at": WHEN})])
     assert bad["status"] == "rejected" and "positive quantity" in bad["message"]
     assert stock(live_hub, tenant, "MAIN:FILTER") is None
+
+
+def test_a_device_re_creating_its_own_movement_replaces_it_in_the_balance(live_hub: HubProcess) -> None:
+    """A re-create by the same device (a store restored, a form saved again under the same id) replaces its row;
+    the balance the hub keeps must move by the difference, never by both."""
+    tenant = f"t-once-{new_ulid()[-6:].lower()}"
+    a = make_device(live_hub, tenant, "s1", "desk-a")
+    row = {"kind": "receipt", "store_id": "MAIN", "item_id": "FILTER", "quantity": 500, "unit_cost": 4,
+           "occurred_at": WHEN}
+    a.push_ok([a.mutation("inventory.movement", "OPEN-1", "create", row)])
+    [again] = a.push_ok([a.mutation("inventory.movement", "OPEN-1", "create", {**row, "quantity": 480})])
+    assert again["status"] == "applied"
+    assert stock(live_hub, tenant, "MAIN:FILTER") == 480
