@@ -187,6 +187,7 @@ def run_week(server_url: str, folder: Path, plan: Plan, log: Callable[[str], Non
         results = [checks.exactly_once(dsn, TENANT, devices + gw_devices),
                    checks.nothing_rejected(devices + gw_devices),
                    *checks.stock_and_hours(dsn, TENANT, expected),
+                   checks.second_receipts_held(dsn, TENANT, expected),
                    *checks.read_models(dsn, TENANT, expected),
                    checks.replicas_equal_hub(dsn, TENANT, devices),
                    checks.gateway_records(dsn, TENANT, gw_devices),

@@ -119,6 +119,21 @@ def stock_and_hours(dsn: str, tenant: str, expected: Expected) -> list[Check]:
     ]
 
 
+def second_receipts_held(dsn: str, tenant: str, expected: Expected) -> Check:
+    """Each site's second booking of the same transfer and PO delivery waits for a person, with its goods receipt."""
+    rows = fetch(dsn, "SELECT site_id, data FROM sync.records WHERE tenant_id = $1 AND entity = 'sync.conflict' "
+                      "AND data->>'kind' = 'consume_once' AND data->>'status' = 'open'", tenant)
+    held: dict[str, int] = {}
+    followers = 0
+    for r in rows:
+        held[r["site_id"]] = held.get(r["site_id"], 0) + 1
+        followers += len(r["data"].get("dependents") or [])
+    want = dict(expected.held)
+    return Check("a delivery booked at two offices counts once", held == want and followers == sum(want.values()) // 2,
+                 f"{sum(held.values())} second receipts held for a person, {followers} goods receipts with them "
+                 f"(expected {sum(want.values())}, {sum(want.values()) // 2})")
+
+
 def read_models(dsn: str, tenant: str, expected: Expected) -> list[Check]:
     """The hub's read models (projected with the shared domain rules) agree with the serial replay."""
     from hub.db import connect

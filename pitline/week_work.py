@@ -17,6 +17,8 @@ from shared.domain.inventory import stock_record_id
 from shared.store import DeviceIdentity, KeyProvider, LocalStore, MutationDraft
 
 OPENING_STOCK = 1000
+TRANSFER_QTY = 20  # shipped on day 0 to the site's workshop store; both offices book it in offline
+LAST_DELIVERY = 50  # a one-line PO both offices receive in full offline
 WEEK_START = date(2026, 11, 2)
 
 
@@ -48,6 +50,8 @@ class Expected:
     movements: Counter[str] = field(default_factory=Counter)
     received: dict[tuple[str, str], Decimal] = field(default_factory=dict)  # (po, line) -> quantity received
     approved_requests: set[str] = field(default_factory=set)
+    held: Counter[str] = field(default_factory=Counter)  # site -> second receipts the hub must hold for a person
+    doubled: set[str] = field(default_factory=set)  # sites whose single booking is already in the prediction
 
 
 def items_of(site: str, count: int) -> list[str]:
@@ -71,6 +75,16 @@ def register_site(office: Office, fleet: list[str], items: list[str], expected: 
             "occurred_at": f"{WEEK_START - timedelta(days=1)}T06:00:00+00:00", "unit_cost": 12.5}, "storeman"))
         expected.stock[record] = Decimal(OPENING_STOCK)
         expected.movements[site] += 1
+    drafts.append(MutationDraft("inventory.movement", f"TR-OUT-{site}", "create", {
+        "kind": "transfer_out", "store_id": site, "item_id": items[0], "quantity": TRANSFER_QTY, "unit_cost": 12.5,
+        "transfer_id": f"TR-{site}", "to_store_id": workshop(site),
+        "occurred_at": f"{WEEK_START - timedelta(days=1)}T09:00:00+00:00"}, "storeman"))
+    expected.stock[stock_record_id(site, items[0])] -= TRANSFER_QTY
+    expected.movements[site] += 1
+    drafts.append(MutationDraft("procurement.purchase_order", f"PO-{site}-LAST", "create", {
+        "vendor_id": "V-ACME", "total": LAST_DELIVERY * 12, "lines": [
+            {"line_id": "1", "item_id": items[1], "store_id": site, "quantity": LAST_DELIVERY, "unit_price": 12}]},
+        "buyer"))
     lines = [{"line_id": str(n), "item_id": item, "store_id": site, "quantity": 400, "unit_price": 12}
              for n, item in enumerate(items[:5], start=1)]
     drafts += [
@@ -87,11 +101,43 @@ def register_site(office: Office, fleet: list[str], items: list[str], expected: 
     _enqueue(office, drafts)
 
 
+def workshop(site: str) -> str:
+    return f"{site}-WS"
+
+
+def receive_the_same_delivery(office: Office, items: list[str], expected: Expected) -> list[MutationDraft]:
+    """Both offices of a site book day 0's transfer and the last PO's whole delivery, each not knowing of the
+    other: the hub books one of each and holds the other office's for a person (D27)."""
+    site, at = office.site, f"{WEEK_START}T07:30:00+00:00"
+    receipt_id = f"LAST-{office.name}"
+    drafts = [
+        MutationDraft("inventory.movement", f"TR-IN-{office.name}", "create", {
+            "kind": "transfer_in", "store_id": workshop(site), "item_id": items[0], "quantity": TRANSFER_QTY,
+            "unit_cost": 12.5, "transfer_id": f"TR-{site}", "occurred_at": at}, "storeman"),
+        MutationDraft("inventory.movement", receipt_id, "create", {
+            "kind": "receipt", "store_id": site, "item_id": items[1], "quantity": LAST_DELIVERY, "unit_cost": 12,
+            "occurred_at": at, "po_id": f"PO-{site}-LAST", "po_line_id": "1"}, "storeman"),
+        MutationDraft("procurement.goods_receipt", f"GR-{receipt_id}", "create", {
+            "po_id": f"PO-{site}-LAST", "line_id": "1", "item_id": items[1], "store_id": site,
+            "quantity": LAST_DELIVERY, "unit_price": 12, "received_at": at, "movement_id": receipt_id}, "storeman"),
+    ]
+    if site in expected.doubled:
+        expected.held[site] += 2  # the transfer_in and the receipt (its goods receipt follows the receipt)
+    else:
+        expected.doubled.add(site)
+        ws = stock_record_id(workshop(site), items[0])
+        expected.stock[ws] = expected.stock.get(ws, Decimal(0)) + TRANSFER_QTY
+        expected.stock[stock_record_id(site, items[1])] += LAST_DELIVERY
+        expected.movements[site] += 2
+    return drafts
+
+
 def work_offline(office: Office, days: int, moves_per_day: int, items: list[str], rnd: random.Random,
                  expected: Expected, *, approver_level: int | None) -> None:
-    """A week without network: hours for every shift, breakdowns, stock issued and received, a PO approved."""
+    """A week without network: the same delivery booked at both offices, hours for every shift, breakdowns,
+    stock issued and received, a PO approved."""
     site = office.site
-    drafts: list[MutationDraft] = []
+    drafts: list[MutationDraft] = receive_the_same_delivery(office, items, expected)
     for d in range(days):
         day = WEEK_START + timedelta(days=d)
         for unit in office.machines:
