@@ -21,7 +21,7 @@ from shared.domain.approvals import (
     route,
     waiting_on,
 )
-from shared.domain.inventory import Movement, value_ledger
+from shared.domain.inventory import Movement, Position, value_ledger, value_movement
 from shared.domain.maintenance import Transition, WorkOrderState, WorkOrderStatus, replay
 from shared.domain.procurement import ProcurementError, Receipt, po_lines_from_payload, po_progress
 from shared.errors import ValidationError
@@ -65,6 +65,39 @@ def stock_row(store_id: str, item_id: str, rows: Sequence[Row]) -> dict[str, Any
         "quantity": quantity, "average_cost": average, "value": quantity * average, "movements": len(movements),
         "last_movement_at": max((_dt(m.occurred_at) for m in movements), default=None, key=_sort_dt),
         "needs_review": bool(reasons) or quantity < 0, "review_reason": "; ".join(reasons) or None,
+    }
+
+
+def stock_row_appended(current: Mapping[str, Any], rows: Sequence[Row]) -> dict[str, Any] | None:
+    """The stock row after movements that all happened after everything it holds, from the row alone (O(new)
+    instead of re-valuing the item's whole ledger). None when that does not give what `stock_row` would: a
+    movement at or before the row's last one (a late offline row re-values the item; one already counted
+    cannot be later than itself), an unreadable row, a balance below zero, or a row already under review."""
+    last = current.get("last_movement_at")
+    if current.get("needs_review") or not isinstance(last, datetime) or not rows:
+        return None
+    movements: list[Movement] = []
+    for r in rows:
+        try:
+            m = Movement.from_payload(r.entity_id, r.data)
+        except (ValidationError, ValueError, KeyError, ArithmeticError):
+            return None
+        at = _dt(m.occurred_at)
+        if at is None or at.tzinfo is None or at <= last:
+            return None
+        movements.append(m)
+    position = Position(Decimal(current["quantity"]), Decimal(current["average_cost"]))
+    newest = last
+    for m in sorted(movements, key=lambda m: (_dt(m.occurred_at) or last, m.id)):
+        position = value_movement(position, m)
+        if position.quantity < 0:
+            return None
+        newest = max(newest, _dt(m.occurred_at) or newest)
+    return {
+        "store_id": current["store_id"], "item_id": current["item_id"], "site_id": current["site_id"],
+        "quantity": position.quantity, "average_cost": position.average_cost, "value": position.value,
+        "movements": int(current["movements"]) + len(movements), "last_movement_at": newest,
+        "needs_review": False, "review_reason": None,
     }
 
 

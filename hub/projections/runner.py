@@ -23,6 +23,7 @@ from hub.projections.models import (
     po_row,
     request_row,
     stock_row,
+    stock_row_appended,
     work_order_row,
 )
 
@@ -41,11 +42,20 @@ class Touched:
     work_orders: set[str] = field(default_factory=set)
     requests: set[str] = field(default_factory=set)
     all_requests: bool = False
+    # Movements first created in the events read, per stock key; None once a key also saw a replaced row (then it
+    # is re-valued from its whole ledger). Empty for a rebuild: every key is re-valued.
+    appended: dict[tuple[str, str], list[Row] | None] = field(default_factory=dict)
 
-    def add(self, entity: str, entity_id: str, data: dict[str, Any]) -> None:
+    def add(self, entity: str, entity_id: str, data: dict[str, Any], version: int = 0) -> None:
         if entity == "inventory.movement":
             if "store_id" in data and "item_id" in data:
-                self.stock.add((str(data["store_id"]), str(data["item_id"])))
+                key = (str(data["store_id"]), str(data["item_id"]))
+                self.stock.add(key)
+                rows = self.appended.setdefault(key, [])
+                if version != 1 or rows is None:
+                    self.appended[key] = None
+                else:
+                    rows.append(Row(entity_id, None, data))
         elif entity == "procurement.purchase_order":
             self.pos.add(entity_id)
         elif entity == "procurement.goods_receipt" and "po_id" in data:
@@ -86,14 +96,14 @@ async def project(conn: asyncpg.Connection, tenant_id: str, *, chunk: int = 20_0
             else:
                 upto = min(head, cursor + chunk)
                 rows = await conn.fetch(
-                    "SELECT entity, entity_id, payload FROM sync.events WHERE tenant_id = $1 AND seq > $2 "
+                    "SELECT entity, entity_id, version, payload FROM sync.events WHERE tenant_id = $1 AND seq > $2 "
                     "AND seq <= $3 AND entity = ANY($4::text[])",
                     tenant_id, cursor, upto, list(ENTITIES),
                 )
                 events += len(rows)
                 touched = Touched()
                 for r in rows:
-                    touched.add(r["entity"], r["entity_id"], r["payload"] or {})
+                    touched.add(r["entity"], r["entity_id"], r["payload"] or {}, r["version"])
             await refresh(conn, tenant_id, touched)
             await conn.execute(
                 "UPDATE sync.projection_cursors SET seq = $3, updated_at = now() WHERE tenant_id = $1 "
@@ -164,7 +174,7 @@ async def _children(conn: asyncpg.Connection, tenant_id: str, entity: str, key: 
 async def refresh(conn: asyncpg.Connection, tenant_id: str, touched: Touched) -> None:
     """Recompute the read-model rows of the touched keys (inside the caller's transaction)."""
     if touched.stock:
-        await _refresh_stock(conn, tenant_id, sorted(touched.stock))
+        await _refresh_stock(conn, tenant_id, sorted(touched.stock), touched.appended)
     if touched.pos:
         ids = sorted(touched.pos)
         pos = await _records(conn, tenant_id, "procurement.purchase_order", ids)
@@ -181,7 +191,29 @@ async def refresh(conn: asyncpg.Connection, tenant_id: str, touched: Touched) ->
         await _refresh_requests(conn, tenant_id, touched)
 
 
-async def _refresh_stock(conn: asyncpg.Connection, tenant_id: str, keys: list[tuple[str, str]]) -> None:
+async def _refresh_stock(conn: asyncpg.Connection, tenant_id: str, keys: list[tuple[str, str]],
+                         appended: dict[tuple[str, str], list[Row] | None]) -> None:
+    """Advance the rows whose new movements all came after what they hold; re-value the others from their ledger
+    (a hot bin's two years of movements are read only when a late row arrives, not on every push)."""
+    out: list[dict[str, Any]] = []
+    candidates = [k for k in keys if appended.get(k)]
+    if candidates:
+        current = {(r["store_id"], r["item_id"]): r for r in await conn.fetch(
+            "SELECT s.* FROM inventory.stock_on_hand s JOIN unnest($2::text[], $3::text[]) AS k(store_id, item_id) "
+            "ON s.store_id = k.store_id AND s.item_id = k.item_id WHERE s.tenant_id = $1",
+            tenant_id, [k[0] for k in candidates], [k[1] for k in candidates])}
+        for k in candidates:
+            advanced = stock_row_appended(current[k], appended[k] or []) if k in current else None
+            if advanced is not None:
+                out.append(advanced)
+        done = {(r["store_id"], r["item_id"]) for r in out}
+        keys = [k for k in keys if k not in done]
+        await _replace(conn, tenant_id, "inventory.stock_on_hand", ("store_id", "item_id"), sorted(done), out)
+    if keys:
+        await _revalue_stock(conn, tenant_id, keys)
+
+
+async def _revalue_stock(conn: asyncpg.Connection, tenant_id: str, keys: list[tuple[str, str]]) -> None:
     rows = await conn.fetch(
         "SELECT r.entity_id, r.site_id, r.data FROM sync.records r "
         "JOIN unnest($2::text[], $3::text[]) AS k(store_id, item_id) "

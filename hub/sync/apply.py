@@ -15,7 +15,7 @@ import asyncpg
 from hub.auth.principal import Principal
 from hub.errors import Conflict
 from hub.identity.enforce import forbidden_mutations
-from hub.sync.consume import judge, lock_documents, refused_conflict_id
+from hub.sync.consume import Bookings, judge, lock_documents, refused_conflict_id
 from hub.sync.derived import add_to_stock, booked_movement, stock_key
 from hub.sync.ledger import audit_applied, ledger_rows, replay_duplicates, write_ledger
 from hub.sync.records import (
@@ -40,6 +40,26 @@ CONFLICT_ENTITY = "sync.conflict"
 RESOLUTION_ENTITY = "sync.conflict_resolution"
 
 
+@dataclass(frozen=True)
+class Facts:
+    """What a created row means to the ledger and to consume-once (D27), parsed once per push."""
+
+    movement: Movement | None = None
+    claim: Claim | None = None
+    principal: Key | None = None
+
+
+def _facts(m: Mutation) -> Facts | str:
+    """The facts of a create, or why a movement is not a ledger row the shared rule accepts."""
+    movement = None
+    if m.entity == MOVEMENT:
+        try:  # the hub books it into the stock balance
+            movement = Movement.from_payload(m.entity_id, m.payload)
+        except (MovementError, KeyError, ValueError) as exc:
+            return f"not a stock movement: {exc}"
+    return Facts(movement, claim_of(m.entity, m.payload), principal_of(m.entity, m.payload))
+
+
 @dataclass
 class ApplyContext:
     """The in-memory state of one apply transaction."""
@@ -49,6 +69,9 @@ class ApplyContext:
     now: datetime
     states: dict[Key, RecordState] = field(default_factory=dict)
     writes: list[Write] = field(default_factory=list)
+    bookings: Bookings = field(default_factory=Bookings)  # consume-once documents locked by this transaction
+    derived: dict[Key, Write] = field(default_factory=dict)  # records the hub keeps, one version per push
+    facts: dict[str, Facts] = field(default_factory=dict)  # per mutation id, read once from its payload
 
     def write(self, key: Key, data: dict[str, Any] | None, *, deleted: bool, site_id: str | None,
               device_id: str | None, mutation_id: str | None, type_: str, correlation_id: str | None) -> Write:
@@ -57,6 +80,7 @@ class ApplyContext:
         kept = data if data is not None else (state.data or {})
         w = Write(key, version, kept, deleted, site_id, device_id, mutation_id, type_, correlation_id)
         self.writes.append(w)
+        self.bookings.observe(key, kept, deleted)
         self.states[key] = RecordState(version=version, data=kept, deleted=deleted, site_id=site_id, in_db=True)
         return w
 
@@ -158,18 +182,25 @@ async def _apply_run(ctx: ApplyContext, run: list[Mutation]) -> dict[str, Outcom
         if m.id in refused and isinstance(specs[m.id], EntitySpec):
             specs[m.id] = Outcome(mutation_id=m.id, device_seq=m.device_seq, status=OutcomeStatus.REJECTED,
                                   code="forbidden", message=refused[m.id])
-    keys = {(m.entity, m.entity_id) for m in run if isinstance(specs[m.id], EntitySpec)}
-    documents: set[str] = set()
+    claims: list[Claim] = []
     for m in run:
         if not isinstance(specs[m.id], EntitySpec) or m.op is not Op.CREATE:
             continue
-        keys |= _related_keys(m)
-        claim = claim_of(m.entity, m.payload)
-        if claim is not None:
-            documents.add(claim.document)
+        facts = _facts(m)
+        if isinstance(facts, str):
+            specs[m.id] = Outcome(mutation_id=m.id, device_seq=m.device_seq, status=OutcomeStatus.REJECTED,
+                                  code="validation_failed", message=facts)
+            continue
+        ctx.facts[m.id] = facts
+        if facts.claim is not None:
+            claims.append(facts.claim)
+    keys = {(m.entity, m.entity_id) for m in run if isinstance(specs[m.id], EntitySpec)}
+    for f in ctx.facts.values():
+        keys |= _related_keys(f)
     # Documents first, then records, each in a fixed order: pushes claiming the same document queue (D27).
-    await lock_documents(ctx.conn, ctx.principal.tenant_id, documents)
+    await lock_documents(ctx.conn, ctx.principal.tenant_id, {c.document for c in claims})
     ctx.states.update(await lock_records(ctx.conn, ctx.principal.tenant_id, sorted(keys)))
+    await ctx.bookings.load(ctx, claims)
     wanted: set[tuple[Key, int, str]] = set()
     for m in run:
         key = (m.entity, m.entity_id)
@@ -188,21 +219,16 @@ async def _apply_run(ctx: ApplyContext, run: list[Mutation]) -> dict[str, Outcom
     return results
 
 
-def _related_keys(m: Mutation) -> set[Key]:
+def _related_keys(f: Facts) -> set[Key]:
     """The records a create may also read or write besides its own: the stock balance a movement moves, the PO a
     receipt is checked against, the principal a dependent row follows and that principal's refusal record."""
     keys: set[Key] = set()
-    if m.entity == MOVEMENT:
-        try:
-            keys.add(stock_key(Movement.from_payload(m.entity_id, m.payload)))
-        except (MovementError, KeyError, ValueError):
-            pass
-    claim = claim_of(m.entity, m.payload)
-    if claim is not None and claim.po_id:
-        keys.add(("procurement.purchase_order", claim.po_id))
-    principal = principal_of(m.entity, m.payload)
-    if principal is not None:
-        keys |= {principal, (CONFLICT_ENTITY, refused_conflict_id(principal))}
+    if f.movement is not None:
+        keys.add(stock_key(f.movement))
+    if f.claim is not None and f.claim.po_id:
+        keys.add(("procurement.purchase_order", f.claim.po_id))
+    if f.principal is not None:
+        keys |= {f.principal, (CONFLICT_ENTITY, refused_conflict_id(f.principal))}
     return keys
 
 
@@ -216,11 +242,6 @@ def _validate(principal: Principal, m: Mutation) -> EntitySpec | Outcome:
     except ValidationError as exc:
         code = "unknown_entity" if isinstance(exc, UnknownEntityError) else "validation_failed"
         return rejected(code, str(exc))
-    if m.entity == MOVEMENT:
-        try:  # the hub books it into the stock balance: it must be a ledger row the shared rule accepts
-            Movement.from_payload(m.entity_id, m.payload)
-        except (MovementError, KeyError, ValueError) as exc:
-            return rejected("validation_failed", f"not a stock movement: {exc}")
     if not principal.sees_site(m.site_id):
         return rejected("forbidden_site", f"this device may not write to site {m.site_id!r}")
     return spec
@@ -273,8 +294,9 @@ async def _apply_one(ctx: ApplyContext, m: Mutation, spec: EntitySpec, history: 
             replaced = booked_movement(m.entity_id, cur.data) if cur.exists else None
             if replaced is not None:  # the device re-created its own row: it replaces, never adds
                 await add_to_stock(ctx, replaced, site_id=site_id, mutation_id=m.id, correlation_id=m.id, sign=-1)
-            await add_to_stock(ctx, Movement.from_payload(m.entity_id, m.payload), site_id=site_id,
-                               mutation_id=m.id, correlation_id=m.id)
+            movement = ctx.facts[m.id].movement
+            assert movement is not None  # a movement create that is not a ledger row was rejected in _apply_run
+            await add_to_stock(ctx, movement, site_id=site_id, mutation_id=m.id, correlation_id=m.id)
         status = OutcomeStatus.MERGED if decision.kind is DecisionKind.MERGE else OutcomeStatus.APPLIED
         return outcome(status, version=w.version, resolution=decision.resolution)
 
@@ -300,7 +322,8 @@ async def _apply_one(ctx: ApplyContext, m: Mutation, spec: EntitySpec, history: 
 
 async def _consume_once(ctx: ApplyContext, m: Mutation, outcome: Any) -> Outcome | None:
     """Hold a create that claims a document already consumed, or that follows a held one (D27). None: go on."""
-    principal = principal_of(m.entity, m.payload)
+    facts = ctx.facts.get(m.id, Facts())
+    principal = facts.principal
     if principal is not None and not (await ctx.state_of(principal)).exists:
         ckey = (CONFLICT_ENTITY, refused_conflict_id(principal))
         conflict = await ctx.state_of(ckey)
@@ -315,7 +338,7 @@ async def _consume_once(ctx: ApplyContext, m: Mutation, outcome: Any) -> Outcome
                            resolution="not booked: it belongs to a row that was not booked",
                            message=f"{m.entity} {m.entity_id} belongs to {principal[0]} {principal[1]}, which was "
                                    f"not booked: {c.get('reason', '')}")
-    claim = claim_of(m.entity, m.payload)
+    claim = facts.claim
     if claim is None:
         return None
     verdict, booked = await judge(ctx, claim)
@@ -405,6 +428,8 @@ async def _resolve_refusal(ctx: ApplyContext, c: dict[str, Any], choice: str, co
         return "a refused receipt or order is kept out ('server') or booked after all ('client'), never edited"
     if not c.get("can_book_anyway"):
         return f"{c.get('reason', 'refused')}; this cannot be booked twice: record extra goods as a stock count"
+    if c.get("document"):  # booking against it: hold its lock like any claim (D27)
+        await lock_documents(ctx.conn, ctx.principal.tenant_id, {str(c["document"])})
     rows = [{"entity": c["entity"], "entity_id": c["entity_id"], "payload": c["client_payload"],
              "site_id": None}, *c.get("dependents", [])]
     for row in rows:
