@@ -5,9 +5,10 @@ Strategies:
 - `procurement.requisition` is field_merge: the requester edits notes while the buyer marks it ordered.
 - `procurement.purchase_order` is manual: a PO is a commitment to a vendor; two offline edits of its
   prices or lines are for a person to settle, never merged by a machine.
-- `procurement.goods_receipt` is create-only: goods that physically arrived are never refused or lost;
-  two storemen receiving on the same line offline both count, and a receipt past the order (plus
-  tolerance) is flagged for review instead of disappearing.
+- `procurement.goods_receipt` is create-only: goods that physically arrived are never lost. Two
+  storemen receiving on the same line offline both count while they stay within the order; a receipt
+  past it (plus tolerance) is held by the hub for a person, with its stock movement, instead of being
+  booked twice or disappearing (D27: `shared/domain/consume_once.py`).
 
 PO status is derived from the lines and the receipts, never typed in (except closing short and
 cancelling, which are decisions).
