@@ -15,6 +15,7 @@ from hub.auth.token_cache import TokenCache
 from hub.db import create_pool, warn_without_autovacuum
 from hub.errors import install_error_handlers
 from hub.migrate import check_schema
+from hub.ops.api_docs import install_api_docs
 from hub.ops.body_limit import BodyLimitMiddleware
 from hub.ops.fast_routes import FastRoutes
 from hub.ops.metrics import Metrics, MetricsMiddleware
@@ -75,7 +76,7 @@ def create_app(settings: HubSettings) -> FastAPI:
     logging.getLogger("uvicorn.access").disabled = not settings.access_log
     # FastAPI's native OpenTelemetry looks up the global providers (environment reads) on every request; the hub
     # reports through its own /metrics and nothing configures OpenTelemetry, so it is off.
-    app = FastAPI(title="Pitline hub", version="0.1.0", lifespan=lifespan,
+    app = FastAPI(title="Pitline hub", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
                   telemetry={"tracing": False, "metrics": False, "logs": False})
     app.state.settings = settings
     app.state.metrics = Metrics()
@@ -88,6 +89,7 @@ def create_app(settings: HubSettings) -> FastAPI:
     for router in api.routers():
         app.include_router(router)
     install_openapi(app)
+    install_api_docs(app)
 
     return app
 

@@ -5,10 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import sys
+import threading
+import time
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import typer
 
 from hub import admin_cli
@@ -53,10 +57,42 @@ def serve(
         typer.echo(f"pitline hub: {exc}", err=True)
         raise typer.Exit(3) from None
     os.environ["PITLINE_DATABASE_URL"] = url
+    # uvicorn re-raises SIGTERM after its graceful shutdown; with the default action the process would die there
+    # and the embedded PostgreSQL (stopped by an exit handler) would outlive the hub.
+    signal.signal(signal.SIGTERM, _exit_normally)
+    where = "embedded PostgreSQL in " + str(settings.data_dir / "pgdata") if not settings.database_url else "PostgreSQL"
+    announce_when_ready(f"http://{_reachable(settings.host)}:{settings.port}", where)
     uvicorn.run(
         "hub.app:app_from_environment", factory=True, host=settings.host, port=settings.port, workers=workers,
         log_config=None, timeout_graceful_shutdown=10,
     )
+
+
+def _exit_normally(_signum: int, _frame: object) -> None:
+    raise SystemExit(0)
+
+
+def _reachable(host: str) -> str:
+    return "127.0.0.1" if host in ("0.0.0.0", "", "::") else f"[{host}]" if ":" in host else host
+
+
+def announce_when_ready(base_url: str, database: str, *, timeout: float = 300.0) -> threading.Thread:
+    """Print one plain line once /readyz answers (the logs above it are for machines)."""
+
+    def wait() -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base_url}/readyz", timeout=2, verify=False).status_code == 200:
+                    print(f"hub ready at {base_url} (database: {database}); Ctrl-C or SIGTERM stops it", flush=True)
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+
+    thread = threading.Thread(target=wait, name="announce-ready", daemon=True)
+    thread.start()
+    return thread
 
 
 @app.command("migrate")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -65,6 +66,58 @@ def test_serve_on_the_embedded_database_and_restart() -> None:
     finally:
         # Whatever the hub left running in its folder is stopped here, so no test leaves a server behind.
         # (pg_ctl refuses to run as root, so signal the postmaster directly: SIGQUIT is an immediate shutdown.)
+        pidfile = pgdata / "postmaster.pid"
+        if pidfile.exists():
+            with contextlib.suppress(ProcessLookupError, ValueError):
+                os.kill(int(pidfile.read_text().split()[0]), signal.SIGQUIT)
+        shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def _postmaster_running(pgdata: Path) -> bool:
+    pidfile = pgdata / "postmaster.pid"
+    if not pidfile.exists():
+        return False
+    try:
+        os.kill(int(pidfile.read_text().split()[0]), 0)
+    except (ProcessLookupError, ValueError):
+        return False
+    return True
+
+
+def _first_line(proc: subprocess.Popen[str], timeout: float) -> str:
+    assert proc.stdout is not None
+    ready, _, _ = select.select([proc.stdout], [], [], timeout)
+    return proc.stdout.readline() if ready else "(nothing printed)"
+
+
+def test_serve_says_when_it_is_ready_and_sigterm_to_the_hub_alone_stops_its_database() -> None:
+    tmp_path = Path(tempfile.mkdtemp(prefix="pitline-serve-"))
+    pgdata = tmp_path / "hub" / "pgdata"
+    env = {k: v for k, v in os.environ.items() if k not in ("PITLINE_DATABASE_URL", "PITLINE_CONFIG")}
+    env.update({"PITLINE_DATA_DIR": str(tmp_path), "PITLINE_CONFIG": str(tmp_path / "none.toml")})
+    try:
+        for workers in (1, 2):
+            port = free_port()
+            proc = subprocess.Popen([sys.executable, "-m", "pitline", "hub", "serve", "--port", str(port),
+                                     "--workers", str(workers)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                                    stderr=(tmp_path / "serve.log").open("ab"), text=True, start_new_session=True)
+            try:
+                line = _first_line(proc, timeout=90)  # the first and only plain line
+                assert line.startswith(f"hub ready at http://127.0.0.1:{port} "), \
+                    line + (tmp_path / "serve.log").read_text()[-3000:]
+                assert httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200
+                assert _postmaster_running(pgdata)
+                proc.send_signal(signal.SIGTERM)  # the hub's own process, not its group: as systemd's stop does
+                assert proc.wait(30) == 0
+                deadline = time.monotonic() + 15
+                while _postmaster_running(pgdata) and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                assert not _postmaster_running(pgdata), f"the embedded PostgreSQL outlived the hub ({workers=})"
+            finally:
+                if proc.poll() is None:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait(10)
+    finally:
         pidfile = pgdata / "postmaster.pid"
         if pidfile.exists():
             with contextlib.suppress(ProcessLookupError, ValueError):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 
 from tests.fixtures.hubserver import HubProcess
@@ -28,3 +30,16 @@ def test_ready_and_metrics_count_requests_outcomes_and_streams(live_hub: HubProc
     streams = next(line for line in text.splitlines() if line.startswith("pitline_sse_streams "))
     assert int(streams.split()[1]) >= 1
     assert "/v1/sync/push/" not in text.replace('route="/v1/sync/push"', "")  # route templates, not raw paths
+
+
+def test_the_api_docs_page_loads_everything_from_the_hub_itself(live_hub: HubProcess) -> None:
+    # A site hub has no internet: FastAPI's default page pulls Swagger UI from a CDN and renders blank.
+    page = httpx.get(f"{live_hub.url}/docs")
+    assert page.status_code == 200 and "swagger-ui" in page.text
+    assets = re.findall(r"""(?:src|href)=['"]([^'"]+)['"]""", page.text)
+    assert len(assets) >= 3, page.text
+    for asset in assets:
+        assert asset.startswith("/"), f"/docs loads {asset} from elsewhere"
+        answer = httpx.get(f"{live_hub.url}{asset}")
+        assert answer.status_code == 200 and len(answer.content) > 100, asset
+    assert "/openapi.json" in page.text
