@@ -63,6 +63,10 @@ class MqttIngest:
         self.topics = [topic] if isinstance(topic, str) else list(topic)
         self._decode = decoder
         self.stats = IngestStats()
+        # Set once the broker has acknowledged every subscription of the first connection: from then on the
+        # session exists and the broker keeps QoS 1 messages for this gateway even while it is away.
+        self.subscribed = threading.Event()
+        self._subscriptions: set[int] = set()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="edge-ingest", daemon=True)
         # (connection number, mid, qos) of the messages read since the last commit, and their rows
@@ -76,6 +80,7 @@ class MqttIngest:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
+        self.client.on_subscribe = self._on_subscribe
         # Registering for writes (a no-op here) makes paho queue PUBACKs instead of writing each at once;
         # the loop writes them with loop_write() after the commit.
         self.client.on_socket_register_write = lambda *_: None
@@ -100,8 +105,17 @@ class MqttIngest:
     def _on_connect(self, client: mqtt.Client, _u: object, _f: object, reason: object, _p: object) -> None:
         self.stats.connected = not getattr(reason, "is_failure", False)
         for topic in self.topics:
-            client.subscribe(topic, qos=1)  # again on every reconnect
+            _result, mid = client.subscribe(topic, qos=1)  # again on every reconnect
+            self._subscriptions.add(mid)
         log.info("connected to the broker %s:%s (%s)", self.host, self.port, reason)
+
+    def _on_subscribe(self, _c: mqtt.Client, _u: object, mid: int, reasons: list[object], _p: object) -> None:
+        if any(getattr(r, "is_failure", False) for r in reasons):
+            log.error("the broker refused a subscription: %s", reasons)
+            return
+        self._subscriptions.discard(mid)
+        if not self._subscriptions:
+            self.subscribed.set()
 
     def _on_disconnect(self, _c: mqtt.Client, _u: object, _f: object, reason: object, _p: object) -> None:
         self.stats.connected = False

@@ -8,8 +8,10 @@ import logging
 import os
 import warnings
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
+_servers: dict[Path, Any] = {}  # the servers this process started, by data folder
 
 
 def start_embedded(pgdata: Path, *, delete_on_exit: bool = False) -> str:
@@ -22,9 +24,17 @@ def start_embedded(pgdata: Path, *, delete_on_exit: bool = False) -> str:
 
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     server = get_server(pgdata, cleanup_mode="delete" if delete_on_exit else "stop")
+    _servers[pgdata] = server
     url: str = server.get_uri()
     log.info("embedded PostgreSQL ready at %s", url)
     return url
+
+
+def stop_embedded(pgdata: Path) -> None:
+    """Stop the server this process started in `pgdata` now (and delete it if so asked) instead of at exit."""
+    server = _servers.pop(pgdata, None)
+    if server is not None:
+        server.cleanup()
 
 
 def bin_dir() -> Path:
