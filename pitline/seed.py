@@ -7,7 +7,7 @@ through the hub's own apply path (`hub.sync.apply.push`, in process, 1,000 per t
 conflict rules, the versioned records, the event log that desktops and gateways follow, the ledger (so a
 re-run answers `duplicate`-free re-creates of the same ids), then the operations read models are rebuilt.
 
-    pitline seed --database-url postgresql://postgres@127.0.0.1:5432/pitline [--scale 1] [--days 730]
+    pitline seed [--database-url postgresql://…] [--scale 1] [--days 730]   (default: the hub's own database)
 """
 
 from __future__ import annotations
@@ -83,8 +83,10 @@ async def _seed(url: str, *, tenant: str, site: str, scale: int, days: int, seed
 
 @app.command()
 def main(
-    database_url: str = typer.Option(..., envvar="PITLINE_DATABASE_URL",
-                                     help="the hub's PostgreSQL (migrated to head first if needed)"),
+    database_url: str = typer.Option(None, envvar="PITLINE_DATABASE_URL",
+                                     help="a PostgreSQL to seed (migrated to head first if needed); default: the "
+                                          "hub's own database, the embedded one in its data folder unless "
+                                          "configured"),
     scale: int = typer.Option(1, min=1, help="1 = 120 machines and 5,000 items; 10 = ten times that"),
     days: int = typer.Option(730, min=1, help="days of history (730 = two years)"),
     tenant: str = typer.Option("demo", help="tenant to seed (created if missing)"),
@@ -96,6 +98,12 @@ def main(
     from hub.migrate import migrate
 
     started = time.perf_counter()
+    if not database_url:  # where `pitline hub serve` will look: seeding elsewhere would leave the hub empty
+        from hub.cli import resolve_database_url
+        from hub.settings import HubSettings
+
+        database_url = resolve_database_url(HubSettings.load())
+        typer.echo(f"seeding the hub's database at {database_url}")
     migrate(database_url)
     made, outcomes = asyncio.run(_seed(database_url, tenant=tenant, site=site, scale=scale, days=days, seed=seed,
                                        batch=batch))

@@ -16,11 +16,17 @@ from tests.desktop.test_ops_maintenance import open_ops
 from tests.fixtures.hubserver import HubProcess
 
 
-def test_seed_a_site_and_an_office_sees_it(qtbot, live_hub: HubProcess, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_seed_a_site_and_an_office_sees_it(qtbot, live_hub: HubProcess, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     tenant = f"t-seed-{new_ulid()[-6:].lower()}"
-    result = CliRunner().invoke(app, ["--database-url", live_hub.dsn, "--tenant", tenant, "--site", "north",
+    # No --database-url: the seed goes where the hub itself looks (here its configuration file names the server).
+    monkeypatch.delenv("PITLINE_DATABASE_URL", raising=False)
+    config = tmp_path / "hub.toml"
+    config.write_text(f'[hub]\ndatabase_url = "{live_hub.dsn}"\n')
+    monkeypatch.setenv("PITLINE_CONFIG", str(config))
+    result = CliRunner().invoke(app, ["--tenant", tenant, "--site", "north",
                                       "--days", "4"])  # 2024-11-04 is a Monday: the weekly reorder run
     assert result.exit_code == 0, result.output
+    assert f"seeding the hub's database at {live_hub.dsn}" in result.output
     assert f"seeded tenant '{tenant}', site 'north'" in result.output
     assert "inventory.item" in result.output and "5,000" in result.output
     assert "rejected" not in result.output.split("outcomes:")[1]
