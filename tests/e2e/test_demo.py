@@ -42,3 +42,18 @@ def test_the_demo_fails_loudly_when_its_own_check_fails() -> None:
     assert verdict({}) == ("demo FAILED: no check ran", False)
     assert verdict({"exactly once": True, "desktop check": True}, " (edge part skipped)") == \
         ("demo PASSED: 2 of 2 checks (edge part skipped)", True)
+
+
+def test_run_sh_advertises_only_options_the_demo_has() -> None:
+    # run.sh once promised --minutes and --gui, which `pitline demo` rejects: a newcomer's first error.
+    from typer.main import get_command
+
+    from pitline.demo import app
+
+    command = get_command(app)
+    known = {opt for param in command.params for opt in getattr(param, "opts", [])}
+    comments = " ".join(line for line in (ROOT / "scripts" / "run.sh").read_text().splitlines()
+                        if line.startswith("#"))
+    advertised = set(re.findall(r"(?<![\w-])--[a-z][\w-]*", comments))
+    assert advertised, "run.sh should say which options it passes on"
+    assert advertised <= known, f"run.sh advertises {sorted(advertised - known)}; the demo has {sorted(known)}"
