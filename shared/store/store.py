@@ -21,8 +21,8 @@ import orjson
 
 from shared.conflicts import OperationError, apply_op
 from shared.entities import validate_mutation
-from shared.envelopes import Event, Mutation, Op, Outcome, OutcomeStatus
-from shared.errors import StoreBusyError, StoreError
+from shared.envelopes import MAX_PAYLOAD_DEPTH, Event, Mutation, Op, Outcome, OutcomeStatus, nests_deeper_than
+from shared.errors import StoreBusyError, StoreError, ValidationError
 from shared.ids import new_ulid
 from shared.store.encrypted import open_encrypted
 from shared.store.keys import KeyProvider, create_data_key, key_file_for, unwrap_data_key
@@ -227,6 +227,10 @@ class LocalStore:
         for d in drafts:
             op = Op(d.op)
             validate_mutation(d.entity, op, d.payload)  # raises ValidationError with field messages
+            if nests_deeper_than(d.payload, MAX_PAYLOAD_DEPTH):
+                # The hub refuses such a push whole (422 too_deep): queued, it would block every later mutation.
+                problem = f"the payload nests deeper than {MAX_PAYLOAD_DEPTH} levels"
+                raise ValidationError(f"{d.entity}: {problem}", {"payload": problem})
             checked.append((d, op))
         created = datetime.now(UTC).isoformat()
         out: list[str] = []
@@ -240,8 +244,6 @@ class LocalStore:
                 try:
                     new_state = apply_op(None if deleted else state, op, d.payload)
                 except OperationError as exc:
-                    from shared.errors import ValidationError
-
                     raise ValidationError(str(exc), {"payload": str(exc)}) from None
                 site_id = d.site_id if d.site_id is not None else (site or identity.site_id)
                 body = {
