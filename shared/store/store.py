@@ -467,6 +467,9 @@ class LocalStore:
         return [{"mutation_id": r[0], "entity": r[1], "entity_id": r[2], "mutation": orjson.loads(r[3]),
                  "code": r[4], "message": r[5], "at": r[6]} for r in rows]
 
+    def rejection_count(self) -> int:
+        return int(self.connection.execute("SELECT count(*) FROM rejections").fetchone()[0])
+
     def conflicts(self, status: str = "open") -> list[LocalRecord]:
         return self.query("sync.conflict", where={"status": status})
 
