@@ -49,6 +49,24 @@ def nests_deeper_than(value: object, limit: int) -> bool:
     return False
 
 
+def contains_nul(value: object) -> bool:
+    """Whether any string or object key in JSON-like `value` holds NUL (U+0000), which PostgreSQL's text and jsonb
+    cannot store. Iterative, so no nesting can exhaust the stack."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            if "\x00" in v:
+                return True
+        elif isinstance(v, dict):
+            if any(isinstance(k, str) and "\x00" in k for k in v):
+                return True
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+    return False
+
+
 class Op(StrEnum):
     CREATE = "create"
     UPDATE = "update"  # payload: the changed fields only

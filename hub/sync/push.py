@@ -16,7 +16,14 @@ from hub.auth.principal import Principal, require_principal
 from hub.errors import BadRequest, Forbidden, PayloadTooLarge, ServiceUnavailable, Unprocessable
 from hub.request_body import read_limited
 from hub.sync.apply import push
-from shared.envelopes import MAX_BODY_DEPTH, MAX_PAYLOAD_DEPTH, MAX_PUSH_BATCH, PushRequest, nests_deeper_than
+from shared.envelopes import (
+    MAX_BODY_DEPTH,
+    MAX_PAYLOAD_DEPTH,
+    MAX_PUSH_BATCH,
+    PushRequest,
+    contains_nul,
+    nests_deeper_than,
+)
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -49,26 +56,9 @@ async def read_json_body(request: Request, limit: int) -> object:
     if nests_deeper_than(body, MAX_BODY_DEPTH):
         raise _too_deep()
     # PostgreSQL text and jsonb cannot hold NUL; refuse it here rather than fail mid-transaction.
-    if b"\\u0000" in raw and _has_nul(body):
+    if b"\\u0000" in raw and contains_nul(body):
         raise Unprocessable("the body contains a NUL character (\\u0000), which cannot be stored", code="nul_character")
     return body
-
-
-def _has_nul(value: object) -> bool:
-    """Whether any string or key in `value` holds NUL; iterative, so no nesting can exhaust the stack."""
-    stack = [value]
-    while stack:
-        v = stack.pop()
-        if isinstance(v, str):
-            if "\x00" in v:
-                return True
-        elif isinstance(v, dict):
-            if any("\x00" in k for k in v):
-                return True
-            stack.extend(v.values())
-        elif isinstance(v, list):
-            stack.extend(v)
-    return False
 
 
 @router.post("/v1/sync/push", summary="Push a batch of mutations; one outcome per mutation")

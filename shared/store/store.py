@@ -21,7 +21,16 @@ import orjson
 
 from shared.conflicts import OperationError, apply_op
 from shared.entities import validate_mutation
-from shared.envelopes import MAX_PAYLOAD_DEPTH, Event, Mutation, Op, Outcome, OutcomeStatus, nests_deeper_than
+from shared.envelopes import (
+    MAX_PAYLOAD_DEPTH,
+    Event,
+    Mutation,
+    Op,
+    Outcome,
+    OutcomeStatus,
+    contains_nul,
+    nests_deeper_than,
+)
 from shared.errors import StoreBusyError, StoreDiskError, StoreError, ValidationError
 from shared.ids import new_ulid
 from shared.store.encrypted import DISK_ERRORS, disk_error, open_encrypted
@@ -250,10 +259,14 @@ class LocalStore:
         for d in drafts:
             op = Op(d.op)
             validate_mutation(d.entity, op, d.payload)  # raises ValidationError with field messages
+            # The hub refuses a push carrying either whole (422 too_deep, nul_character): queued, such a mutation
+            # would block every later one of this device.
             if nests_deeper_than(d.payload, MAX_PAYLOAD_DEPTH):
-                # The hub refuses such a push whole (422 too_deep): queued, it would block every later mutation.
                 problem = f"the payload nests deeper than {MAX_PAYLOAD_DEPTH} levels"
                 raise ValidationError(f"{d.entity}: {problem}", {"payload": problem})
+            if contains_nul([d.entity_id, d.actor, d.site_id, d.payload]):
+                problem = "contains a NUL character (\\u0000), which the hub cannot store"
+                raise ValidationError(f"{d.entity} {d.entity_id!r}: {problem}", {"payload": problem})
             checked.append((d, op))
         created = datetime.now(UTC).isoformat()
         out: list[str] = []

@@ -125,6 +125,21 @@ def test_a_payload_nested_past_the_hubs_limit_is_refused_at_enqueue_and_writes_n
     assert store.outbox_depth() == 1
 
 
+@pytest.mark.parametrize("where", ["payload", "key", "entity_id", "actor"])
+def test_a_nul_character_is_refused_at_enqueue_and_writes_nothing(tmp_path: Path, where: str) -> None:
+    # The hub refuses a push carrying one as a whole (422 nul_character): queued, it would block the outbox.
+    store = new_store(tmp_path)
+    payload: dict[str, object] = {"form": "f", "title": "a\x00b" if where == "payload" else "ok"}
+    if where == "key":
+        payload["data"] = {"k\x00": 1}
+    draft = MutationDraft("forms.submission", "F\x002" if where == "entity_id" else "F2", "create", payload,
+                          "u\x001" if where == "actor" else "u1")
+    with pytest.raises(ValidationError) as info:
+        store.enqueue_many([MutationDraft("forms.submission", "F1", "create", {"form": "f"}, "u1"), draft])
+    assert "NUL" in str(info.value)
+    assert store.outbox_depth() == 0 and store.get("forms.submission", "F1") is None
+
+
 def test_enqueue_then_ack_then_event_confirms(tmp_path: Path) -> None:
     store = new_store(tmp_path)
     m = store.enqueue("equipment.unit", "DT01", "create", unit(1), actor="u1")
