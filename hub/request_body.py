@@ -10,7 +10,10 @@ from hub.errors import PayloadTooLarge
 
 async def read_limited(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    # ASCII digits only before int() ('²'.isdigit() is true, int('²') raises); a declared length too long to
+    # parse is too large anyway, and the stream below enforces the limit whatever was declared.
+    if declared is not None and declared.isascii() and declared.isdigit() and (
+            len(declared) > len(str(limit)) or int(declared) > limit):
         raise PayloadTooLarge(f"the body is {declared} bytes; the limit is {limit}")
     chunks: list[bytes] = []
     size = 0

@@ -21,6 +21,51 @@ MAX_PUSH_BATCH = 1000
 MAX_PAYLOAD_BYTES = 64 * 1024
 """Largest JSON payload of a single mutation."""
 
+MAX_PAYLOAD_DEPTH = 32
+"""Deepest nesting of a mutation payload (the payload object itself is level 1). Forms nest a few levels (lines,
+their fields); past this a payload is refused, by the device's store at enqueue and by the hub at push, long
+before the hub's JSON encoder (255 levels) or Python's recursion limit would fail on it."""
+
+MAX_BODY_DEPTH = MAX_PAYLOAD_DEPTH + 3
+"""Deepest nesting of a push body: the body, its `mutations` list and a mutation object wrap each payload."""
+
+
+def nests_deeper_than(value: object, limit: int) -> bool:
+    """Whether JSON-like `value` (dicts, lists, scalars) has more than `limit` levels of containers. Walked
+    level by level, never recursively: a hostile document cannot exhaust the stack, and the walk stops at
+    the first level past the limit."""
+    level: list[object] = [value]
+    depth = 0
+    while level:
+        containers = [v for v in level if isinstance(v, (dict, list))]
+        if not containers:
+            return False
+        depth += 1
+        if depth > limit:
+            return True
+        level = []
+        for c in containers:
+            level.extend(c.values() if isinstance(c, dict) else c)
+    return False
+
+
+def contains_nul(value: object) -> bool:
+    """Whether any string or object key in JSON-like `value` holds NUL (U+0000), which PostgreSQL's text and jsonb
+    cannot store. Iterative, so no nesting can exhaust the stack."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            if "\x00" in v:
+                return True
+        elif isinstance(v, dict):
+            if any(isinstance(k, str) and "\x00" in k for k in v):
+                return True
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+    return False
+
 
 class Op(StrEnum):
     CREATE = "create"
@@ -73,7 +118,11 @@ class Mutation(_Wire):
     def _aware(cls, v: datetime) -> datetime:
         if v.tzinfo is None:
             raise ValueError("created_at must carry a time zone")
-        return v.astimezone(UTC)
+        try:
+            return v.astimezone(UTC)
+        except OverflowError:  # e.g. 9999-12-31T23:00-05:00 is past year 9999 in UTC
+            raise ValueError(f"created_at {v.isoformat()} is out of range: in UTC it falls outside years "
+                             "1 to 9999") from None
 
 
 class Outcome(_Wire):

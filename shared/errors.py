@@ -24,6 +24,11 @@ class StoreBusyError(StoreError):
     """Another connection held the store's write lock past the busy timeout; nothing was saved. Retry later."""
 
 
+class StoreDiskError(StoreError):
+    """The disk under the store is full or failing (SQLite's FULL or IOERR, from any statement); the write was
+    rolled back and nothing of it was saved. Earlier commits are intact: free space, then retry."""
+
+
 class KeyUnavailableError(StoreError):
     """No key-encryption key could be obtained (keyring, key file or passphrase)."""
 

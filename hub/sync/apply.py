@@ -17,7 +17,7 @@ from hub.errors import Conflict
 from hub.identity.enforce import forbidden_mutations
 from hub.sync.consume import Bookings, judge, lock_documents, refused_conflict_id
 from hub.sync.derived import add_to_stock, booked_movement, stock_key
-from hub.sync.ledger import audit_applied, ledger_rows, replay_duplicates, write_ledger
+from hub.sync.ledger import REUSED_ID, audit_applied, ledger_rows, replay_duplicates, reused_ids, write_ledger
 from hub.sync.records import (
     History,
     Key,
@@ -135,8 +135,13 @@ async def push(conn: asyncpg.Connection, principal: Principal, request: PushRequ
 
         run: list[Mutation] = []
         nxt = last_seq + 1
+        at_seq: dict[str, int] = {}
         while nxt in candidates:
-            run.append(candidates[nxt])
+            m = candidates[nxt]
+            if at_seq.setdefault(m.id, nxt) != nxt:  # a held copy and this push's: outcomes are kept by id
+                raise Conflict(f"mutation {m.id} arrived at device_seq {at_seq[m.id]} and {nxt}; a mutation is "
+                               "sent under one device_seq only", code=REUSED_ID)
+            run.append(m)
             nxt += 1
         to_hold = [m for s, m in sorted(by_seq.items()) if s >= nxt]
         if to_hold:
@@ -175,9 +180,10 @@ async def push(conn: asyncpg.Connection, principal: Principal, request: PushRequ
 
 async def _apply_run(ctx: ApplyContext, run: list[Mutation]) -> dict[str, Outcome]:
     """Decide every mutation of a consecutive run, in device order, against the locked records."""
-    specs: dict[str, EntitySpec | Outcome] = {}
-    refused = await forbidden_mutations(ctx.conn, ctx.principal, run)  # roles (shared/permissions.py)
-    for m in run:
+    specs: dict[str, EntitySpec | Outcome] = dict(await reused_ids(ctx.conn, ctx.principal.tenant_id, run))
+    fresh = [m for m in run if m.id not in specs]
+    refused = await forbidden_mutations(ctx.conn, ctx.principal, fresh)  # roles (shared/permissions.py)
+    for m in fresh:
         specs[m.id] = _validate(ctx.principal, m)
         if m.id in refused and isinstance(specs[m.id], EntitySpec):
             specs[m.id] = Outcome(mutation_id=m.id, device_seq=m.device_seq, status=OutcomeStatus.REJECTED,

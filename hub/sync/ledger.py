@@ -45,6 +45,38 @@ async def audit_applied(conn: asyncpg.Connection, principal: Principal, run: Seq
         await hook(conn, principal, run, outcomes, now)
 
 
+REUSED_ID = "mutation_id_reused"
+"""The rejection of a mutation whose id the ledger already holds under another device_seq."""
+
+
+def ledger_id(m: Mutation, outcome: Outcome) -> str:
+    """The ledger key of a mutation's row. The key is the mutation id (the idempotency key), so a refused copy of
+    an already-applied id gets its own key: its device_seq is consumed and its outcome replayed like any other,
+    while its `outcome.mutation_id` still names the id the device sent (what `replay_duplicates` compares)."""
+    return f"{m.id}:reused:{m.device_id}:{m.device_seq}" if outcome.code == REUSED_ID else m.id
+
+
+async def reused_ids(conn: asyncpg.Connection, tenant: str, run: Sequence[Mutation]) -> dict[str, Outcome]:
+    """A `rejected` outcome for each mutation of the run whose id the ledger already holds (one index probe per id).
+    Applying it again would break the ledger's key: a permanent refusal, never a retry (it was a 503 forever)."""
+    if not run:
+        return {}
+    rows = await conn.fetch(
+        "SELECT mutation_id, device_id, device_seq FROM sync.applied_mutations "
+        "WHERE tenant_id = $1 AND mutation_id = ANY($2::text[])", tenant, [m.id for m in run])
+    first = {r["mutation_id"]: r for r in rows}
+    out: dict[str, Outcome] = {}
+    for m in run:
+        r = first.get(m.id)
+        if r is not None:
+            out[m.id] = Outcome(
+                mutation_id=m.id, device_seq=m.device_seq, status=OutcomeStatus.REJECTED, code=REUSED_ID,
+                message=f"mutation {m.id} was already applied as device_seq {r['device_seq']} of device "
+                        f"{r['device_id']}; this copy at device_seq {m.device_seq} changes nothing (a mutation is "
+                        "sent under one device_seq only)")
+    return out
+
+
 async def replay_duplicates(conn: asyncpg.Connection, tenant: str, device: str, muts: Sequence[Mutation],
                             outcomes: dict[str, Outcome]) -> None:
     """Fill `outcomes` with the original outcome of each already-applied mutation (one query)."""
@@ -59,12 +91,12 @@ async def replay_duplicates(conn: asyncpg.Connection, tenant: str, device: str, 
         if row is None:
             raise Conflict(f"device_seq {m.device_seq} is behind the device's cursor but not in the ledger",
                            code="ledger_missing")
-        if row["mutation_id"] != m.id:
+        original = Outcome.model_validate(row["outcome"])
+        if original.mutation_id != m.id:  # the outcome names the id sent (the row's key may not: see ledger_id)
             raise Conflict(
-                f"device_seq {m.device_seq} was already used by mutation {row['mutation_id']}: a device that lost "
+                f"device_seq {m.device_seq} was already used by mutation {original.mutation_id}: a device that lost "
                 "its store must enroll again", code="seq_reused",
             )
-        original = Outcome.model_validate(row["outcome"])
         outcomes[m.id] = Outcome(
             mutation_id=m.id, device_seq=m.device_seq, status=OutcomeStatus.DUPLICATE, version=original.version,
             seq=original.seq, conflict_id=original.conflict_id, original=original,
@@ -82,7 +114,7 @@ async def write_ledger(conn: asyncpg.Connection, tenant: str, run: Sequence[Muta
            SELECT $1, m, d, q, e, i, a, o, $9
            FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::jsonb[])
              AS t(m, d, q, e, i, a, o)""",
-        tenant, [m.id for m in run], [m.device_id for m in run], [m.device_seq for m in run],
+        tenant, [ledger_id(m, outcomes[m.id]) for m in run], [m.device_id for m in run], [m.device_seq for m in run],
         [m.entity for m in run], [m.entity_id for m in run], [m.actor for m in run],
         [orjson.loads(outcomes[m.id].model_dump_json(exclude_none=True)) for m in run], now,
     )
@@ -95,5 +127,6 @@ def ledger_rows(run: Sequence[Mutation], outcomes: dict[str, Outcome], writes: S
     for i, w in enumerate(writes, start=1):
         if w.mutation_id is not None and w.mutation_id not in first:
             first[w.mutation_id] = i
-    return [{"m": m.id, "d": m.device_id, "q": m.device_seq, "e": m.entity, "i": m.entity_id, "a": m.actor,
-             "o": outcomes[m.id].model_dump(mode="json", exclude_none=True), "w": first.get(m.id)} for m in run]
+    return [{"m": ledger_id(m, outcomes[m.id]), "d": m.device_id, "q": m.device_seq, "e": m.entity,
+             "i": m.entity_id, "a": m.actor, "o": outcomes[m.id].model_dump(mode="json", exclude_none=True),
+             "w": first.get(m.id)} for m in run]

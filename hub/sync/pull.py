@@ -84,8 +84,11 @@ def _stream_cursor(after: int | None, last_event_id: str | None) -> int:
     cursor = after or 0
     if last_event_id is not None and last_event_id.strip():
         text = last_event_id.strip()
-        if not text.isdigit() or int(text) > MAX_SEQ:
-            raise BadRequest("Last-Event-ID must be a sequence number", code="bad_cursor")
+        # ASCII digits only and at most 19 of them before int(): str.isdigit() also passes '²' and '١٢٣' (int()
+        # refuses the first), and int() refuses more than 4,300 digits; both were 500s.
+        if not (text.isascii() and text.isdigit()) or len(text) > len(str(MAX_SEQ)) or int(text) > MAX_SEQ:
+            raise BadRequest(f"Last-Event-ID must be a sequence number: ASCII digits, at most {MAX_SEQ}; "
+                             f"got {text[:40]!r}{'…' if len(text) > 40 else ''}", code="bad_cursor")
         cursor = max(cursor, int(text))
     return cursor
 

@@ -16,7 +16,14 @@ from hub.auth.principal import Principal, require_principal
 from hub.errors import BadRequest, Forbidden, PayloadTooLarge, ServiceUnavailable, Unprocessable
 from hub.request_body import read_limited
 from hub.sync.apply import push
-from shared.envelopes import MAX_PUSH_BATCH, PushRequest
+from shared.envelopes import (
+    MAX_BODY_DEPTH,
+    MAX_PAYLOAD_DEPTH,
+    MAX_PUSH_BATCH,
+    PushRequest,
+    contains_nul,
+    nests_deeper_than,
+)
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -30,27 +37,28 @@ ATTEMPTS = 5
 MAX_BIGINT = 2**63 - 1
 
 
+def _too_deep() -> Unprocessable:
+    return Unprocessable(f"the body nests deeper than {MAX_BODY_DEPTH} levels (a mutation payload at most "
+                         f"{MAX_PAYLOAD_DEPTH}); flatten the payload", code="too_deep")
+
+
 async def read_json_body(request: Request, limit: int) -> object:
     """The request body as JSON, refusing anything larger than `limit` bytes before reading it all."""
     raw = await read_limited(request, limit)
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
+        if "depth limit" in str(exc):  # orjson's own limit (1024 levels), far past ours
+            raise _too_deep() from None
         raise BadRequest(f"the body is not valid JSON: {exc}", code="malformed_json") from None
+    # Before anything walks the body: deep nesting fails the JSON encoder (255 levels) and anything recursive
+    # (RecursionError past ~1000), as a 500 in the middle of a push.
+    if nests_deeper_than(body, MAX_BODY_DEPTH):
+        raise _too_deep()
     # PostgreSQL text and jsonb cannot hold NUL; refuse it here rather than fail mid-transaction.
-    if b"\\u0000" in raw and _has_nul(body):
+    if b"\\u0000" in raw and contains_nul(body):
         raise Unprocessable("the body contains a NUL character (\\u0000), which cannot be stored", code="nul_character")
     return body
-
-
-def _has_nul(value: object) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any("\x00" in k or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
 
 
 @router.post("/v1/sync/push", summary="Push a batch of mutations; one outcome per mutation")

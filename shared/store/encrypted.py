@@ -10,10 +10,18 @@ from pathlib import Path
 
 import apsw
 
-from shared.errors import PlaintextStoreError, StoreBusyError, StoreError, WrongKeyError
+from shared.errors import PlaintextStoreError, StoreBusyError, StoreDiskError, StoreError, WrongKeyError
 
 PLAINTEXT_MAGIC = b"SQLite format 3\x00"
 CIPHER = "chacha20"
+DISK_ERRORS = (apsw.FullError, apsw.IOError)
+"""What a full or failing disk raises, from whichever statement needed a page (not only COMMIT)."""
+
+
+def disk_error(path: Path, exc: apsw.Error) -> StoreDiskError:
+    what = "the disk is full" if isinstance(exc, apsw.FullError) else "the disk failed to read or write"
+    return StoreDiskError(f"{path.name}: {what}; nothing of this write was saved, what was saved before is intact "
+                          f"({exc})")
 
 
 def _apply_key(conn: apsw.Connection, data_key: bytes) -> None:
@@ -83,6 +91,9 @@ def open_encrypted(path: Path, data_key: bytes, *, busy_timeout_ms: int = 10_000
     except apsw.BusyError as exc:
         conn.close()
         raise _busy(path, exc) from None
+    except DISK_ERRORS as exc:
+        conn.close()
+        raise disk_error(path, exc) from None
     except BaseException:
         conn.close()
         raise

@@ -21,10 +21,19 @@ import orjson
 
 from shared.conflicts import OperationError, apply_op
 from shared.entities import validate_mutation
-from shared.envelopes import Event, Mutation, Op, Outcome, OutcomeStatus
-from shared.errors import StoreBusyError, StoreError
+from shared.envelopes import (
+    MAX_PAYLOAD_DEPTH,
+    Event,
+    Mutation,
+    Op,
+    Outcome,
+    OutcomeStatus,
+    contains_nul,
+    nests_deeper_than,
+)
+from shared.errors import StoreBusyError, StoreDiskError, StoreError, ValidationError
 from shared.ids import new_ulid
-from shared.store.encrypted import open_encrypted
+from shared.store.encrypted import DISK_ERRORS, disk_error, open_encrypted
 from shared.store.keys import KeyProvider, create_data_key, key_file_for, unwrap_data_key
 from shared.store.schema import CORE_STEPS
 
@@ -94,6 +103,9 @@ class LocalStore:
         except apsw.BusyError as exc:
             store.close()
             raise store._busy(exc) from None
+        except DISK_ERRORS as exc:
+            store.close()
+            raise disk_error(path, exc) from None
         except BaseException:
             store.close()
             raise
@@ -126,31 +138,48 @@ class LocalStore:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Any]:
-        """BEGIN IMMEDIATE … COMMIT (ROLLBACK on any error). Another connection holding the write lock past
-        the busy timeout is `StoreBusyError` (a `StoreError`: callers handle the project's errors, not apsw's)."""
+        """BEGIN IMMEDIATE … COMMIT (ROLLBACK on any error). Callers handle the project's errors, not apsw's:
+        another connection holding the write lock past the busy timeout is `StoreBusyError`, a full or failing
+        disk is `StoreDiskError` (both `StoreError`s), whichever statement of the transaction met it."""
         conn = self.connection
         try:
             conn.execute("BEGIN IMMEDIATE")
         except apsw.BusyError as exc:
             raise self._busy(exc) from exc
+        except DISK_ERRORS as exc:
+            raise self._disk(exc) from exc
         try:
             yield conn
         except BaseException as exc:
-            if not conn.getautocommit():
-                conn.execute("ROLLBACK")
+            self._rollback()
             if isinstance(exc, apsw.BusyError):
                 raise self._busy(exc) from exc
+            if isinstance(exc, DISK_ERRORS):
+                raise self._disk(exc) from exc
             raise
         else:
             try:
                 conn.execute("COMMIT")
-            except apsw.FullError as exc:
-                conn.execute("ROLLBACK")
-                raise StoreError(f"the disk is full; nothing was saved ({exc})") from None
             except apsw.BusyError as exc:
-                if not conn.getautocommit():
-                    conn.execute("ROLLBACK")
+                self._rollback()
                 raise self._busy(exc) from exc
+            except DISK_ERRORS as exc:
+                self._rollback()
+                raise self._disk(exc) from exc
+
+    def _rollback(self) -> None:
+        """Roll back what is open. SQLite may already have (it does on some FULL and IOERR errors); a ROLLBACK
+        that fails itself must not hide the error that brought us here (closing the connection rolls back)."""
+        conn = self.connection
+        if conn.getautocommit():
+            return
+        try:
+            conn.execute("ROLLBACK")
+        except apsw.Error as exc:
+            log.warning("%s: ROLLBACK failed (%s); the connection rolls back when it closes", self.path.name, exc)
+
+    def _disk(self, exc: apsw.Error) -> StoreDiskError:
+        return disk_error(self.path, exc)
 
     def _busy(self, exc: apsw.BusyError) -> StoreBusyError:
         return StoreBusyError(f"{self.path.name} is busy: another connection held it past the busy timeout; "
@@ -159,7 +188,10 @@ class LocalStore:
     def migrate(self, module: str, steps: list[str]) -> None:
         """Bring a module's tables up to `len(steps)`; each step runs once, in its own transaction."""
         conn = self.connection
-        conn.execute("CREATE TABLE IF NOT EXISTS module_versions (module TEXT PRIMARY KEY, version INTEGER)")
+        try:  # autocommit, so that opening never waits for the write lock once the table exists
+            conn.execute("CREATE TABLE IF NOT EXISTS module_versions (module TEXT PRIMARY KEY, version INTEGER)")
+        except DISK_ERRORS as exc:
+            raise self._disk(exc) from exc
         row = conn.execute("SELECT version FROM module_versions WHERE module = ?", (module,)).fetchone()
         done = row[0] if row else 0
         if done > len(steps):
@@ -227,6 +259,14 @@ class LocalStore:
         for d in drafts:
             op = Op(d.op)
             validate_mutation(d.entity, op, d.payload)  # raises ValidationError with field messages
+            # The hub refuses a push carrying either whole (422 too_deep, nul_character): queued, such a mutation
+            # would block every later one of this device.
+            if nests_deeper_than(d.payload, MAX_PAYLOAD_DEPTH):
+                problem = f"the payload nests deeper than {MAX_PAYLOAD_DEPTH} levels"
+                raise ValidationError(f"{d.entity}: {problem}", {"payload": problem})
+            if contains_nul([d.entity_id, d.actor, d.site_id, d.payload]):
+                problem = "contains a NUL character (\\u0000), which the hub cannot store"
+                raise ValidationError(f"{d.entity} {d.entity_id!r}: {problem}", {"payload": problem})
             checked.append((d, op))
         created = datetime.now(UTC).isoformat()
         out: list[str] = []
@@ -240,8 +280,6 @@ class LocalStore:
                 try:
                     new_state = apply_op(None if deleted else state, op, d.payload)
                 except OperationError as exc:
-                    from shared.errors import ValidationError
-
                     raise ValidationError(str(exc), {"payload": str(exc)}) from None
                 site_id = d.site_id if d.site_id is not None else (site or identity.site_id)
                 body = {
@@ -464,6 +502,9 @@ class LocalStore:
                                        "FROM rejections ORDER BY device_seq").fetchall()
         return [{"mutation_id": r[0], "entity": r[1], "entity_id": r[2], "mutation": orjson.loads(r[3]),
                  "code": r[4], "message": r[5], "at": r[6]} for r in rows]
+
+    def rejection_count(self) -> int:
+        return int(self.connection.execute("SELECT count(*) FROM rejections").fetchone()[0])
 
     def conflicts(self, status: str = "open") -> list[LocalRecord]:
         return self.query("sync.conflict", where={"status": status})

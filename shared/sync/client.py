@@ -188,6 +188,9 @@ class SyncClient:
             in_flight.append(sender.submit(self._send_push, client, batch[0]))
             after = batch[1]
 
+        rejected = store.rejection_count()
+        if rejected != self._state.rejected:  # rejections recorded before this client started count too
+            self._update(rejected=rejected)
         try:
             ready = prepare()
             if ready is None:
@@ -245,10 +248,23 @@ class SyncClient:
         return PushResponse.model_validate_json(response.content)
 
     def _record_answer(self, store: LocalStore, result: PushResponse) -> int:
-        """Apply one push answer to the store; returns how many of its outcomes were final."""
+        """Apply one push answer to the store; returns how many of its outcomes were final.
+
+        A mutation the hub rejected leaves the outbox for the store's `rejections` (its seq is consumed at the hub,
+        so the ones after it go on): whatever the reason, even one no retry can change, the queue moves on."""
         store.apply_outcomes(result.outcomes)
+        finals = [o.original if o.status is OutcomeStatus.DUPLICATE and o.original else o for o in result.outcomes]
+        refused = [o for o in finals if o.status is OutcomeStatus.REJECTED]
+        for o in refused[:5]:
+            log.warning("the hub rejected mutation %s (device_seq %d): %s: %s; kept in the store's rejections",
+                        o.mutation_id, o.device_seq, o.code, o.message)
+        if len(refused) > 5:
+            log.warning("... and %d more rejected mutations in the same push", len(refused) - 5)
+        changes: dict[str, Any] = {}
+        if refused:
+            changes["rejected"] = store.rejection_count()
         self._update(outbox_depth=store.outbox_depth(), last_push_at=datetime.now(UTC),
-                     head_seq=max(self._state.head_seq, result.head_seq))
+                     head_seq=max(self._state.head_seq, result.head_seq), **changes)
         return sum(1 for o in result.outcomes if o.status.is_final)
 
     # --- pull ----------------------------------------------------------------------------------

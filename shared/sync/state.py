@@ -1,4 +1,4 @@
-"""What a UI or an agent shows about sync: online?, outbox depth, last sync, lag, last error."""
+"""What a UI or an agent shows about sync: online?, outbox depth, last sync, lag, last error, rejections."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ class SyncState:
     cursor: int = 0
     last_error: str | None = None
     snapshot_in_progress: bool = False
+    rejected: int = 0  # mutations the hub refused for good: out of the outbox, kept in the store's rejections
 
     @property
     def lag(self) -> int:

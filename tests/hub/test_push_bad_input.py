@@ -14,6 +14,18 @@ def ledger_count(hub: HubProcess, tenant: str) -> int:
                         tenant)[0]["n"])
 
 
+def assert_nothing_applied(hub: HubProcess, tenant: str) -> None:
+    """No trace of the refused push: no ledger row, held row, record, event or advanced device cursor."""
+    counts = db_fetch(hub.dsn, """
+        SELECT (SELECT count(*) FROM sync.applied_mutations WHERE tenant_id = $1) AS ledger,
+               (SELECT count(*) FROM sync.held_mutations WHERE tenant_id = $1) AS held,
+               (SELECT count(*) FROM sync.records WHERE tenant_id = $1) AS records,
+               (SELECT count(*) FROM sync.events WHERE tenant_id = $1) AS events,
+               (SELECT coalesce(max(last_seq), 0) FROM sync.device_cursors WHERE tenant_id = $1) AS cursor""",
+                      tenant)[0]
+    assert dict(counts) == {"ledger": 0, "held": 0, "records": 0, "events": 0, "cursor": 0}, dict(counts)
+
+
 def test_whole_request_errors(live_hub: HubProcess) -> None:
     dev = make_device(live_hub, "t-bad", "s1", "desk-1")
     good = dev.mutation("equipment.unit", "DT01", "create", {"fleet_no": "DT01", "equipment_class": "truck"})
@@ -37,7 +49,7 @@ def test_whole_request_errors(live_hub: HubProcess) -> None:
         assert response.status_code == status, (name, response.text)
         body = response.json()
         assert body["code"] == code and body["message"], (name, body)
-    assert ledger_count(live_hub, "t-bad") == 0  # nothing applied by any of them
+    assert_nothing_applied(live_hub, "t-bad")  # nothing applied by any of them
 
 
 def test_replayed_device_seq_with_another_id_is_refused_whole(live_hub: HubProcess) -> None:

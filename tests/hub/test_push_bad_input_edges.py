@@ -6,7 +6,7 @@ import pytest
 
 from tests.fixtures.hubserver import HubProcess
 from tests.hub.test_push import make_device
-from tests.hub.test_push_bad_input import ledger_count
+from tests.hub.test_push_bad_input import assert_nothing_applied
 
 
 @pytest.mark.parametrize("over", [
@@ -28,7 +28,7 @@ def test_values_postgres_cannot_store_are_refused_with_a_message(live_hub: HubPr
         return
     assert r.status_code == 422, r.text
     assert r.json()["message"]
-    assert ledger_count(live_hub, tenant) == 0
+    assert_nothing_applied(live_hub, tenant)
 
 
 def test_resolving_a_conflict_with_a_nul_character_is_a_422_and_leaves_it_open(live_hub: HubProcess) -> None:

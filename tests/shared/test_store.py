@@ -108,6 +108,38 @@ def test_invalid_input_writes_nothing(tmp_path: Path) -> None:
     assert store.outbox_depth() == 0 and store.get("equipment.unit", "DT01") is None
 
 
+def test_a_payload_nested_past_the_hubs_limit_is_refused_at_enqueue_and_writes_nothing(tmp_path: Path) -> None:
+    from shared.envelopes import MAX_PAYLOAD_DEPTH
+
+    # The hub refuses a push carrying one (422 too_deep) as a whole request: queued, it would block the outbox.
+    store = new_store(tmp_path)
+    deep: object = 1
+    for _ in range(MAX_PAYLOAD_DEPTH):  # `data` this deep makes the payload one level past the limit
+        deep = {"n": deep}
+    with pytest.raises(ValidationError) as info:
+        store.enqueue_many([MutationDraft("forms.submission", "F1", "create", {"form": "f"}, "u1"),
+                            MutationDraft("forms.submission", "F2", "create", {"form": "f", "data": deep}, "u1")])
+    assert "nests deeper" in str(info.value) and "payload" in info.value.field_errors
+    assert store.outbox_depth() == 0 and store.get("forms.submission", "F1") is None
+    store.enqueue("forms.submission", "F3", "create", {"form": "f", "data": deep["n"]}, actor="u1")  # type: ignore[index]
+    assert store.outbox_depth() == 1
+
+
+@pytest.mark.parametrize("where", ["payload", "key", "entity_id", "actor"])
+def test_a_nul_character_is_refused_at_enqueue_and_writes_nothing(tmp_path: Path, where: str) -> None:
+    # The hub refuses a push carrying one as a whole (422 nul_character): queued, it would block the outbox.
+    store = new_store(tmp_path)
+    payload: dict[str, object] = {"form": "f", "title": "a\x00b" if where == "payload" else "ok"}
+    if where == "key":
+        payload["data"] = {"k\x00": 1}
+    draft = MutationDraft("forms.submission", "F\x002" if where == "entity_id" else "F2", "create", payload,
+                          "u\x001" if where == "actor" else "u1")
+    with pytest.raises(ValidationError) as info:
+        store.enqueue_many([MutationDraft("forms.submission", "F1", "create", {"form": "f"}, "u1"), draft])
+    assert "NUL" in str(info.value)
+    assert store.outbox_depth() == 0 and store.get("forms.submission", "F1") is None
+
+
 def test_enqueue_then_ack_then_event_confirms(tmp_path: Path) -> None:
     store = new_store(tmp_path)
     m = store.enqueue("equipment.unit", "DT01", "create", unit(1), actor="u1")
