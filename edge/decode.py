@@ -56,7 +56,7 @@ def _fast(topic: str, payload: bytes) -> SampleRow | None:
         return None
     try:
         when = datetime.fromisoformat(ts).astimezone(UTC)
-    except ValueError:  # e.g. 25:00:00 or an offset out of range: the model words the reason
+    except (ValueError, OverflowError):  # 25:00:00, an offset out of range, year 9999 west of UTC: the model words it
         return None
     body: dict[str, object] = {"ts": when, "engine_status": status}
     working, breakdown = raw.get("working"), raw.get("breakdown", False)

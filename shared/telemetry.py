@@ -58,7 +58,10 @@ class TelemetrySample(BaseModel):
     def _aware(cls, v: datetime) -> datetime:
         if v.tzinfo is None:
             raise ValueError("ts must carry a time zone")
-        return v.astimezone(UTC)
+        try:
+            return v.astimezone(UTC)
+        except OverflowError:  # 9999-12-31T23:00-05:00 is past datetime's range once in UTC
+            raise ValueError("ts is outside the range of dates in UTC") from None
 
 
 def parse_topic(topic: str) -> tuple[str, str]:

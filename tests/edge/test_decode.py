@@ -74,7 +74,10 @@ def test_typical_samples_take_the_fast_path_and_odd_ones_get_the_models_reason()
     for bad, reason in [(b"not json", "not JSON"), (b"[1]", "JSON object"),
                         (b'{"ts": "2026-11-24T06:00:00", "engine_status": "on"}', "time zone"),
                         (b'{"ts": "2026-11-24T06:00:00Z", "engine_status": "on", "fuel_remaining_pct": 101}',
-                         "fuel_remaining_pct")]:
+                         "fuel_remaining_pct"),
+                        # Past datetime's range once in UTC: was an OverflowError, dead-lettered as "internal error"
+                        (b'{"ts": "9999-12-31T23:00:00-05:00", "engine_status": "on"}', "outside the range"),
+                        (b'{"ts": "0001-01-01T01:00:00+05:00", "engine_status": "on"}', "outside the range")]:
         assert _fast(TOPIC, bad) is None
         try:
             json_row(TOPIC, bad)
