@@ -121,6 +121,19 @@ def allows(roles: Iterable[str], action: str, entity: str | None = None) -> bool
     return False
 
 
+def allowed_sites(grants: Iterable[tuple[str, str | None]], action: str,
+                  entity: str | None = None) -> frozenset[str] | None:
+    """Where a person holding `grants` ((role, site id or None for tenant-wide) pairs) may take `action`:
+    None when a tenant-wide grant allows it (every site), else the sites whose grants allow it (empty: nowhere)."""
+    sites: set[str] = set()
+    for role, site in grants:
+        if allows((role,), action, entity):
+            if site is None:
+                return None
+            sites.add(site)
+    return frozenset(sites)
+
+
 def unknown_roles(roles: Iterable[str]) -> list[str]:
     """The names in `roles` that are not roles of the matrix (for input validation)."""
     return [r for r in roles if r not in ROLES]

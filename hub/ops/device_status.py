@@ -1,6 +1,7 @@
 """Per-device sync status: last seen, the outbox depth the device reported, and its lag behind the event log.
 
-`GET /v1/admin/devices/status` (a caller whose roles allow `devices.list`, or an all-sites principal),
+`GET /v1/admin/devices/status` (a person whose roles allow `devices.list`: the devices of the sites where
+they do; an all-sites device token or a tenant-wide viewer is not enough),
 `pitline hub devices-status`, and the `pitline_device_event_lag` gauge of /metrics all read `status_rows`.
 
 - last seen: the later of its last push (`sync.device_cursors.last_seen_at`) and its last read
@@ -20,9 +21,9 @@ import asyncpg
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
-from hub.auth.principal import Principal, require_principal
+from hub.auth.principal import Principal
 from hub.errors import Forbidden
-from shared.permissions import allows
+from hub.identity.access import action_sites, require_action, who
 
 router = APIRouter()
 MAX_ROWS = 5000
@@ -88,13 +89,13 @@ async def devices_status(
     request: Request,
     include_revoked: bool = Query(False, description="list revoked devices too"),
     limit: int = Query(1000, ge=1, le=MAX_ROWS),
-    principal: Principal = Depends(require_principal),
+    principal: Principal = Depends(require_action("devices.list")),
 ) -> DevicesStatus:
-    if not (allows(principal.roles, "devices.list") or principal.site_ids is None):
-        raise Forbidden("the device status needs a role that may list devices, or an all-sites caller",
-                        code="forbidden_role")
     pool: asyncpg.Pool = request.app.state.pool
-    rows = await status_rows(pool, tenant_id=principal.tenant_id, site_ids=principal.site_ids,
+    sites = await action_sites(pool, principal, "devices.list")  # where the person's grants allow it, now
+    if sites is not None and not sites:
+        raise Forbidden(f"{who(principal)} holds no role that may list devices (any more)", code="forbidden_role")
+    rows = await status_rows(pool, tenant_id=principal.tenant_id, site_ids=sites,
                              include_revoked=include_revoked, limit=limit + 1)
     return DevicesStatus(devices=rows[:limit], truncated=len(rows) > limit)
 

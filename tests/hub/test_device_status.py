@@ -107,8 +107,11 @@ def test_who_may_read_the_status(live_hub: HubProcess) -> None:
     assert "sc-a" in seen and "sc-b" not in seen  # a site manager sees the devices of their sites only
     forbidden = status(live_hub, a.token)  # a site device with no role
     assert forbidden.status_code == 403 and forbidden.json()["code"] == "forbidden_role"
-    other_tenant = make_device(live_hub, "t-status-other", None, "all-sites")  # all sites, but of another tenant
-    assert TENANT not in {d["tenant_id"] for d in status(live_hub, other_tenant.token).json()["devices"]}
+    all_sites = make_device(live_hub, TENANT, None, "all-sites")  # every site, but a device acting as itself
+    assert status(live_hub, all_sites.token).status_code == 403
+    make_device(live_hub, "t-status-other", None, "other-tenant")
+    admin = user_token(live_hub.dsn, ["administrator"], None)
+    assert {d["tenant_id"] for d in status(live_hub, admin).json()["devices"]} == {TENANT}  # its own tenant only
     assert status(live_hub, "nope").status_code == 401
     assert httpx.get(f"{live_hub.url}/v1/admin/devices/status", params={"limit": 0},
                      headers={"Authorization": f"Bearer {manager}"}).status_code == 422
