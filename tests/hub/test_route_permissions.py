@@ -5,13 +5,18 @@ of every role (and a bare device token, and none) and checks each answer against
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from starlette.routing import BaseRoute
 
+from shared.ids import new_ulid
+from shared.permissions import ROLES
 from tests.fixtures.hubserver import HubProcess, private_hub
 from tests.hub.device import DeviceClient
 from tests.hub.test_identity import setup_tenant
@@ -130,3 +135,119 @@ def test_the_device_status_needs_a_role_that_may_list_devices(w: World) -> None:
     # Listed where the person manages (s2), not where they only view (s1); tenant-wide devices are for
     # tenant-wide listers.
     assert {d["device_id"] for d in r.json()["devices"]} == {"perm-s2"}
+
+
+# --- every route × every role ----------------------------------------------------------------------------------
+CALLERS: tuple[str, ...] = ("none", "device", *ROLES)  # no token, a bare device token, a signed-in person per role
+EVERYONE = frozenset(CALLERS)
+ANY_TOKEN = EVERYONE - {"none"}
+DEVICE = frozenset({"device"})
+
+# Written out by hand from the matrix, not derived from the hub's code: who may use each route. A public route
+# must answer the same whoever calls (credentials travel in its body); a new route fails the test until it has a
+# row here.
+EXPECTED: dict[tuple[str, str], frozenset[str]] = {
+    ("GET", "/healthz"): EVERYONE,
+    ("GET", "/readyz"): EVERYONE,
+    ("GET", "/metrics"): EVERYONE,
+    ("GET", "/openapi.json"): EVERYONE, ("HEAD", "/openapi.json"): EVERYONE,
+    ("GET", "/docs"): EVERYONE, ("HEAD", "/docs"): EVERYONE,
+    ("GET", "/docs/oauth2-redirect"): EVERYONE, ("HEAD", "/docs/oauth2-redirect"): EVERYONE,
+    ("GET", "/redoc"): EVERYONE, ("HEAD", "/redoc"): EVERYONE,
+    ("POST", "/v1/auth/signin"): EVERYONE,
+    ("POST", "/v1/auth/challenge"): EVERYONE,
+    ("POST", "/v1/auth/token"): EVERYONE,
+    ("POST", "/v1/devices/enroll"): EVERYONE,
+    # Pushes are a device's (D9 checks each mutation against its actor's roles); reads are filtered per role.
+    ("POST", "/v1/sync/push"): DEVICE,
+    ("GET", "/v1/sync/changes"): ANY_TOKEN,
+    ("GET", "/v1/sync/stream"): ANY_TOKEN,
+    ("GET", "/v1/sync/snapshot"): ANY_TOKEN,
+    ("GET", "/v1/conflicts"): ANY_TOKEN,
+    # conflicts.resolve and write on procurement.purchase_order (the conflict is about a PO)
+    ("POST", "/v1/conflicts/{conflict_id}/resolve"): frozenset({"administrator", "site_manager"}),
+    ("GET", "/v1/audit"): frozenset({"administrator"}),  # audit.read
+    ("GET", "/v1/users/verifiers"): DEVICE,
+    ("POST", "/v1/telemetry"): DEVICE,
+    ("GET", "/v1/telemetry/samples"): ANY_TOKEN,
+    ("GET", "/v1/admin/devices/status"): frozenset({"administrator", "site_manager"}),  # devices.list
+}
+
+
+def app_routes() -> set[tuple[str, str]]:
+    """Every (method, path) the hub's application serves, from the application itself."""
+    from hub.app import create_app
+    from hub.settings import HubSettings
+
+    app = create_app(HubSettings(database_url="postgresql://nobody@127.0.0.1:1/unused", data_dir=Path("/nonexistent")))
+    found: set[tuple[str, str]] = set()
+
+    def walk(routes: list[BaseRoute], prefix: str) -> None:
+        for route in routes:
+            included = getattr(route, "original_router", None)  # FastAPI ≥ 0.16x keeps included routers whole
+            if included is not None:
+                walk(included.routes, prefix + getattr(getattr(route, "include_context", None), "prefix", ""))
+                continue
+            methods, path = getattr(route, "methods", None), getattr(route, "path", None)
+            assert methods and path, f"a route of a kind this test cannot enumerate: {route!r}"
+            found.update((method, prefix + path) for method in methods)
+
+    walk(app.routes, "")
+    return found
+
+
+def call(w: World, route: tuple[str, str], token: str | None) -> httpx.Response:
+    """One well-formed request to `route`: an allowed caller gets the route's success answer."""
+    method, path = route
+    with w.client(token) as c:
+        if route == ("POST", "/v1/conflicts/{conflict_id}/resolve"):
+            _, conflict_id = w.po_conflict()  # a fresh open conflict per call: allowed means 200
+            return c.post(path.format(conflict_id=conflict_id), json={"choice": "custom", "data": {"total": 1}})
+        if route == ("GET", "/v1/sync/stream"):
+            with c.stream("GET", path, timeout=httpx.Timeout(10.0)) as r:
+                if r.status_code != 200:
+                    r.read()
+                    return r
+                first = next(r.iter_bytes())  # the stream's opening (`retry:`); it never ends by itself
+                return httpx.Response(200, content=first, request=r.request)
+        body: dict[str, Any] | None = {
+            "/v1/auth/signin": {"username": "table-nobody", "password": "not the password"},
+            "/v1/auth/challenge": {"device_id": "no-such-device"},
+            "/v1/auth/token": {"device_id": "no-such-device", "nonce": "AAAA", "signature": "AAAA"},
+            "/v1/devices/enroll": {"token": "pe_unknown", "name": "x", "kind": "desktop",
+                                   "public_key": base64.b64encode(bytes(32)).decode()},
+            "/v1/sync/push": {"device_id": w.hq.device_id, "mutations": []},
+            "/v1/telemetry": {"batch_id": new_ulid(), "device_id": w.hq.device_id, "site_id": "s1", "samples": []},
+        }.get(path)
+        params = {"equipment_id": "DT01", "start": "2026-01-01T00:00:00+00:00",
+                  "end": "2026-01-02T00:00:00+00:00"} if path == "/v1/telemetry/samples" else None
+        return c.request(method, path, json=body, params=params)
+
+
+def test_every_route_answers_every_role_as_the_matrix_says(w: World) -> None:
+    routes = app_routes()
+    assert routes - EXPECTED.keys() == set(), "a route without a row in EXPECTED: say who may use it"
+    assert EXPECTED.keys() - routes == set(), "EXPECTED names a route the hub no longer serves"
+    tokens: dict[str, str | None] = {"none": None, "device": w.hq.token}
+    tokens |= {role: w.user(f"table-{role}", [(role, None)]) for role in ROLES}
+    wrong: list[str] = []
+    for route in sorted(routes):
+        answers = {caller: call(w, route, tokens[caller]) for caller in CALLERS}
+        allowed = EXPECTED[route]
+        for caller, r in answers.items():
+            text = r.text if r.request.method != "HEAD" else ""
+            label = f"{route[0]} {route[1]} as {caller}: {r.status_code} {text[:160]}"
+            if r.status_code >= 500:
+                wrong.append(f"server error: {label}")
+            elif allowed == EVERYONE:
+                if r.status_code == 403 or r.status_code != answers["none"].status_code:
+                    wrong.append(f"a public route answered differently by caller: {label}")
+            elif caller in allowed:
+                if not 200 <= r.status_code < 300:
+                    wrong.append(f"allowed but refused: {label}")
+            elif caller == "none":
+                if r.status_code != 401 or not r.json().get("message"):
+                    wrong.append(f"no token but not a 401 with a message: {label}")
+            elif r.status_code != 403 or not r.json().get("message"):
+                wrong.append(f"forbidden but not a 403 with a message: {label}")
+    assert not wrong, "\n".join(wrong)
