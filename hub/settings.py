@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from shared.config import data_dir, load_settings
@@ -30,6 +30,11 @@ class HubSettings:
     access_log: bool = False
     # Serve the hot routes' well-formed requests without FastAPI's per-request machinery (hub.ops.fast_routes).
     fast_routes: bool = True
+    # /metrics answers `Authorization: Bearer <metrics_token>` (a scraper: the whole hub) or an administrator's
+    # token (their tenant's device gauges); None: administrators only (docs/decisions.md D28).
+    metrics_token: str | None = field(default=None, repr=False)  # a secret: never in a log line
+    # Per-device gauges labelled with tenant and device ids on /metrics (off: aggregates that name nobody).
+    metrics_device_labels: bool = False
 
     @property
     def session_url(self) -> str | None:
@@ -52,6 +57,8 @@ class HubSettings:
             "token_cache_seconds": s.get_float("token_cache_seconds", 30.0),
             "access_log": s.get_bool("access_log", False),
             "fast_routes": s.get_bool("fast_routes", True),
+            "metrics_token": s.get_str("metrics_token") or None,
+            "metrics_device_labels": s.get_bool("metrics_device_labels", False),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

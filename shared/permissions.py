@@ -41,6 +41,7 @@ ADMIN_ACTIONS: Final[tuple[str, ...]] = (
     "devices.revoke",
     "conflicts.resolve",
     "audit.read",
+    "metrics.read",
 )
 
 _N: Final = "none"

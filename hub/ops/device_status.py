@@ -2,7 +2,7 @@
 
 `GET /v1/admin/devices/status` (a person whose roles allow `devices.list`: the devices of the sites where
 they do; an all-sites device token or a tenant-wide viewer is not enough),
-`pitline hub devices-status`, and the `pitline_device_event_lag` gauge of /metrics all read `status_rows`.
+`pitline hub devices-status`, and the device gauges of /metrics all read `status_rows`.
 
 - last seen: the later of its last push (`sync.device_cursors.last_seen_at`) and its last read
   (`sync.device_read_cursors.read_at`, see hub/ops/read_cursors.py);
@@ -100,17 +100,37 @@ async def devices_status(
     return DevicesStatus(devices=rows[:limit], truncated=len(rows) > limit)
 
 
-async def device_gauges(pool: asyncpg.Pool) -> str:
-    """The per-device gauges for /metrics; a database that cannot answer leaves them out (never a failed scrape)."""
+async def device_gauges(pool: asyncpg.Pool, *, tenant_id: str | None = None, labelled: bool = False) -> str:
+    """The device gauges for /metrics, over one tenant or all (None); a database that cannot answer leaves them
+    out (never a failed scrape)."""
     try:
-        rows = await status_rows(pool, tenant_id=None)
+        rows = await status_rows(pool, tenant_id=tenant_id, limit=2**31 - 1)
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         return f"# pitline_device_event_lag unavailable: {type(exc).__name__}\n"
-    return render_gauges(rows)
+    return render_aggregates(rows) + (render_gauges(rows) if labelled else "")
+
+
+def render_aggregates(rows: list[DeviceStatus]) -> str:
+    """Prometheus text over the unrevoked devices, naming none: how many, how far behind, how much waits."""
+    lags = [r.event_lag for r in rows if r.event_lag is not None]
+    depths = [r.outbox_depth for r in rows if r.outbox_depth is not None]
+    gauges = (
+        ("pitline_devices", "Unrevoked devices.", len(rows)),
+        ("pitline_devices_lagging", "Devices with events yet to receive.", sum(1 for lag in lags if lag > 0)),
+        ("pitline_devices_never_read", "Devices that never read the event log.", len(rows) - len(lags)),
+        ("pitline_device_event_lag_max", "The largest event lag of any device.", max(lags, default=0)),
+        ("pitline_device_outbox_depth_max", "The largest outbox depth a device last reported.", max(depths, default=0)),
+        ("pitline_device_outbox_depth_sum", "Mutations waiting on all devices, as they last reported.", sum(depths)),
+    )
+    lines: list[str] = []
+    for name, help_text, value in gauges:
+        lines += [f"# HELP {name} {help_text}", f"# TYPE {name} gauge", f"{name} {value}"]
+    return "\n".join(lines) + "\n"
 
 
 def render_gauges(rows: list[DeviceStatus]) -> str:
-    """Prometheus text: per device, its event lag and reported outbox depth (same on every hub process)."""
+    """Prometheus text: per device, its event lag and reported outbox depth (same on every hub process).
+    Only with `metrics_device_labels`: the labels name tenants and devices."""
     lines = ["# HELP pitline_device_event_lag Events the device has yet to receive (tenant head - its cursor).",
              "# TYPE pitline_device_event_lag gauge"]
     lines += [f'pitline_device_event_lag{{tenant="{_esc(r.tenant_id)}",device="{_esc(r.device_id)}"}} {r.event_lag}'

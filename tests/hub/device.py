@@ -79,3 +79,11 @@ def person_client(hub_url: str, dsn: str, tenant_id: str, roles: tuple[str, ...]
 
     token = run_sync(run())
     return httpx.Client(base_url=hub_url, headers={"Authorization": f"Bearer {token}"}, timeout=60.0)
+
+
+def metrics_text(hub_url: str, dsn: str, tenant_id: str = "t-metrics-reader") -> str:
+    """/metrics as an administrator of `tenant_id` sees it (its device gauges are that tenant's)."""
+    with person_client(hub_url, dsn, tenant_id) as c:
+        r = c.get("/metrics")
+    assert r.status_code == 200, r.text
+    return r.text

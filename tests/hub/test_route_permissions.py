@@ -149,7 +149,7 @@ DEVICE = frozenset({"device"})
 EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/healthz"): EVERYONE,
     ("GET", "/readyz"): EVERYONE,
-    ("GET", "/metrics"): EVERYONE,
+    ("GET", "/metrics"): frozenset({"administrator"}),  # metrics.read, or the metrics token (test_metrics_access)
     ("GET", "/openapi.json"): EVERYONE, ("HEAD", "/openapi.json"): EVERYONE,
     ("GET", "/docs"): EVERYONE, ("HEAD", "/docs"): EVERYONE,
     ("GET", "/docs/oauth2-redirect"): EVERYONE, ("HEAD", "/docs/oauth2-redirect"): EVERYONE,
