@@ -13,6 +13,7 @@ import typer
 
 from hub import admin_cli
 from hub.settings import HubSettings
+from shared.config import ConfigError
 
 app = typer.Typer(help="The Pitline hub: HQ service that every desktop and edge agent syncs to.", no_args_is_help=True)
 admin_cli.register(app)  # tenants, sites, users, enroll, devices, conflicts
@@ -42,7 +43,11 @@ def serve(
     from shared.logs import configure_logging
 
     configure_logging("hub")
-    settings = HubSettings.load(host=host, port=port)
+    try:
+        settings = HubSettings.load(host=host, port=port)
+    except ConfigError as exc:
+        typer.echo(f"pitline hub: {exc}", err=True)
+        raise typer.Exit(2) from None
     url = resolve_database_url(settings)
     from hub.errors import SchemaVersionError
     from hub.migrate import check_schema
@@ -55,8 +60,17 @@ def serve(
     os.environ["PITLINE_DATABASE_URL"] = url
     uvicorn.run(
         "hub.app:app_from_environment", factory=True, host=settings.host, port=settings.port, workers=workers,
-        log_config=None, timeout_graceful_shutdown=10,
+        log_config=None, timeout_graceful_shutdown=10, **proxy_options(settings),
     )
+
+
+def proxy_options(settings: HubSettings) -> dict[str, Any]:
+    """uvicorn believes X-Forwarded-For from 127.0.0.1 unless told otherwise, so anyone on the hub's own machine
+    (or a proxy that passes the header through) could pick their client address and dodge the per-address
+    sign-in limit: forwarded headers count only from the configured proxies, and not at all by default."""
+    if not settings.trusted_proxies:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": list(settings.trusted_proxies)}
 
 
 @app.command("migrate")
