@@ -96,3 +96,78 @@ def test_a_trusted_proxy_that_is_not_an_address_stops_serve_with_a_clear_error(p
     out = serve_fails(pg_dsn, env={"PITLINE_TRUSTED_PROXIES": "10.0.0.1, proxy.example"})
     assert out.returncode == 2 and "'proxy.example' is not an IP address or network" in out.stderr, out.stderr
     assert "Traceback" not in out.stderr
+
+
+def self_signed(folder: Path, name: str = "hub") -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and localhost, made here, and its key (PEM files)."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "pitline test hub")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                                                        x509.DNSName("localhost")]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = folder / f"{name}.crt", folder / f"{name}.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    key_path.chmod(0o600)
+    return cert_path, key_path
+
+
+def test_serve_speaks_tls_with_the_given_certificate(pg_dsn: str, tmp_path: Path) -> None:
+    import ssl
+
+    cert, key = self_signed(tmp_path)
+    trust = ssl.create_default_context(cafile=str(cert))  # the client trusts exactly this certificate
+    with served(pg_dsn, "--certfile", str(cert), "--keyfile", str(key), scheme="https", verify=trust,
+                log=tmp_path / "hub.log") as url:
+        assert url.startswith("https://")
+        r = httpx.get(f"{url}/healthz", verify=trust, timeout=10)
+        assert r.status_code == 200 and r.json() == {"status": "ok"}
+        assert httpx.get(f"{url}/readyz", verify=trust, timeout=10).json() == {"status": "ready"}
+        # A client that does not trust the certificate refuses to talk; plain HTTP gets no answer.
+        try:
+            httpx.get(f"{url}/healthz", timeout=10)
+            raise AssertionError("an untrusted self-signed certificate was accepted")
+        except httpx.ConnectError as exc:
+            assert "CERTIFICATE_VERIFY_FAILED" in str(exc)
+        plain = url.replace("https://", "http://")
+        try:
+            answer = httpx.get(f"{plain}/healthz", timeout=10).status_code
+        except httpx.HTTPError:
+            answer = None
+        assert answer != 200
+
+
+def test_serve_refuses_half_or_unreadable_tls_settings_with_a_clear_error(pg_dsn: str, tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+
+    cert, key = self_signed(tmp_path)
+    other_cert, _ = self_signed(tmp_path, "other")
+    locked = tmp_path / "locked.key"
+    locked.write_bytes(serialization.load_pem_private_key(key.read_bytes(), None).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.BestAvailableEncryption(b"pw")))
+    cases = [
+        ((["--certfile", str(cert), "--keyfile", str(locked)]), "cannot be used"),  # encrypted: never a prompt
+        ((["--certfile", str(cert)]), "--certfile needs --keyfile"),
+        ((["--keyfile", str(key)]), "--keyfile needs --certfile"),
+        ((["--certfile", str(tmp_path / "missing.crt"), "--keyfile", str(key)]), "missing.crt"),
+        ((["--certfile", str(other_cert), "--keyfile", str(key)]), "do not match"),
+        ((["--certfile", str(key), "--keyfile", str(key)]), "cannot be used"),
+    ]
+    for args, message in cases:
+        out = serve_fails(pg_dsn, *args)
+        assert out.returncode == 2 and message in out.stderr, (args, out.returncode, out.stderr[-800:])
+        assert "Traceback" not in out.stderr
