@@ -17,6 +17,7 @@ import typer
 
 from hub import admin_cli
 from hub.settings import HubSettings
+from shared.config import ConfigError
 
 app = typer.Typer(help="The Pitline hub: HQ service that every desktop and edge agent syncs to.", no_args_is_help=True)
 admin_cli.register(app)  # tenants, sites, users, enroll, devices, conflicts
@@ -39,6 +40,10 @@ def serve(
     host: str = typer.Option(None, help="address to listen on (default from config, 127.0.0.1)"),
     port: int = typer.Option(None, help="port (default 8400)"),
     workers: int = typer.Option(1, min=1, max=64, help="hub processes sharing the database"),
+    certfile: str = typer.Option(None, "--certfile", help="serve HTTPS with this PEM certificate (chain); "
+                                 "needs --keyfile (default from config: tls_certfile)"),
+    keyfile: str = typer.Option(None, "--keyfile", help="the certificate's PEM private key, unencrypted "
+                                "(default from config: tls_keyfile)"),
 ) -> None:
     """Serve the hub. With no PITLINE_DATABASE_URL, on an embedded PostgreSQL in the data folder."""
     import uvicorn
@@ -46,7 +51,12 @@ def serve(
     from shared.logs import configure_logging
 
     configure_logging("hub")
-    settings = HubSettings.load(host=host, port=port)
+    try:
+        settings = HubSettings.load(host=host, port=port, tls_certfile=certfile, tls_keyfile=keyfile)
+        tls = tls_options(settings)
+    except ConfigError as exc:
+        typer.echo(f"pitline hub: {exc}", err=True)
+        raise typer.Exit(2) from None
     url = resolve_database_url(settings)
     from hub.errors import SchemaVersionError
     from hub.migrate import check_schema
@@ -61,10 +71,11 @@ def serve(
     # and the embedded PostgreSQL (stopped by an exit handler) would outlive the hub.
     signal.signal(signal.SIGTERM, _exit_normally)
     where = "embedded PostgreSQL in " + str(settings.data_dir / "pgdata") if not settings.database_url else "PostgreSQL"
-    announce_when_ready(f"http://{_reachable(settings.host)}:{settings.port}", where)
+    scheme = "https" if tls else "http"
+    announce_when_ready(f"{scheme}://{_reachable(settings.host)}:{settings.port}", where)
     uvicorn.run(
         "hub.app:app_from_environment", factory=True, host=settings.host, port=settings.port, workers=workers,
-        log_config=None, timeout_graceful_shutdown=10,
+        log_config=None, timeout_graceful_shutdown=10, **proxy_options(settings), **tls,
     )
 
 
@@ -93,6 +104,44 @@ def announce_when_ready(base_url: str, database: str, *, timeout: float = 300.0)
     thread = threading.Thread(target=wait, name="announce-ready", daemon=True)
     thread.start()
     return thread
+
+
+def tls_options(settings: HubSettings) -> dict[str, Any]:
+    """uvicorn's TLS options, once the certificate and key are known to load together: a bad pair must stop
+    `serve` with a sentence, not a traceback from every worker."""
+    import ssl
+    from pathlib import Path
+
+    cert, key = settings.tls_certfile, settings.tls_keyfile
+    if cert is None and key is None:
+        return {}
+    if key is None:
+        raise ConfigError("--certfile needs --keyfile (the certificate's private key; or tls_keyfile in config)")
+    if cert is None:
+        raise ConfigError("--keyfile needs --certfile (the certificate; or tls_certfile in config)")
+    for flag, path in (("--certfile", cert), ("--keyfile", key)):
+        if not Path(path).is_file():
+            raise ConfigError(f"{flag} {path}: no such file")
+    try:
+        # An empty password: an encrypted key fails here rather than prompting on a terminal nobody watches.
+        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(cert, key, password=lambda: b"")
+    except ssl.SSLError as exc:
+        if "KEY_VALUES_MISMATCH" in str(exc):
+            raise ConfigError(f"the certificate {cert} and the key {key} do not match") from None
+        raise ConfigError(f"{cert} and {key} cannot be used as a PEM certificate and its unencrypted key: "
+                          f"{exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read the certificate or key: {exc}") from None
+    return {"ssl_certfile": cert, "ssl_keyfile": key}
+
+
+def proxy_options(settings: HubSettings) -> dict[str, Any]:
+    """uvicorn believes X-Forwarded-For from 127.0.0.1 unless told otherwise, so anyone on the hub's own machine
+    (or a proxy that passes the header through) could pick their client address and dodge the per-address
+    sign-in limit: forwarded headers count only from the configured proxies, and not at all by default."""
+    if not settings.trusted_proxies:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": list(settings.trusted_proxies)}
 
 
 @app.command("migrate")

@@ -41,6 +41,7 @@ ADMIN_ACTIONS: Final[tuple[str, ...]] = (
     "devices.revoke",
     "conflicts.resolve",
     "audit.read",
+    "metrics.read",
 )
 
 _N: Final = "none"
@@ -119,6 +120,19 @@ def allows(roles: Iterable[str], action: str, entity: str | None = None) -> bool
     if action in ADMIN_ACTIONS:
         return any(action in ADMIN_RULES.get(role, frozenset()) for role in roles)
     return False
+
+
+def allowed_sites(grants: Iterable[tuple[str, str | None]], action: str,
+                  entity: str | None = None) -> frozenset[str] | None:
+    """Where a person holding `grants` ((role, site id or None for tenant-wide) pairs) may take `action`:
+    None when a tenant-wide grant allows it (every site), else the sites whose grants allow it (empty: nowhere)."""
+    sites: set[str] = set()
+    for role, site in grants:
+        if allows((role,), action, entity):
+            if site is None:
+                return None
+            sites.add(site)
+    return frozenset(sites)
 
 
 def unknown_roles(roles: Iterable[str]) -> list[str]:

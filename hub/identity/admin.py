@@ -182,7 +182,7 @@ async def set_disabled(conn: asyncpg.Connection, actor: str, tenant_id: str, use
     before = await _user(conn, tenant_id, username)
     await conn.execute("UPDATE auth.users SET disabled = $3 WHERE tenant_id = $1 AND username = $2",
                        tenant_id, username, disabled)
-    if disabled:  # signed-in sessions end now
+    if disabled:  # signed-in sessions end now: the tokens' notices also close their open streams (hub.sync.fanout)
         await conn.execute(
             """UPDATE auth.access_tokens SET revoked_at = now()
                WHERE tenant_id = $1 AND user_id = $2 AND revoked_at IS NULL""", tenant_id, username)

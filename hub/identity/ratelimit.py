@@ -1,6 +1,9 @@
 """A simple in-process token bucket per (limit, client address): enough to slow down password spraying and
-enrollment floods from one address. Per hub process (several processes each allow the burst); behind a
-reverse proxy, the proxy's own limit applies (X-Forwarded-For is not trusted here)."""
+enrollment floods from one address. Per hub process (several processes each allow the burst).
+
+The address is the server's `request.client`: the TCP peer, or the client a trusted reverse proxy names in
+X-Forwarded-For when `pitline hub serve` was told to trust it (`PITLINE_TRUSTED_PROXIES`, default none;
+hub/cli.py `proxy_options`). Anyone else's X-Forwarded-For is ignored, so it cannot pick a fresh bucket."""
 
 from __future__ import annotations
 

@@ -31,7 +31,8 @@ class Grants:
         return {role for role, site in self.pairs if site is None or site_id is None or site == site_id}
 
 
-async def grants_of(conn: asyncpg.Connection, tenant_id: str, usernames: Iterable[str]) -> dict[str, Grants]:
+async def grants_of(conn: asyncpg.Connection | asyncpg.Pool, tenant_id: str,
+                    usernames: Iterable[str]) -> dict[str, Grants]:
     rows = await conn.fetch(
         "SELECT username, role, site_id FROM auth.role_grants WHERE tenant_id = $1 AND username = ANY($2::text[])",
         tenant_id, sorted(set(usernames)),

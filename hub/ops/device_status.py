@@ -1,7 +1,8 @@
 """Per-device sync status: last seen, the outbox depth the device reported, and its lag behind the event log.
 
-`GET /v1/admin/devices/status` (a caller whose roles allow `devices.list`, or an all-sites principal),
-`pitline hub devices-status`, and the `pitline_device_event_lag` gauge of /metrics all read `status_rows`.
+`GET /v1/admin/devices/status` (a person whose roles allow `devices.list`: the devices of the sites where
+they do; an all-sites device token or a tenant-wide viewer is not enough),
+`pitline hub devices-status`, and the device gauges of /metrics all read `status_rows`.
 
 - last seen: the later of its last push (`sync.device_cursors.last_seen_at`) and its last read
   (`sync.device_read_cursors.read_at`, see hub/ops/read_cursors.py);
@@ -20,9 +21,9 @@ import asyncpg
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
-from hub.auth.principal import Principal, require_principal
+from hub.auth.principal import Principal
 from hub.errors import Forbidden
-from shared.permissions import allows
+from hub.identity.access import action_sites, require_action, who
 
 router = APIRouter()
 MAX_ROWS = 5000
@@ -88,28 +89,48 @@ async def devices_status(
     request: Request,
     include_revoked: bool = Query(False, description="list revoked devices too"),
     limit: int = Query(1000, ge=1, le=MAX_ROWS),
-    principal: Principal = Depends(require_principal),
+    principal: Principal = Depends(require_action("devices.list")),
 ) -> DevicesStatus:
-    if not (allows(principal.roles, "devices.list") or principal.site_ids is None):
-        raise Forbidden("the device status needs a role that may list devices, or an all-sites caller",
-                        code="forbidden_role")
     pool: asyncpg.Pool = request.app.state.pool
-    rows = await status_rows(pool, tenant_id=principal.tenant_id, site_ids=principal.site_ids,
+    sites = await action_sites(pool, principal, "devices.list")  # where the person's grants allow it, now
+    if sites is not None and not sites:
+        raise Forbidden(f"{who(principal)} holds no role that may list devices (any more)", code="forbidden_role")
+    rows = await status_rows(pool, tenant_id=principal.tenant_id, site_ids=sites,
                              include_revoked=include_revoked, limit=limit + 1)
     return DevicesStatus(devices=rows[:limit], truncated=len(rows) > limit)
 
 
-async def device_gauges(pool: asyncpg.Pool) -> str:
-    """The per-device gauges for /metrics; a database that cannot answer leaves them out (never a failed scrape)."""
+async def device_gauges(pool: asyncpg.Pool, *, tenant_id: str | None = None, labelled: bool = False) -> str:
+    """The device gauges for /metrics, over one tenant or all (None); a database that cannot answer leaves them
+    out (never a failed scrape)."""
     try:
-        rows = await status_rows(pool, tenant_id=None)
+        rows = await status_rows(pool, tenant_id=tenant_id, limit=2**31 - 1)
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         return f"# pitline_device_event_lag unavailable: {type(exc).__name__}\n"
-    return render_gauges(rows)
+    return render_aggregates(rows) + (render_gauges(rows) if labelled else "")
+
+
+def render_aggregates(rows: list[DeviceStatus]) -> str:
+    """Prometheus text over the unrevoked devices, naming none: how many, how far behind, how much waits."""
+    lags = [r.event_lag for r in rows if r.event_lag is not None]
+    depths = [r.outbox_depth for r in rows if r.outbox_depth is not None]
+    gauges = (
+        ("pitline_devices", "Unrevoked devices.", len(rows)),
+        ("pitline_devices_lagging", "Devices with events yet to receive.", sum(1 for lag in lags if lag > 0)),
+        ("pitline_devices_never_read", "Devices that never read the event log.", len(rows) - len(lags)),
+        ("pitline_device_event_lag_max", "The largest event lag of any device.", max(lags, default=0)),
+        ("pitline_device_outbox_depth_max", "The largest outbox depth a device last reported.", max(depths, default=0)),
+        ("pitline_device_outbox_depth_sum", "Mutations waiting on all devices, as they last reported.", sum(depths)),
+    )
+    lines: list[str] = []
+    for name, help_text, value in gauges:
+        lines += [f"# HELP {name} {help_text}", f"# TYPE {name} gauge", f"{name} {value}"]
+    return "\n".join(lines) + "\n"
 
 
 def render_gauges(rows: list[DeviceStatus]) -> str:
-    """Prometheus text: per device, its event lag and reported outbox depth (same on every hub process)."""
+    """Prometheus text: per device, its event lag and reported outbox depth (same on every hub process).
+    Only with `metrics_device_labels`: the labels name tenants and devices."""
     lines = ["# HELP pitline_device_event_lag Events the device has yet to receive (tenant head - its cursor).",
              "# TYPE pitline_device_event_lag gauge"]
     lines += [f'pitline_device_event_lag{{tenant="{_esc(r.tenant_id)}",device="{_esc(r.device_id)}"}} {r.event_lag}'

@@ -1,16 +1,30 @@
 """Prometheus text metrics for one hub process: requests and latencies by route, push outcomes, streams.
 
-Kept dependency-free and small; each process exposes its own numbers (Prometheus sums across processes)."""
+Kept dependency-free and small; each process exposes its own numbers (Prometheus sums across processes).
+
+`GET /metrics` is not public (docs/decisions.md D28): it answers the configured metrics token (a scraper: the
+whole hub) or a token whose roles allow `metrics.read` (an administrator: their own tenant's device gauges).
+Labels are route templates and statuses, never ids; per-device gauges are aggregates unless
+`metrics_device_labels` asks for one series per device."""
 
 from __future__ import annotations
 
+import hmac
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 
+from fastapi import APIRouter, Request
+from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from hub.auth.principal import principal_for
+from hub.errors import Forbidden, Unauthorized
 from shared.envelopes import Outcome
+from shared.permissions import allows
+
+router = APIRouter()
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1.0, 2.5, 5.0)
 
@@ -102,3 +116,48 @@ class MetricsMiddleware:
 def _route(scope: Scope) -> str:
     route = scope.get("route")
     return str(getattr(route, "path", None) or "unmatched")
+
+
+@dataclass(frozen=True)
+class Scraper:
+    tenant_id: str | None  # None: the metrics token, every tenant
+
+
+async def scraper(request: Request) -> Scraper:
+    """Who is scraping: the metrics token, or an access token allowed `metrics.read`; else 401 / 403."""
+    authorization = request.headers.get("authorization", "")
+    expected = request.app.state.settings.metrics_token
+    scheme, _, presented = authorization.partition(" ")
+    if expected and scheme.lower() == "bearer" and hmac.compare_digest(presented.strip().encode(), expected.encode()):
+        return Scraper(None)
+    try:
+        principal = await principal_for(request.app.state, authorization)
+    except Unauthorized:
+        raise Unauthorized("send 'Authorization: Bearer <metrics token>' (PITLINE_METRICS_TOKEN) or an "
+                           "administrator's access token", code="unauthorized") from None
+    if not allows(principal.roles, "metrics.read"):
+        raise Forbidden("the metrics need the metrics token or a role that allows metrics.read (administrator)",
+                        code="forbidden_role")
+    return Scraper(principal.tenant_id)
+
+
+@router.get("/metrics", summary="Prometheus metrics of this hub process (metrics token or administrator)",
+            response_class=PlainTextResponse)
+async def metrics(request: Request) -> PlainTextResponse:
+    from hub.ops.device_status import device_gauges  # it reads the database; this module stays import-light
+
+    who = await scraper(request)
+    state = request.app.state
+    fanout = state.fanout
+    text = state.metrics.render(streams=fanout.stream_count if fanout is not None else 0)
+    cache = getattr(state, "token_cache", None)
+    if cache is not None:
+        text += ("# HELP pitline_token_cache_lookups_total Access token lookups answered by this process's cache.\n"
+                 "# TYPE pitline_token_cache_lookups_total counter\n"
+                 f'pitline_token_cache_lookups_total{{result="hit"}} {cache.hits}\n'
+                 f'pitline_token_cache_lookups_total{{result="miss"}} {cache.misses}\n'
+                 "# HELP pitline_token_cache_active Whether the token cache may answer (its LISTEN is up).\n"
+                 "# TYPE pitline_token_cache_active gauge\n"
+                 f"pitline_token_cache_active {int(cache.active)}\n")
+    text += await device_gauges(state.pool, tenant_id=who.tenant_id, labelled=state.settings.metrics_device_labels)
+    return PlainTextResponse(text, media_type="text/plain; version=0.0.4")

@@ -1,7 +1,11 @@
 """`GET /v1/conflicts` and `POST /v1/conflicts/{id}/resolve`: the conflicts that need a person.
 
 Resolving through the API and through a `sync.conflict_resolution` mutation from a desktop run the same
-code (`hub.sync.apply.resolve_conflict`) in one transaction with the event log."""
+code (`hub.sync.apply.resolve_conflict`) in one transaction with the event log.
+
+Resolving through the API needs a person: roles that allow `conflicts.resolve` and a write of the record the
+conflict is about, both at the conflict's site (a resolution writes that record, so it must never let anyone
+write what their roles may not). A device token acting as itself has no roles and resolves nothing here."""
 
 from __future__ import annotations
 
@@ -16,11 +20,13 @@ from starlette.responses import Response
 
 from hub.audit import record_action
 from hub.auth.principal import Principal, require_principal
-from hub.errors import Conflict
+from hub.errors import Conflict, Forbidden
+from hub.identity.access import require_action, roles_at, who
 from hub.sync.apply import CONFLICT_ENTITY, ApplyContext, resolve_conflict
 from hub.sync.read_rules import read_rule
 from hub.sync.records import append_events, save_writes
 from shared.ids import new_ulid
+from shared.permissions import allows
 
 router = APIRouter()
 
@@ -59,10 +65,12 @@ async def list_conflicts(
 
 @router.post("/v1/conflicts/{conflict_id}/resolve", summary="Resolve an open conflict")
 async def resolve(
-    conflict_id: str, body: ResolveRequest, request: Request, principal: Principal = Depends(require_principal)
+    conflict_id: str, body: ResolveRequest, request: Request,
+    principal: Principal = Depends(require_action("conflicts.resolve")),
 ) -> dict[str, Any]:
     pool: asyncpg.Pool = request.app.state.pool
     async with pool.acquire() as conn, conn.transaction():
+        await _check_resolver(conn, principal, conflict_id)
         ctx = ApplyContext(conn=conn, principal=principal, now=datetime.now(UTC))
         correlation = new_ulid()
         problem = await resolve_conflict(ctx, conflict_id, body.choice, body.data, actor=principal.actor,
@@ -74,3 +82,22 @@ async def resolve(
         await record_action(conn, principal, "conflict.resolve", entity=CONFLICT_ENTITY, entity_id=conflict_id,
                             details={"choice": body.choice, "note": body.note}, now=ctx.now)
     return {"conflict_id": conflict_id, "status": "resolved", "choice": body.choice, "head_seq": head}
+
+
+async def _check_resolver(conn: asyncpg.Connection, principal: Principal, conflict_id: str) -> None:
+    """403 unless the caller's roles at the conflict's site may resolve it and write what it is about.
+    An unknown conflict passes: `resolve_conflict` answers it (409) as it always has."""
+    row = await conn.fetchrow(
+        """SELECT site_id, data->>'entity' AS about FROM sync.records
+           WHERE tenant_id = $1 AND entity = $2 AND entity_id = $3""",
+        principal.tenant_id, CONFLICT_ENTITY, conflict_id)
+    if row is None:
+        return
+    site, about = row["site_id"], row["about"] or CONFLICT_ENTITY
+    roles = await roles_at(conn, principal, site)
+    if allows(roles, "conflicts.resolve") and allows(roles, "write", about):
+        return
+    held = ", ".join(sorted(roles)) or "no role"
+    where = f"at site {site}" if site else "tenant-wide"
+    raise Forbidden(f"{who(principal)} ({held} {where}) may not resolve this conflict: it needs roles that allow "
+                    f"conflicts.resolve and writing {about} {where}", code="forbidden_role")

@@ -31,6 +31,15 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "pitline_events"
 REVOCATIONS_CHANNEL = "pitline_revocations"  # payload {"tenant_id", "device_id"}: close that device's streams
+# {"tenant_id", "token_hash"} when an access token is revoked, re-dated or deleted (migration 0007): the streams
+# opened with it are rechecked at once. That is how disabling a person or resetting their password (both revoke
+# their tokens) ends their streams now, not at the next periodic recheck.
+AUTH_CHANGES_CHANNEL = "pitline_auth_changes"
+_TOKEN_STATE = """
+SELECT t.revoked_at IS NULL AND t.expires_at > now() AS valid, COALESCE(u.disabled, false) AS disabled
+FROM auth.access_tokens t LEFT JOIN auth.users u ON u.tenant_id = t.tenant_id AND u.username = t.user_id
+WHERE t.token_hash = $1
+"""
 QUEUE_LIMIT = 10_000
 TAIL_PAGE = 2_000
 SAFETY_TICK_SECONDS = 5.0
@@ -81,6 +90,7 @@ class Subscription:
     device_id: str | None
     rule: ReadRule  # the same rule the backlog and `changes` apply in SQL
     limit: int = QUEUE_LIMIT
+    token_hash: bytes | None = None  # the access token it was opened with (sha256)
     reason: str = ""
     _rows: deque[LiveEvent] = field(default_factory=deque)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
@@ -210,7 +220,8 @@ class EventFanout:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._listener.close(), 2.0)
 
-    async def subscribe(self, tenant_id: str, device_id: str | None, rule: ReadRule) -> Subscription:
+    async def subscribe(self, tenant_id: str, device_id: str | None, rule: ReadRule, *,
+                        token_hash: bytes | None = None) -> Subscription:
         """Register BEFORE reading the backlog: rows committed meanwhile are buffered, none are missed; the
         stream drops buffered rows with seq ≤ the last one it sent."""
         async with self._lock:
@@ -220,7 +231,7 @@ class EventFanout:
                 tail = _Tail(tenant_id, head)
                 tail.task = asyncio.create_task(self._run_tail(tail), name=f"tail-{tenant_id}")
                 self._tails[tenant_id] = tail
-            sub = Subscription(tenant_id, device_id, rule, limit=self.queue_limit)
+            sub = Subscription(tenant_id, device_id, rule, limit=self.queue_limit, token_hash=token_hash)
             if self._draining:
                 sub.close("the hub is shutting down; reconnect")
             tail.subscribers.add(sub)
@@ -244,6 +255,28 @@ class EventFanout:
                     sub.close("the device was revoked")
                     closed += 1
         return closed
+
+    def _token_streams(self, tenant_id: str, key: bytes) -> list[Subscription]:
+        tail = self._tails.get(tenant_id)
+        if tail is None:
+            return []
+        return [sub for sub in tail.subscribers if sub.token_hash == key and not sub.is_closed]
+
+    async def _recheck_token(self, tenant_id: str, key: bytes) -> None:
+        """A token of open streams changed: close them if it no longer works (revoked, expired, deleted)."""
+        try:
+            row = await self.pool.fetchrow(_TOKEN_STATE, key)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            log.warning("could not recheck a changed token (%s); its streams wait for their periodic recheck", exc)
+            return
+        if row is not None and row["valid"]:
+            return  # re-dated, still good
+        reason = "the user was disabled" if row is not None and row["disabled"] else "the access token was revoked"
+        subs = self._token_streams(tenant_id, key)
+        for sub in subs:
+            sub.close(reason)
+        if subs:
+            log.info("closed %d stream(s): %s", len(subs), reason)
 
     # --- graceful shutdown ---------------------------------------------------------------------------
     def _hook_shutdown_signals(self) -> None:
@@ -340,6 +373,17 @@ class EventFanout:
         if closed:
             log.info("closed %d stream(s) of revoked device %s", closed, device_id)
 
+    def _on_auth_change(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        try:
+            body = orjson.loads(payload)
+            tenant_id, token = str(body["tenant_id"]), body.get("token_hash")
+            key = bytes.fromhex(str(token)) if token else None
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+            log.warning("ignoring a malformed auth change notice: %r", payload[:200])
+            return
+        if key is not None and self._token_streams(tenant_id, key):
+            self._spawn(self._recheck_token(tenant_id, key), "fanout-token-recheck")
+
     def _on_terminated(self, _conn: object) -> None:
         self._listener_lost("LISTEN connection closed")
 
@@ -354,6 +398,7 @@ class EventFanout:
         conn = await connect(self._dsn)
         await conn.add_listener(CHANNEL, self._on_notify)
         await conn.add_listener(REVOCATIONS_CHANNEL, self._on_revocation)
+        await conn.add_listener(AUTH_CHANGES_CHANNEL, self._on_auth_change)
         conn.add_termination_listener(self._on_terminated)
         self._listener = conn
 

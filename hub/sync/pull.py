@@ -108,7 +108,9 @@ async def stream(
         _, floor = await head_and_floor(pool, principal.tenant_id)
         if cursor < floor:
             raise _snapshot_required(cursor, floor)
-        sub = await fanout.subscribe(principal.tenant_id, principal.device_id, read_rule(principal))
+        sub = await fanout.subscribe(principal.tenant_id, principal.device_id, read_rule(principal),
+                                     token_hash=token_hash(request.headers.get("authorization", "").partition(" ")[2]
+                                                           .strip()))
     except _DATABASE_DOWN as exc:
         raise _unavailable(exc) from None
     heartbeat = float(request.app.state.settings.heartbeat_seconds)

@@ -58,3 +58,32 @@ class DeviceClient:
             after = page["next_after"]
             if not page["has_more"]:
                 return events
+
+
+def person_client(hub_url: str, dsn: str, tenant_id: str, roles: tuple[str, ...] = ("administrator",),
+                  site_ids: list[str] | None = None, user_id: str = "hq-person") -> httpx.Client:
+    """A client with a user token carrying `roles` (a person at HQ, e.g. resolving conflicts through the API)."""
+    from datetime import timedelta
+
+    from hub.auth.tokens import issue_access_token
+    from hub.db import connect
+    from pitline.harness import run_sync
+
+    async def run() -> str:
+        conn = await connect(dsn)
+        try:
+            return await issue_access_token(conn, tenant_id=tenant_id, user_id=user_id, roles=roles,
+                                            site_ids=site_ids, ttl=timedelta(hours=1))
+        finally:
+            await conn.close()
+
+    token = run_sync(run())
+    return httpx.Client(base_url=hub_url, headers={"Authorization": f"Bearer {token}"}, timeout=60.0)
+
+
+def metrics_text(hub_url: str, dsn: str, tenant_id: str = "t-metrics-reader") -> str:
+    """/metrics as an administrator of `tenant_id` sees it (its device gauges are that tenant's)."""
+    with person_client(hub_url, dsn, tenant_id) as c:
+        r = c.get("/metrics")
+    assert r.status_code == 200, r.text
+    return r.text

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.fixtures.hubserver import HubProcess
-from tests.hub.device import DeviceClient
+from tests.hub.device import DeviceClient, person_client
 from tests.hub.test_push import db_fetch, make_device
 
 
@@ -70,10 +70,13 @@ def test_manual_waits_for_a_person_and_resolves_through_the_api(live_hub: HubPro
     [c] = [c for c in open_conflicts(a) if c["entity_id"] == "INSP-1"]
     assert c["server_data"]["title"] == "brakes worn" and c["client_payload"]["title"] == "brakes replaced"
     assert record(live_hub, "t-man", "INSP-1")["title"] == "brakes worn"  # nothing applied yet
-    r = a.client.post(f"/v1/conflicts/{c['id']}/resolve", json={"choice": "client"})
+    refused = a.client.post(f"/v1/conflicts/{c['id']}/resolve", json={"choice": "client"})
+    assert refused.status_code == 403  # a device acting as itself resolves through a person's mutation only
+    person = person_client(live_hub.url, live_hub.dsn, "t-man")
+    r = person.post(f"/v1/conflicts/{c['id']}/resolve", json={"choice": "client"})
     assert r.status_code == 200, r.text
     assert record(live_hub, "t-man", "INSP-1")["title"] == "brakes replaced"
-    again = a.client.post(f"/v1/conflicts/{c['id']}/resolve", json={"choice": "server"})
+    again = person.post(f"/v1/conflicts/{c['id']}/resolve", json={"choice": "server"})
     assert again.status_code == 409 and again.json()["code"] == "conflict_not_resolvable"
 
 

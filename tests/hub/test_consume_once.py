@@ -9,7 +9,7 @@ from typing import Any
 
 from shared.ids import new_ulid
 from tests.fixtures.hubserver import HubProcess
-from tests.hub.device import DeviceClient
+from tests.hub.device import DeviceClient, person_client
 from tests.hub.test_push import db_fetch, make_device
 
 WHEN = "2026-07-01T08:00:00+00:00"
@@ -93,9 +93,10 @@ def test_a_transfer_received_at_two_offices_moves_stock_once(live_hub: HubProces
     assert {o["status"] for o in again} == {"duplicate"} and again[0]["original"]["conflict_id"] == refused[
         "conflict_id"]
     # A transfer cannot be booked twice, even by a person: extra goods are a stock count.
-    r = dev.client.post(f"/v1/conflicts/{refused['conflict_id']}/resolve", json={"choice": "client"})
+    person = person_client(live_hub.url, live_hub.dsn, tenant)
+    r = person.post(f"/v1/conflicts/{refused['conflict_id']}/resolve", json={"choice": "client"})
     assert r.status_code == 409 and "stock count" in r.text
-    r = dev.client.post(f"/v1/conflicts/{refused['conflict_id']}/resolve", json={"choice": "server"})
+    r = person.post(f"/v1/conflicts/{refused['conflict_id']}/resolve", json={"choice": "server"})
     assert r.status_code == 200, r.text
     assert stock(live_hub, tenant, "WS:BELT") == (6 if winner == "desk-a" else 5)
 
@@ -133,11 +134,12 @@ def test_a_po_line_received_in_full_at_two_offices_is_booked_once_and_a_person_m
     assert len(records(live_hub, tenant, "procurement.goods_receipt")) == 1
 
     # The buyer decides the extra ten really arrived: both rows are booked, once, and stock follows.
-    r = hq.client.post(f"/v1/conflicts/{movement['conflict_id']}/resolve", json={"choice": "client"})
+    buyer = person_client(live_hub.url, live_hub.dsn, tenant)
+    r = buyer.post(f"/v1/conflicts/{movement['conflict_id']}/resolve", json={"choice": "client"})
     assert r.status_code == 200, r.text
     assert stock(live_hub, tenant, "MAIN:FILTER") == 20
     assert len(records(live_hub, tenant, "procurement.goods_receipt")) == 2
-    r = hq.client.post(f"/v1/conflicts/{movement['conflict_id']}/resolve", json={"choice": "client"})
+    r = buyer.post(f"/v1/conflicts/{movement['conflict_id']}/resolve", json={"choice": "client"})
     assert r.status_code == 409  # resolved once
     assert stock(live_hub, tenant, "MAIN:FILTER") == 20
 

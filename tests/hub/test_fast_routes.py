@@ -110,7 +110,7 @@ def answers(pg_dsn: str) -> dict[str, Any]:
             for _ in range(3):
                 await fast.get("/v1/sync/changes?after=0&limit=1", headers=headers)
             out["cache_hits"] = fast_app.state.token_cache.hits - hits
-            out["metrics"] = (await fast.get("/metrics")).text
+            out["metrics"] = (await fast.get("/metrics", headers=headers)).text
             out["fast_routes"] = [sorted(layer.routes) for layer in middleware_chain(fast_app)
                                   if isinstance(layer, FastRoutes)]
         return out

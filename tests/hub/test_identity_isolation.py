@@ -119,7 +119,8 @@ def conflicts_list(w: World, c: httpx.Client) -> None:
 
 def conflicts_resolve(w: World, c: httpx.Client) -> None:
     r = c.post(f"/v1/conflicts/{w.b_conflict}/resolve", json={"choice": "server"})
-    assert r.status_code == 409 and r.json()["code"] == "conflict_not_resolvable"
+    # A's administrator finds no such conflict; A's device may resolve none at all.
+    assert (r.status_code, r.json()["code"]) in ((409, "conflict_not_resolvable"), (403, "forbidden_role"))
     [row] = db_fetch(w.hub.dsn, "SELECT data->>'status' AS s FROM sync.records WHERE tenant_id = $1 AND "
                                 "entity_id = $2", B, w.b_conflict)
     assert row["s"] == "open"

@@ -7,6 +7,7 @@ import re
 import httpx
 
 from tests.fixtures.hubserver import HubProcess
+from tests.hub.device import metrics_text
 from tests.hub.sse import StreamReader
 from tests.hub.test_push import make_device
 
@@ -20,7 +21,7 @@ def test_ready_and_metrics_count_requests_outcomes_and_streams(live_hub: HubProc
     reader = StreamReader(live_hub.url, dev.token).start()
     try:
         assert reader.wait_for(lambda r: r.connections >= 1)
-        text = httpx.get(f"{live_hub.url}/metrics").text
+        text = metrics_text(live_hub.url, live_hub.dsn)
     finally:
         reader.stop()
     assert 'pitline_http_requests_total{method="POST",route="/v1/sync/push",status="200"}' in text

@@ -32,6 +32,7 @@ def test_values_postgres_cannot_store_are_refused_with_a_message(live_hub: HubPr
 
 
 def test_resolving_a_conflict_with_a_nul_character_is_a_422_and_leaves_it_open(live_hub: HubProcess) -> None:
+    from tests.hub.device import person_client
     from tests.hub.test_conflicts import open_conflicts, two_devices
 
     a, b = two_devices(live_hub, "t-edge-resolve")
@@ -39,7 +40,8 @@ def test_resolving_a_conflict_with_a_nul_character_is_a_422_and_leaves_it_open(l
     b.push_ok([b.mutation("forms.submission", "INSP-1", "update", {"title": "brakes worn"}, 1)])
     a.push_ok([a.mutation("forms.submission", "INSP-1", "update", {"title": "brakes replaced"}, 1)])
     [c] = [c for c in open_conflicts(a) if c["entity_id"] == "INSP-1"]
-    r = a.client.post(f"/v1/conflicts/{c['id']}/resolve",
+    person = person_client(live_hub.url, live_hub.dsn, "t-edge-resolve")
+    r = person.post(f"/v1/conflicts/{c['id']}/resolve",
                       json={"choice": "custom", "data": {"form": "inspection", "title": "bad\u0000"}})
     assert r.status_code == 422 and r.json()["message"], r.text
     assert [x["id"] for x in open_conflicts(a) if x["entity_id"] == "INSP-1"] == [c["id"]]

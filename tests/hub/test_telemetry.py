@@ -14,6 +14,7 @@ import zstandard
 
 from shared.ids import new_ulid
 from tests.fixtures.hubserver import HubProcess, provision_device
+from tests.hub.device import metrics_text
 from tests.hub.test_push import db_fetch
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -220,7 +221,7 @@ def test_metrics_count_telemetry_rows_and_batches(live_hub: HubProcess) -> None:
     b = batch("gw-1", "north", points("DT01", NOW - timedelta(hours=1), 40))
     post(live_hub, token, b)
     post(live_hub, token, b)
-    text = httpx.get(f"{live_hub.url}/metrics").text
+    text = metrics_text(live_hub.url, live_hub.dsn)
     rows = {line.split()[0]: float(line.split()[1]) for line in text.splitlines() if line.startswith("pitline_tele")}
     assert rows['pitline_telemetry_rows_total{result="accepted"}'] >= 40
     assert rows['pitline_telemetry_batches_total{result="replayed"}'] >= 1

@@ -29,8 +29,12 @@ def sql(dsn: str, statement: str, *args: object) -> None:
     run_sync(run())
 
 
+METRICS_TOKEN = "token-cache-test-scraper"
+
+
 def cache_hits(hub: HubProcess) -> int:
-    text = httpx.get(f"{hub.url}/metrics", timeout=5).text
+    # The metrics token, not an access token: scraping must not itself count as a cache lookup.
+    text = httpx.get(f"{hub.url}/metrics", timeout=5, headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).text
     match = re.search(r'pitline_token_cache_lookups_total\{result="hit"\} (\d+)', text)
     assert match, "the hub does not report its token cache"
     return int(match.group(1))
@@ -39,7 +43,8 @@ def cache_hits(hub: HubProcess) -> int:
 @pytest.fixture(scope="module")
 def two_hubs(pg_dsn: str) -> Iterator[tuple[HubProcess, HubProcess]]:
     """Two separate hub processes on one database, as two HQ machines would run."""
-    a, b = HubProcess(pg_dsn), HubProcess(pg_dsn)
+    env = {"PITLINE_METRICS_TOKEN": METRICS_TOKEN}
+    a, b = HubProcess(pg_dsn, env=env), HubProcess(pg_dsn, env=env)
     a.start()
     try:
         b.start()

@@ -113,3 +113,14 @@ def test_every_registered_entity_is_writable_by_someone_and_administrators_write
         writers = [r for r in ROLES if entity_access(r, spec.name) == "write"]
         assert "administrator" in writers, spec.name
         assert len(writers) >= 2, f"{spec.name}: only {writers}"
+
+
+def test_allowed_sites_are_where_a_grant_allows_the_action() -> None:
+    from shared.permissions import allowed_sites
+
+    grants = [("site_manager", "s2"), ("viewer", "s1"), ("supervisor", "s3")]
+    assert allowed_sites(grants, "devices.list") == frozenset({"s2"})
+    assert allowed_sites(grants, "conflicts.resolve") == frozenset({"s2", "s3"})
+    assert allowed_sites(grants, "write", "procurement.purchase_order") == frozenset({"s2"})
+    assert allowed_sites([*grants, ("site_manager", None)], "devices.list") is None  # tenant-wide: every site
+    assert allowed_sites([("viewer", None)], "devices.list") == frozenset()  # nowhere
