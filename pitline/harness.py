@@ -114,7 +114,8 @@ class HubProcess:
         env = {**os.environ, "PITLINE_DATABASE_URL": self.dsn, **self.extra_env}
         cmd = [sys.executable, "-m", "uvicorn", "hub.app:app_from_environment", "--factory",
                "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers),
-               "--log-level", "warning", "--timeout-graceful-shutdown", "2"]
+               "--log-level", "warning", "--timeout-graceful-shutdown", "2",
+               "--no-proxy-headers"]  # as `pitline hub serve` with no trusted proxies (D30)
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
