@@ -17,6 +17,15 @@ def _key(passphrase: str | None):  # type: ignore[no-untyped-def]
     return PassphraseKeyProvider(passphrase) if passphrase else KeyringKeyProvider()
 
 
+def _refuse_broken_binding() -> None:
+    from desktop.binding_check import refusal
+
+    problem = refusal()
+    if problem:
+        typer.echo(problem, err=True)
+        raise typer.Exit(2)
+
+
 @app.command()
 def run(
     store: Path = typer.Option(..., help="the encrypted store file"),
@@ -39,6 +48,7 @@ def run(
     from desktop.verifier_sync import VerifierRefresher
     from shared.store import DeviceIdentity, LocalStore
 
+    _refuse_broken_binding()
     qt = QApplication.instance() or QApplication([])
     key = _key(passphrase)
     with LocalStore.open(store, key) as local:
@@ -89,6 +99,7 @@ def check(
     from desktop.app import build
     from shared.store import DeviceIdentity, PassphraseKeyProvider
 
+    _refuse_broken_binding()
     path = store or Path(tempfile.mkdtemp(prefix="pitline-desk-")) / "desk.db"
     qt = QApplication.instance() or QApplication([])
     key = PassphraseKeyProvider("desktop check", n=2**14)

@@ -13,12 +13,12 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
+from desktop.computed_model import ComputedRow, ComputedTableModel
+from desktop.ops_screen import table_view
 from shared.envelopes import Op
 from shared.ids import new_ulid
 from shared.store import LocalRecord, LocalStore
@@ -46,9 +46,9 @@ class ConflictsInbox(QWidget):
         self.list = QListWidget()
         self.list.currentRowChanged.connect(self._show)
         self.title = QLabel("No conflicts waiting.")
-        self.sides = QTableWidget(0, 3)
-        self.sides.setHorizontalHeaderLabels(["Field", "Hub's version", "This office's change"])
-        self.sides.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.side_model = ComputedTableModel(["Field", "Hub's version", "This office's change"], sync_column=False)
+        self.sides = table_view(self.side_model, "table:conflict_sides")
+        self.sides.setSortingEnabled(False)  # the fields that differ come first
         self.keep_server = QPushButton("Keep the hub's version")
         self.keep_client = QPushButton("Apply this office's change")
         self.keep_server.clicked.connect(lambda: self.resolve("server"))
@@ -90,7 +90,7 @@ class ConflictsInbox(QWidget):
         self.keep_client.setEnabled(has)
         if not has:
             self.title.setText("No conflicts waiting.")
-            self.sides.setRowCount(0)
+            self.side_model.set_rows([])
             return
         s = self.conflicts[row].state or {}
         if s.get("kind") == "consume_once":  # D27: the hub did not book it; say why and what it had booked
@@ -99,16 +99,8 @@ class ConflictsInbox(QWidget):
         else:
             self.title.setText(f"{s.get('entity')} {s.get('entity_id')}: changed here by {s.get('actor')} while "
                                f"the hub moved from version {s.get('base_version')} to {s.get('server_version')}")
-        rows = field_rows(s)
-        self.sides.setRowCount(len(rows))
-        for i, (name, server, client, differs) in enumerate(rows):
-            for j, value in enumerate((name, server, client)):
-                item = QTableWidgetItem("" if value is None else str(value))
-                if differs:
-                    font = item.font()
-                    font.setBold(True)
-                    item.setFont(font)
-                self.sides.setItem(i, j, item)
+        self.side_model.set_rows([ComputedRow(name, ["" if v is None else str(v) for v in (name, server, client)],
+                                              bold=differs) for name, server, client, differs in field_rows(s)])
         self.sides.resizeColumnsToContents()
 
     def resolve(self, choice: str, data: dict[str, Any] | None = None) -> str | None:

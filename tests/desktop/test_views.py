@@ -63,7 +63,7 @@ def test_kpi_dashboard_works_offline_and_exports(qtbot, tmp_path: Path) -> None:
     kpis = desk.window.kpis
     kpis.set_period(date.today() - timedelta(days=30), date.today())
     assert [r.group for r in kpis.rows] == ["DT01", "DT02", "DZ01", "EX01"]
-    assert kpis.table.rowCount() == 4 and kpis.table.item(0, 4).text().endswith("%")
+    assert kpis.model.rowCount() == 4 and kpis.model.cell(0, 4).endswith("%")
     kpis.group_by.setCurrentText("class")
     assert [r.group for r in kpis.rows] == ["dozer", "excavator", "truck"]
     kpis.export_csv(tmp_path / "k.csv")
@@ -72,9 +72,9 @@ def test_kpi_dashboard_works_offline_and_exports(qtbot, tmp_path: Path) -> None:
     kpis.export_pdf(tmp_path / "k.pdf")
     assert (tmp_path / "k.pdf").read_bytes()[:5] == b"%PDF-"
     desk.window.show_module("Rental hours")
-    assert desk.window.rental.table.rowCount() == 2  # two rental units
+    assert desk.window.rental.model.rowCount() == 2  # two rental units
     desk.window.show_module("Gateway vs logged hours")
-    assert desk.window.gateway.table.rowCount() == 4 * 7 * 2
+    assert desk.window.gateway.model.rowCount() == 4 * 7 * 2
     desk.close()
 
 
@@ -97,7 +97,7 @@ def test_resolve_a_conflict_side_by_side(qtbot, tmp_path: Path) -> None:  # type
     desk.window.refresh_tables()
     inbox = desk.window.conflicts_inbox
     assert inbox.list.count() == 1 and desk.window.conflicts.text() == "conflicts waiting: 1"
-    first = [inbox.sides.item(0, c).text() for c in range(3)]
+    first = [inbox.side_model.cell(0, c) for c in range(3)]
     assert first == ["rate_per_hour", "300", "340"]  # the conflicting field first, both versions
     qtbot.mouseClick(inbox.keep_client, Qt.MouseButton.LeftButton)
     [resolution] = desk.store.query("sync.conflict_resolution")
