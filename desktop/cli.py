@@ -41,7 +41,7 @@ def run(
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QApplication, QDialog
 
-    from desktop.app import attach_idle_lock, build
+    from desktop.app import SessionLock, build
     from desktop.enrollment import device_token_provider, enrolled_sites, is_enrolled
     from desktop.first_run import HUB_TOKEN_KEY, HUB_URL_KEY, FirstRunDialog, is_set_up
     from desktop.signin import SignInDialog, Verifiers
@@ -75,11 +75,15 @@ def run(
         user = str(signin.user["username"])
     roles = frozenset(str(r) for r in signin.user.get("roles") or ())
     identity = DeviceIdentity(device, tenant, site) if device and tenant else None
-    desktop = build(store, key, identity=identity, actor=user, hub_url=hub, token=device_token, roles=roles)
-    attach_idle_lock(desktop.window, Verifiers(desktop.store), idle_minutes * 60)
-    desktop.window.show()
+
+    def open_session(actor: str, rights: frozenset[str]):  # type: ignore[no-untyped-def]
+        return build(store, key, identity=identity, actor=actor, hub_url=hub, token=device_token, roles=rights)
+
+    session = SessionLock(open_session(user, roles), open_session, idle_minutes * 60)
+    session.desktop.window.show()
     code = qt.exec()
-    desktop.close()
+    session.stop()
+    session.desktop.close()
     raise typer.Exit(code)
 
 

@@ -72,7 +72,8 @@ class MainWindow(QMainWindow):
         self._sync_detached = False
         self.revoked: str | None = None
         self.store = store
-        self.setWindowTitle("Pitline — site office")
+        self.actor, self.roles = actor, roles  # who is signed in (the idle lock names them)
+        self.setWindowTitle(f"Pitline — site office — {actor}")
         self.resize(1100, 700)
         self.nav = QListWidget()
         self.pages = QStackedWidget()
