@@ -11,12 +11,6 @@ import typer
 app = typer.Typer(help="The site-office desktop application.", no_args_is_help=True)
 
 
-def _key(passphrase: str | None):  # type: ignore[no-untyped-def]
-    from shared.store import KeyringKeyProvider, PassphraseKeyProvider
-
-    return PassphraseKeyProvider(passphrase) if passphrase else KeyringKeyProvider()
-
-
 def _refuse_broken_binding() -> None:
     from desktop.binding_check import refusal
 
@@ -39,18 +33,24 @@ def run(
     """Open the window. A fresh PC goes first run (enroll with the hub's one-time token, or a standalone demo
     site) → offline sign-in → the window; an enrolled PC signs challenges with its device key to sync."""
     from PySide6.QtCore import Qt
-    from PySide6.QtWidgets import QApplication, QDialog
+    from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 
     from desktop.app import SessionLock, build
     from desktop.enrollment import device_token_provider, enrolled_sites, is_enrolled
     from desktop.first_run import HUB_TOKEN_KEY, HUB_URL_KEY, FirstRunDialog, is_set_up
     from desktop.signin import SignInDialog, Verifiers
+    from desktop.store_key import StoreKeyUnavailable, store_key
     from desktop.verifier_sync import VerifierRefresher
     from shared.store import DeviceIdentity, LocalStore
 
     _refuse_broken_binding()
     qt = QApplication.instance() or QApplication([])
-    key = _key(passphrase)
+    try:
+        key = store_key(store, passphrase)  # the OS keyring, else a passphrase typed here (and why)
+    except StoreKeyUnavailable as exc:
+        typer.echo(str(exc), err=True)
+        QMessageBox.critical(None, "Pitline cannot open this PC's data", str(exc))
+        raise typer.Exit(1) from None
     with LocalStore.open(store, key) as local:
         if not is_set_up(local) and FirstRunDialog(local).exec() != QDialog.DialogCode.Accepted:
             raise typer.Exit(1)
