@@ -139,3 +139,21 @@ def test_close_pitline_from_the_lock_closes_the_window(qtbot, tmp_path: Path) ->
     assert not first.window.isVisible() and not session.dialog.isVisible()
     session.stop()
     first.close()
+
+
+def test_first_run_warns_a_plain_http_hub_sends_credentials_unencrypted_not_for_this_pc(  # type: ignore[no-untyped-def]
+        qtbot, tmp_path: Path) -> None:
+    with LocalStore.open(tmp_path / "s.db", KEY) as store:
+        dialog = FirstRunDialog(store)
+        qtbot.addWidget(dialog)
+        dialog.show()
+        assert not dialog.http_warning.isVisible()
+        for url, warned in (("http://hub.north-site.example:8000", True), ("http://10.20.0.5", True),
+                            ("HTTP://Hub.Example", True), ("https://hub.north-site.example", False),
+                            ("http://localhost:8000", False), ("http://127.0.0.1:8000", False),
+                            ("http://[::1]:8000", False)):
+            dialog.hub_url.clear()
+            qtbot.keyClicks(dialog.hub_url, url)
+            assert dialog.http_warning.isVisible() is warned, url
+            assert ("unencrypted" in dialog.http_warning.text()) is warned, url
+            assert ("unencrypted" in dialog.enroll_button.text()) is warned, url
