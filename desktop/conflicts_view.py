@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from desktop.computed_model import ComputedRow, ComputedTableModel
 from desktop.ops_screen import table_view
+from shared.domain.consume_once import ClaimKind, can_book_anyway
 from shared.envelopes import Op
 from shared.ids import new_ulid
 from shared.store import LocalRecord, LocalStore
@@ -34,6 +35,32 @@ def field_rows(conflict: dict[str, Any]) -> list[tuple[str, Any, Any, bool]]:
     names = sorted(set(server) | set(client), key=lambda n: (n not in marked, n))
     return [(n, server.get(n), client.get(n, server.get(n)),
              n in marked or (n in client and client[n] != server.get(n))) for n in names]
+
+
+CANNOT_BOOK_TWICE = {
+    ClaimKind.TRANSFER_RECEIPT: "A transfer arrives once: this receipt cannot be booked after all. Goods beyond "
+                                "what was shipped are recorded as a stock count.",
+}
+
+
+def is_consume_once(conflict: dict[str, Any]) -> bool:
+    """A claim the hub refused (D27: a second receipt, a second order), not two edits of one record."""
+    return conflict.get("kind") == "consume_once" or conflict.get("code") == "consumed_once"
+
+
+def book_anyway(conflict: dict[str, Any]) -> tuple[bool, str]:
+    """Whether a person may book a refused claim after all (the shared rule on the claim's kind, and the
+    hub's word in the record when it sent one), and why not when not."""
+    try:
+        kind: ClaimKind | None = ClaimKind(str(conflict.get("claim")))
+    except ValueError:
+        kind = None
+    allowed = (kind is None or can_book_anyway(kind)) and conflict.get("can_book_anyway", kind is not None) is True
+    if allowed:
+        return True, ""
+    why = CANNOT_BOOK_TWICE.get(kind, "The hub says this cannot be booked after all.") if kind else \
+        "The hub did not say which document this consumed, so it cannot be booked after all."
+    return False, why
 
 
 class ConflictsInbox(QWidget):
@@ -88,14 +115,22 @@ class ConflictsInbox(QWidget):
         has = 0 <= row < len(self.conflicts)
         self.keep_server.setEnabled(has)
         self.keep_client.setEnabled(has)
+        self.keep_server.setText("Keep the hub's version")
+        self.keep_client.setText("Apply this office's change")
+        self.keep_client.setToolTip("")
         if not has:
             self.title.setText("No conflicts waiting.")
             self.side_model.set_rows([])
             return
         s = self.conflicts[row].state or {}
-        if s.get("kind") == "consume_once":  # D27: the hub did not book it; say why and what it had booked
+        if is_consume_once(s):  # D27: the hub did not book it; say why and what it had booked
             self.title.setText(f"{s.get('entity')} {s.get('entity_id')} by {s.get('actor')} was not booked: "
                                f"{s.get('reason')}")
+            allowed, why = book_anyway(s)
+            self.keep_server.setText("Keep what was booked")
+            self.keep_client.setText("Book it anyway")
+            self.keep_client.setEnabled(allowed)
+            self.keep_client.setToolTip(why)
         else:
             self.title.setText(f"{s.get('entity')} {s.get('entity_id')}: changed here by {s.get('actor')} while "
                                f"the hub moved from version {s.get('base_version')} to {s.get('server_version')}")
@@ -106,6 +141,10 @@ class ConflictsInbox(QWidget):
     def resolve(self, choice: str, data: dict[str, Any] | None = None) -> str | None:
         row = self.list.currentRow()
         if not 0 <= row < len(self.conflicts):
+            return None
+        state = self.conflicts[row].state or {}
+        if choice == "client" and is_consume_once(state) and not book_anyway(state)[0]:
+            self.status.setText(book_anyway(state)[1])
             return None
         conflict_id = self.conflicts[row].entity_id
         payload: dict[str, Any] = {"conflict_id": conflict_id, "choice": choice}
