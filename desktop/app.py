@@ -6,7 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt
+import shiboken6
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QApplication
 
 from desktop.enrollment import (
@@ -18,7 +19,7 @@ from desktop.enrollment import (
     is_enrolled,
 )
 from desktop.main_window import MainWindow
-from desktop.signin import IdleLock, SignInDialog, Verifiers
+from desktop.signin import IdleLock, LockDialog, Verifiers
 from desktop.sync_bridge import SyncBridge
 from desktop.verifier_sync import VerifierRefresher
 from shared.errors import StoreError
@@ -120,29 +121,70 @@ class _RevocationSink(QObject):
             desktop.refresher.timer.stop()
 
 
-def attach_idle_lock(window: MainWindow, verifiers: Verifiers, seconds: float) -> IdleLock:
-    """After `seconds` without input the window's content is hidden until someone signs in again."""
-    lock = IdleLock(seconds)
-    app = QApplication.instance()
-    if app is not None:
-        app.installEventFilter(lock)
+OpenSession = Callable[[str, frozenset[str]], Desktop]
 
-    central = window.centralWidget()
-    assert central is not None
 
-    def on_locked() -> None:
+class SessionLock(QObject):
+    """The idle lock over the signed-in person's desktop. After `seconds` without input the window's content
+    is hidden behind a lock that names who is signed in. The same person (same rights) goes on where they
+    were; anyone else gets a new session, built by `open_session(name, roles)`: their name on every write and
+    their rights, never the first person's. The old session closes after the new window shows (closing the
+    last window first would quit the application)."""
+
+    switched = Signal(object)  # the new Desktop
+
+    def __init__(self, desktop: Desktop, open_session: OpenSession, seconds: float) -> None:
+        super().__init__()
+        self.desktop, self.open_session = desktop, open_session
+        self.dialog: LockDialog | None = None
+        self.lock = IdleLock(seconds)
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self.lock)
+        self.lock.locked.connect(self._locked)
+        self.lock.start()
+
+    def stop(self) -> None:
+        """No more locking (the application is closing, or a test is done with it)."""
+        self.lock.timer.stop()
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self.lock)
+
+    def _locked(self) -> None:
+        window = self.desktop.window
+        if not shiboken6.isValid(window) or not window.isVisible():
+            return  # closed meanwhile: nothing left to hide
+        central = window.centralWidget()
+        assert central is not None
         central.setVisible(False)
-        dialog = SignInDialog(verifiers, "Session locked: sign in again")
+        dialog = LockDialog(Verifiers(self.desktop.store), window.actor)
         dialog.setModal(True)
-
-        def unlocked() -> None:
-            central.setVisible(True)
-            lock.start()
-
-        dialog.accepted.connect(unlocked)
+        dialog.accepted.connect(lambda: self._unlocked(dialog))
+        dialog.quit_requested.connect(lambda: self._quit(dialog))
+        self.dialog = dialog
         window.lock_dialog = dialog  # type: ignore[attr-defined]
         dialog.show()
 
-    lock.locked.connect(on_locked)
-    lock.start()
-    return lock
+    def _unlocked(self, dialog: LockDialog) -> None:
+        self.dialog = None
+        user = dialog.user or {}
+        name, roles = str(user.get("username")), frozenset(str(r) for r in user.get("roles") or ())
+        old = self.desktop
+        if name == old.window.actor and roles == old.window.roles:
+            central = old.window.centralWidget()
+            assert central is not None
+            central.setVisible(True)
+            self.lock.start()
+            return
+        new = self.open_session(name, roles)
+        new.window.show()
+        self.desktop = new
+        old.close()
+        self.lock.start()
+        self.switched.emit(new)
+
+    def _quit(self, dialog: LockDialog) -> None:
+        self.lock.timer.stop()
+        dialog.hide()
+        self.desktop.window.close()

@@ -11,10 +11,13 @@ import typer
 app = typer.Typer(help="The site-office desktop application.", no_args_is_help=True)
 
 
-def _key(passphrase: str | None):  # type: ignore[no-untyped-def]
-    from shared.store import KeyringKeyProvider, PassphraseKeyProvider
+def _refuse_broken_binding() -> None:
+    from desktop.binding_check import refusal
 
-    return PassphraseKeyProvider(passphrase) if passphrase else KeyringKeyProvider()
+    problem = refusal()
+    if problem:
+        typer.echo(problem, err=True)
+        raise typer.Exit(2)
 
 
 @app.command()
@@ -30,17 +33,24 @@ def run(
     """Open the window. A fresh PC goes first run (enroll with the hub's one-time token, or a standalone demo
     site) → offline sign-in → the window; an enrolled PC signs challenges with its device key to sync."""
     from PySide6.QtCore import Qt
-    from PySide6.QtWidgets import QApplication, QDialog
+    from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 
-    from desktop.app import attach_idle_lock, build
+    from desktop.app import SessionLock, build
     from desktop.enrollment import device_token_provider, enrolled_sites, is_enrolled
     from desktop.first_run import HUB_TOKEN_KEY, HUB_URL_KEY, FirstRunDialog, is_set_up
     from desktop.signin import SignInDialog, Verifiers
+    from desktop.store_key import StoreKeyUnavailable, store_key
     from desktop.verifier_sync import VerifierRefresher
     from shared.store import DeviceIdentity, LocalStore
 
+    _refuse_broken_binding()
     qt = QApplication.instance() or QApplication([])
-    key = _key(passphrase)
+    try:
+        key = store_key(store, passphrase)  # the OS keyring, else a passphrase typed here (and why)
+    except StoreKeyUnavailable as exc:
+        typer.echo(str(exc), err=True)
+        QMessageBox.critical(None, "Pitline cannot open this PC's data", str(exc))
+        raise typer.Exit(1) from None
     with LocalStore.open(store, key) as local:
         if not is_set_up(local) and FirstRunDialog(local).exec() != QDialog.DialogCode.Accepted:
             raise typer.Exit(1)
@@ -65,11 +75,15 @@ def run(
         user = str(signin.user["username"])
     roles = frozenset(str(r) for r in signin.user.get("roles") or ())
     identity = DeviceIdentity(device, tenant, site) if device and tenant else None
-    desktop = build(store, key, identity=identity, actor=user, hub_url=hub, token=device_token, roles=roles)
-    attach_idle_lock(desktop.window, Verifiers(desktop.store), idle_minutes * 60)
-    desktop.window.show()
+
+    def open_session(actor: str, rights: frozenset[str]):  # type: ignore[no-untyped-def]
+        return build(store, key, identity=identity, actor=actor, hub_url=hub, token=device_token, roles=rights)
+
+    session = SessionLock(open_session(user, roles), open_session, idle_minutes * 60)
+    session.desktop.window.show()
     code = qt.exec()
-    desktop.close()
+    session.stop()
+    session.desktop.close()
     raise typer.Exit(code)
 
 
@@ -89,6 +103,7 @@ def check(
     from desktop.app import build
     from shared.store import DeviceIdentity, PassphraseKeyProvider
 
+    _refuse_broken_binding()
     path = store or Path(tempfile.mkdtemp(prefix="pitline-desk-")) / "desk.db"
     qt = QApplication.instance() or QApplication([])
     key = PassphraseKeyProvider("desktop check", n=2**14)

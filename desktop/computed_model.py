@@ -21,18 +21,25 @@ class ComputedRow:
     pending: bool = False
     needs_review: bool = False
     data: dict[str, Any] = field(default_factory=dict)  # what a screen needs to act on the row
+    bold: bool = False  # e.g. an unread notification, a field that differs
 
 
 class ComputedTableModel(QAbstractTableModel):
-    def __init__(self, headers: list[str]) -> None:
+    def __init__(self, headers: list[str], *, sync_column: bool = True) -> None:
         super().__init__()
         self.headers = headers
+        # Off for rows that are not records (totals, a comparison, a PO's lines): "confirmed" would be a claim.
+        self.sync_column = sync_column
         self.rows: list[ComputedRow] = []
 
     def set_rows(self, rows: list[ComputedRow]) -> None:
         self.beginResetModel()
         self.rows = rows
         self.endResetModel()
+
+    def cell(self, row: int, column: int) -> str:
+        """What the table shows at (row, column), the sync column included."""
+        return str(self.data(self.index(row, column)))
 
     def row_by_key(self, key: str) -> ComputedRow | None:
         return next((r for r in self.rows if r.key == key), None)
@@ -41,7 +48,7 @@ class ComputedTableModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(self.rows)
 
     def columnCount(self, parent: Index = QModelIndex()) -> int:
-        return len(self.headers) + 1
+        return len(self.headers) + self.sync_column
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if role != Qt.ItemDataRole.DisplayRole or orientation != Qt.Orientation.Horizontal:
@@ -54,9 +61,10 @@ class ComputedTableModel(QAbstractTableModel):
             if index.column() == len(self.headers):
                 return "pending" if row.pending else "confirmed"
             return row.cells[index.column()]
-        if role == Qt.ItemDataRole.FontRole and row.pending:
+        if role == Qt.ItemDataRole.FontRole and (row.pending or row.bold):
             font = QFont()
-            font.setItalic(True)
+            font.setItalic(row.pending)
+            font.setBold(row.bold)
             return font
         if role == Qt.ItemDataRole.ForegroundRole and row.pending:
             return QBrush(QColor("#8a6d00"))

@@ -13,12 +13,13 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
+from desktop.computed_model import ComputedRow, ComputedTableModel
+from desktop.ops_screen import table_view
+from shared.domain.consume_once import ClaimKind, can_book_anyway
 from shared.envelopes import Op
 from shared.ids import new_ulid
 from shared.store import LocalRecord, LocalStore
@@ -36,6 +37,32 @@ def field_rows(conflict: dict[str, Any]) -> list[tuple[str, Any, Any, bool]]:
              n in marked or (n in client and client[n] != server.get(n))) for n in names]
 
 
+CANNOT_BOOK_TWICE = {
+    ClaimKind.TRANSFER_RECEIPT: "A transfer arrives once: this receipt cannot be booked after all. Goods beyond "
+                                "what was shipped are recorded as a stock count.",
+}
+
+
+def is_consume_once(conflict: dict[str, Any]) -> bool:
+    """A claim the hub refused (D27: a second receipt, a second order), not two edits of one record."""
+    return conflict.get("kind") == "consume_once" or conflict.get("code") == "consumed_once"
+
+
+def book_anyway(conflict: dict[str, Any]) -> tuple[bool, str]:
+    """Whether a person may book a refused claim after all (the shared rule on the claim's kind, and the
+    hub's word in the record when it sent one), and why not when not."""
+    try:
+        kind: ClaimKind | None = ClaimKind(str(conflict.get("claim")))
+    except ValueError:
+        kind = None
+    allowed = (kind is None or can_book_anyway(kind)) and conflict.get("can_book_anyway", kind is not None) is True
+    if allowed:
+        return True, ""
+    why = CANNOT_BOOK_TWICE.get(kind, "The hub says this cannot be booked after all.") if kind else \
+        "The hub did not say which document this consumed, so it cannot be booked after all."
+    return False, why
+
+
 class ConflictsInbox(QWidget):
     resolved = Signal(str)  # conflict id
 
@@ -46,9 +73,9 @@ class ConflictsInbox(QWidget):
         self.list = QListWidget()
         self.list.currentRowChanged.connect(self._show)
         self.title = QLabel("No conflicts waiting.")
-        self.sides = QTableWidget(0, 3)
-        self.sides.setHorizontalHeaderLabels(["Field", "Hub's version", "This office's change"])
-        self.sides.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.side_model = ComputedTableModel(["Field", "Hub's version", "This office's change"], sync_column=False)
+        self.sides = table_view(self.side_model, "table:conflict_sides")
+        self.sides.setSortingEnabled(False)  # the fields that differ come first
         self.keep_server = QPushButton("Keep the hub's version")
         self.keep_client = QPushButton("Apply this office's change")
         self.keep_server.clicked.connect(lambda: self.resolve("server"))
@@ -88,32 +115,36 @@ class ConflictsInbox(QWidget):
         has = 0 <= row < len(self.conflicts)
         self.keep_server.setEnabled(has)
         self.keep_client.setEnabled(has)
+        self.keep_server.setText("Keep the hub's version")
+        self.keep_client.setText("Apply this office's change")
+        self.keep_client.setToolTip("")
         if not has:
             self.title.setText("No conflicts waiting.")
-            self.sides.setRowCount(0)
+            self.side_model.set_rows([])
             return
         s = self.conflicts[row].state or {}
-        if s.get("kind") == "consume_once":  # D27: the hub did not book it; say why and what it had booked
+        if is_consume_once(s):  # D27: the hub did not book it; say why and what it had booked
             self.title.setText(f"{s.get('entity')} {s.get('entity_id')} by {s.get('actor')} was not booked: "
                                f"{s.get('reason')}")
+            allowed, why = book_anyway(s)
+            self.keep_server.setText("Keep what was booked")
+            self.keep_client.setText("Book it anyway")
+            self.keep_client.setEnabled(allowed)
+            self.keep_client.setToolTip(why)
         else:
             self.title.setText(f"{s.get('entity')} {s.get('entity_id')}: changed here by {s.get('actor')} while "
                                f"the hub moved from version {s.get('base_version')} to {s.get('server_version')}")
-        rows = field_rows(s)
-        self.sides.setRowCount(len(rows))
-        for i, (name, server, client, differs) in enumerate(rows):
-            for j, value in enumerate((name, server, client)):
-                item = QTableWidgetItem("" if value is None else str(value))
-                if differs:
-                    font = item.font()
-                    font.setBold(True)
-                    item.setFont(font)
-                self.sides.setItem(i, j, item)
+        self.side_model.set_rows([ComputedRow(name, ["" if v is None else str(v) for v in (name, server, client)],
+                                              bold=differs) for name, server, client, differs in field_rows(s)])
         self.sides.resizeColumnsToContents()
 
     def resolve(self, choice: str, data: dict[str, Any] | None = None) -> str | None:
         row = self.list.currentRow()
         if not 0 <= row < len(self.conflicts):
+            return None
+        state = self.conflicts[row].state or {}
+        if choice == "client" and is_consume_once(state) and not book_anyway(state)[0]:
+            self.status.setText(book_anyway(state)[1])
             return None
         conflict_id = self.conflicts[row].entity_id
         payload: dict[str, Any] = {"conflict_id": conflict_id, "choice": choice}

@@ -3,9 +3,11 @@ Both end with a person who can sign in offline (the demo site creates its own su
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QFormLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout
@@ -19,6 +21,26 @@ from shared.store import DeviceIdentity, LocalStore, MutationDraft
 HUB_TOKEN_KEY = "desktop.hub_token"
 __all__ = ["HUB_TOKEN_KEY", "HUB_URL_KEY", "MODE_KEY", "FirstRunDialog", "add_demo_data", "is_set_up",
            "remember_hub", "start_standalone"]
+
+
+PLAIN_HTTP_WARNING = ("Plain http: the enrollment token, and later this PC's sign-ins and the office's data, "
+                      "travel unencrypted and can be read on the way. Use https:// unless the hub is on this PC.")
+
+
+def unencrypted_remote(url: str) -> bool:
+    """True for an http:// address of another machine (http to this PC itself never leaves it)."""
+    if not url.strip().lower().startswith("http://"):
+        return False
+    try:
+        host = (urlsplit(url.strip()).hostname or "").lower()
+    except ValueError:  # half typed ("http://[::1"): not yet known to be this PC
+        return True
+    if host == "localhost" or host.endswith(".localhost"):
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return True
 
 
 def is_set_up(store: LocalStore) -> bool:
@@ -98,6 +120,10 @@ class FirstRunDialog(QDialog):
         self.username, self.password = QLineEdit("supervisor"), QLineEdit()
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
         self.errors = {name: self._error_label() for name in ("hub_url", "token", "pc_name")}
+        self.http_warning = self._error_label()
+        self.http_warning.setObjectName("http_warning")
+        self.http_warning.setStyleSheet("color: #8a4b00; font-weight: bold")
+        self.hub_url.textChanged.connect(self._warn_plain_http)
         self.status = QLabel("")
         self.message = self._error_label()
         self.enroll_button = QPushButton("Enroll with the hub")
@@ -112,6 +138,8 @@ class FirstRunDialog(QDialog):
         for label, edit, name in (("Hub URL", self.hub_url, "hub_url"), ("Enrollment token", self.token, "token"),
                                   ("Name of this PC", self.pc_name, "pc_name")):
             form.addRow(label, edit)
+            if name == "hub_url":
+                form.addRow("", self.http_warning)
             form.addRow("", self.errors[name])
         form.addRow(self.enroll_button)
         form.addRow(self.status)
@@ -122,6 +150,7 @@ class FirstRunDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.message)
+        self._warn_plain_http("")
 
     @staticmethod
     def _error_label() -> QLabel:
@@ -129,6 +158,12 @@ class FirstRunDialog(QDialog):
         label.setStyleSheet("color: #b00020")
         label.setWordWrap(True)
         return label
+
+    def _warn_plain_http(self, url: str) -> None:
+        plain = unencrypted_remote(url)
+        self.http_warning.setText(PLAIN_HTTP_WARNING if plain else "")
+        self.http_warning.setVisible(plain)
+        self.enroll_button.setText("Enroll over unencrypted http" if plain else "Enroll with the hub")
 
     def _busy(self, busy: bool, status: str = "") -> None:
         self.enroll_button.setEnabled(not busy)

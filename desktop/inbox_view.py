@@ -5,20 +5,11 @@ derived from the need, so every PC and the hub write the same record, and read s
 
 from __future__ import annotations
 
-from PySide6.QtGui import QFont
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
-    QVBoxLayout,
-)
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QTableView, QVBoxLayout
 
 from desktop.approval_actions import decide, delegations, request_views, today
-from desktop.ops_screen import OpsScreen
+from desktop.computed_model import ComputedRow, ComputedTableModel
+from desktop.ops_screen import OpsScreen, table_view
 from desktop.stock_writes import now_iso
 from shared.domain.approvals import ApprovalError, Verdict
 from shared.domain.notifications import Kind, Notification, PendingApproval, approval_needs, reconcile
@@ -29,14 +20,22 @@ from shared.store import LocalRecord, LocalStore, MutationDraft
 ENTITY = "notifications.notification"
 
 
-def _table(headers: list[str], name: str) -> QTableWidget:
-    table = QTableWidget(0, len(headers))
-    table.setObjectName(name)
-    table.setHorizontalHeaderLabels(headers)
-    table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    return table
+def _table(headers: list[str], name: str) -> QTableView:
+    # The notifications carry their own Sync column (a notification is a record; an approval waiting is not).
+    view = table_view(ComputedTableModel(headers, sync_column=False), name)
+    view.setSortingEnabled(False)  # rows keep the order worked out here (newest notification first)
+    return view
+
+
+def _model(view: QTableView) -> ComputedTableModel:
+    model = view.model()
+    assert isinstance(model, ComputedTableModel)
+    return model
+
+
+def current_row(view: QTableView) -> int:
+    index = view.currentIndex()
+    return index.row() if index.isValid() else -1
 
 
 class InboxScreen(OpsScreen):
@@ -72,15 +71,15 @@ class InboxScreen(OpsScreen):
         delegated = delegations(self.store)
         on = today()
         self.waiting = [v for v in request_views(self.store) if may_decide(v, self.actor, self.roles, delegated, on)]
-        self.approvals.setRowCount(len(self.waiting))
-        for i, v in enumerate(self.waiting):
+        chosen = current_row(self.approvals)
+        rows = []
+        for v in self.waiting:
             level = (v.state.current_level or 0) + 1 if v.state else 0
-            cells = [v.title or v.document_id, v.document_type, f"{v.amount:.2f}", f"{level} of {len(v.levels)}",
-                     v.requested_by]
-            for j, text in enumerate(cells):
-                self.approvals.setItem(i, j, QTableWidgetItem(text))
-        if self.waiting and self.approvals.currentRow() < 0:
-            self.approvals.selectRow(0)
+            rows.append(ComputedRow(v.request_id, [v.title or v.document_id, v.document_type, f"{v.amount:.2f}",
+                                                   f"{level} of {len(v.levels)}", v.requested_by]))
+        _model(self.approvals).set_rows(rows)
+        if self.waiting:
+            self.approvals.selectRow(min(max(chosen, 0), len(self.waiting) - 1))
         if self._sync_approval_notifications():
             self.changed.emit()
         self._show_notifications()
@@ -106,28 +105,26 @@ class InboxScreen(OpsScreen):
     def _show_notifications(self) -> None:
         self.notes = sorted((r for r in self._mine() if not (r.state or {}).get("resolved")),
                             key=lambda r: str((r.state or {}).get("created_at") or ""), reverse=True)
-        self.notifications.setRowCount(len(self.notes))
+        chosen = current_row(self.notifications)
         unread = 0
-        for i, r in enumerate(self.notes):
+        rows = []
+        for r in self.notes:
             s = r.state or {}
             read = bool(s.get("read_at"))
             unread += not read
             cells = [str(s.get("title") or ""), str(s.get("body") or ""), str(s.get("created_at") or "")[:16],
                      "read" if read else "unread", "pending" if r.pending else "confirmed"]
-            for j, text in enumerate(cells):
-                item = QTableWidgetItem(text)
-                if not read:
-                    font = QFont()
-                    font.setBold(True)
-                    item.setFont(font)
-                self.notifications.setItem(i, j, item)
+            rows.append(ComputedRow(r.entity_id, cells, bold=not read))
+        _model(self.notifications).set_rows(rows)
+        if 0 <= chosen < len(rows):
+            self.notifications.selectRow(chosen)
         self.approvals.resizeColumnsToContents()
         self.notifications.resizeColumnsToContents()
         self.waiting_title.setText(f"Waiting for you ({len(self.waiting)})")
         self.notes_title.setText(f"Notifications ({unread} unread)")
 
     def decide(self, verdict: Verdict) -> bool:
-        row = self.approvals.currentRow()
+        row = current_row(self.approvals)
         if not 0 <= row < len(self.waiting):
             self.message.setText("Choose what to decide first.")
             return False
@@ -142,7 +139,7 @@ class InboxScreen(OpsScreen):
         return True
 
     def mark_read(self) -> bool:
-        row = self.notifications.currentRow()
+        row = current_row(self.notifications)
         if not 0 <= row < len(self.notes):
             return False
         self.store.enqueue(ENTITY, self.notes[row].entity_id, Op.UPDATE, {"read_at": now_iso()}, actor=self.actor)

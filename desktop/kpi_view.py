@@ -21,12 +21,13 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
+from desktop.computed_model import ComputedRow, ComputedTableModel
+from desktop.hours_views import logs_in_period
+from desktop.ops_screen import table_view
 from shared.domain.kpi import KPI_LABELS, KPI_NAMES, KpiConfig, KpiRow, aggregate, format_value
 from shared.store import LocalStore
 
@@ -148,10 +149,9 @@ class KpiDashboard(QWidget):
         bar.addWidget(self.csv_button)
         bar.addWidget(self.pdf_button)
         self.chart = make_chart()
-        self.table = QTableWidget(0, len(KPI_NAMES) + 4)
-        self.table.setHorizontalHeaderLabels(["Group", "Operating h", "Standby h", "Repair h"]
-                                             + [KPI_LABELS[n] for n in KPI_NAMES])
-        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.model = ComputedTableModel(["Group", "Operating h", "Standby h", "Repair h"]
+                                        + [KPI_LABELS[n] for n in KPI_NAMES], sync_column=False)
+        self.table = table_view(self.model, "table:kpis")
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
         layout.addWidget(self.chart, 1)
@@ -171,19 +171,19 @@ class KpiDashboard(QWidget):
     def refresh(self) -> None:
         units = {r.entity_id: {**(r.state or {}), "site_id": r.site_id or (r.state or {}).get("site_id")}
                  for r in self.store.query("equipment.unit")}
-        logs = [r.state or {} for r in self.store.query("equipment.usage_log")]
+        start, end = _day(self.start), _day(self.end)
+        logs = [r.state or {} for r in logs_in_period(self.store, start, end)]  # the period's, not two years'
         stops = [r.state or {} for r in self.store.query("equipment.breakdown")]
         configs = site_configs(self.store)
-        self.rows = aggregate(logs, stops, units, by=self.group_by.currentText(),
-                              start=_day(self.start), end=_day(self.end),
+        self.rows = aggregate(logs, stops, units, by=self.group_by.currentText(), start=start, end=end,
                               config_for_site=lambda site: configs.get(site or "", KpiConfig()))
         self.chart.set_rows(self.rows)
-        self.table.setRowCount(len(self.rows))
-        for i, row in enumerate(self.rows):
+        table_rows = []
+        for row in self.rows:
             cells = [row.group, f"{row.hours.operating:.1f}", f"{row.hours.standby:.1f}", f"{row.hours.repair:.1f}"]
             cells += [format_value(n, row.values[n]) for n in KPI_NAMES]
-            for j, text in enumerate(cells):
-                self.table.setItem(i, j, QTableWidgetItem(text))
+            table_rows.append(ComputedRow(row.group, cells))
+        self.model.set_rows(table_rows)
         self.table.resizeColumnsToContents()
 
     def _ask_and_export(self, kind: str, export: object) -> None:

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.conflicts_view import ConflictsInbox
+from desktop.equipment_checks import fleet_number_check
 from desktop.filter_bar import FilterBar
 from desktop.hours_views import GatewayHoursView, RentalHoursView, hour_meter_check
 from desktop.inbox_view import InboxScreen
@@ -71,7 +72,8 @@ class MainWindow(QMainWindow):
         self._sync_detached = False
         self.revoked: str | None = None
         self.store = store
-        self.setWindowTitle("Pitline — site office")
+        self.actor, self.roles = actor, roles  # who is signed in (the idle lock names them)
+        self.setWindowTitle(f"Pitline — site office — {actor}")
         self.resize(1100, 700)
         self.nav = QListWidget()
         self.pages = QStackedWidget()
@@ -95,7 +97,8 @@ class MainWindow(QMainWindow):
             left.addWidget(view)
             layout.addLayout(left, 3)
             if form_fields:
-                check = hour_meter_check(store) if entity == "equipment.usage_log" else None
+                check = {"equipment.usage_log": hour_meter_check(store),
+                         "equipment.unit": fleet_number_check(store)}.get(entity)
                 form = RecordForm(store, entity, form_fields, actor, extra_check=check)
                 form.saved.connect(lambda _id, m=model: self._after_save(m))
                 layout.addWidget(form, 2)

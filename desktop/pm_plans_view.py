@@ -4,10 +4,11 @@ raise its work order, whose id comes from the plan and the due point (two PCs ra
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
+from desktop import table_query
 from desktop.computed_model import ComputedRow, ComputedTableModel
 from desktop.ops_screen import OpsScreen, table_view
 from desktop.stock_writes import now_iso
@@ -16,6 +17,18 @@ from shared.domain.ops_views import meter_readings, pm_due, pm_plan_from
 from shared.envelopes import Op
 from shared.errors import ValidationError
 from shared.store import LocalStore
+
+RATE_WINDOW_DAYS = 30  # pm.daily_rate's default window
+
+
+def plan_readings(store: LocalStore, today: date) -> dict[str, list[pm.MeterReading]]:
+    """What the PM rules read of each machine's meter, without loading two years of shift logs: the highest
+    reading (the meter never winds back, so it is the meter now) and the logs of the rate window."""
+    logs = table_query.top_per_group(store, "equipment.usage_log", "equipment_id", "hour_meter_end")
+    logs += table_query.between(store, "equipment.usage_log", "shift_date",
+                                (today - timedelta(days=RATE_WINDOW_DAYS)).isoformat(),
+                                (today + timedelta(days=1)).isoformat())
+    return meter_readings(r.state or {} for r in logs)
 
 HEADERS = ["Plan", "Equipment", "Title", "Trigger", "Hour meter", "Due at (h)", "Due on", "Remaining", "State"]
 
@@ -46,9 +59,9 @@ class PmPlansScreen(OpsScreen):
         layout.addLayout(bar)
 
     def refresh(self) -> None:
-        readings = meter_readings(r.state or {} for r in self.store.query("equipment.usage_log"))
-        wo_ids = {r.entity_id for r in self.store.query("maintenance.work_order")}
         today = self.today()
+        readings = plan_readings(self.store, today)
+        wo_ids = {r.entity_id for r in self.store.query("maintenance.work_order")}
         rows = []
         for record in self.store.query("maintenance.pm_plan"):
             data = record.state or {}

@@ -13,12 +13,12 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
+    QTableView,
     QVBoxLayout,
     QWidget,
 )
 
+from desktop.lines_model import EditableRowsModel
 from desktop.stock_writes import now_iso
 from shared.domain.procurement import po_lines_from_payload, po_total
 from shared.envelopes import Op
@@ -53,9 +53,12 @@ class PurchaseOrderForm(QWidget):
             box.addWidget(self.inputs[name])
             box.addWidget(self.errors[name])
             form.addRow(label, box)
-        self.lines = QTableWidget(0, len(LINE_COLUMNS))
-        self.lines.setHorizontalHeaderLabels(["Item *", "Store *", "Quantity *", "Unit price *"])
-        self.lines.itemChanged.connect(lambda _item: self._save_draft())
+        self._restoring = False
+        self.line_model = EditableRowsModel(["Item *", "Store *", "Quantity *", "Unit price *"])
+        self.line_model.edited.connect(self._save_draft)
+        self.lines = QTableView()
+        self.lines.setObjectName("po:lines")
+        self.lines.setModel(self.line_model)
         self.add_line_button = QPushButton("Add line")
         self.add_line_button.clicked.connect(lambda: self.add_line())
         self.save_button = QPushButton("Save and send for approval")
@@ -72,26 +75,10 @@ class PurchaseOrderForm(QWidget):
         self._restore_draft()
 
     def add_line(self, values: list[str] | None = None) -> int:
-        row = self.lines.rowCount()
-        self.lines.blockSignals(True)
-        self.lines.insertRow(row)
-        for col, text in enumerate(values or [""] * len(LINE_COLUMNS)):
-            self.lines.setItem(row, col, QTableWidgetItem(text))
-        self.lines.blockSignals(False)
-        self._save_draft()
-        return row
+        return self.line_model.append(values)  # `edited` keeps the draft
 
     def _line_texts(self) -> list[list[str]]:
-        rows = []
-        for r in range(self.lines.rowCount()):
-            cells = [self._cell(r, c) for c in range(len(LINE_COLUMNS))]
-            if any(cells):
-                rows.append(cells)
-        return rows
-
-    def _cell(self, row: int, col: int) -> str:
-        item = self.lines.item(row, col)
-        return item.text().strip() if item is not None else ""
+        return [cells for cells in ([c.strip() for c in row] for row in self.line_model.rows) if any(cells)]
 
     def _payload_lines(self) -> list[dict[str, Any]]:
         out = []
@@ -141,14 +128,16 @@ class PurchaseOrderForm(QWidget):
             edit.blockSignals(True)
             edit.clear()
             edit.blockSignals(False)
-        self.lines.blockSignals(True)
-        self.lines.setRowCount(1)
-        self.lines.blockSignals(False)
+        self._restoring = True  # the draft is already gone: a blank line is not a new one
+        self.line_model.set_rows([[""] * len(LINE_COLUMNS)])
+        self._restoring = False
         self.status.setText(f"Saved here ({Decimal(str(total)):.2f}); sent for approval when the hub confirms.")
         self.saved.emit(po_id)
         return po_id
 
     def _save_draft(self) -> None:
+        if self._restoring:
+            return
         self.store.save_draft(DRAFT_KEY, {"fields": {n: e.text() for n, e in self.inputs.items()},
                                           "lines": self._line_texts()})
 
@@ -159,12 +148,7 @@ class PurchaseOrderForm(QWidget):
                 self.inputs[name].blockSignals(True)
                 self.inputs[name].setText(str(text))
                 self.inputs[name].blockSignals(False)
-        for cells in draft.get("lines") or []:
-            self.lines.blockSignals(True)
-            row = self.lines.rowCount()
-            self.lines.insertRow(row)
-            for col, text in enumerate(cells):
-                self.lines.setItem(row, col, QTableWidgetItem(str(text)))
-            self.lines.blockSignals(False)
-        if self.lines.rowCount() == 0:
-            self.lines.setRowCount(1)
+        self._restoring = True
+        self.line_model.set_rows([[str(t) for t in cells] for cells in draft.get("lines") or []]
+                                 or [[""] * len(LINE_COLUMNS)])
+        self._restoring = False

@@ -10,8 +10,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -52,9 +50,9 @@ class PurchaseOrdersScreen(OpsScreen):
         self.view = table_view(self.model, "table:procurement.purchase_order")
         self.view.selectionModel().currentRowChanged.connect(lambda *_: self.show_selected())
         self.requisitions = RecordTableModel(store, "procurement.requisition", REQ_COLUMNS)
-        self.lines = QTableWidget(0, 6)
-        self.lines.setHorizontalHeaderLabels(["Line", "Item", "Store", "Ordered", "Received", "Outstanding"])
-        self.lines.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.line_model = ComputedTableModel(["Line", "Item", "Store", "Ordered", "Received", "Outstanding"],
+                                             sync_column=False)
+        self.lines = table_view(self.line_model, "table:po_lines")
         self.approve_button, self.reject_button = QPushButton("Approve"), QPushButton("Reject")
         self.approve_button.clicked.connect(lambda: self.decide(Verdict.APPROVE))
         self.reject_button.clicked.connect(lambda: self.decide(Verdict.REJECT))
@@ -135,13 +133,13 @@ class PurchaseOrdersScreen(OpsScreen):
         row = self.model.row_by_key(po_id) if po_id else None
         lines = row.data.get("lines", []) if row else []
         progress = row.data.get("progress") if row else None
-        self.lines.setRowCount(len(lines))
-        for i, line in enumerate(lines):
+        line_rows = []
+        for line in lines:
             got = progress.received.get(line.line_id, Decimal(0)) if progress else Decimal(0)
             left = progress.outstanding.get(line.line_id, Decimal(0)) if progress else Decimal(0)
-            for j, text in enumerate((line.line_id, line.item_id, line.store_id, qty(line.quantity), qty(got),
-                                      qty(left))):
-                self.lines.setItem(i, j, QTableWidgetItem(text))
+            line_rows.append(ComputedRow(line.line_id, [line.line_id, line.item_id, line.store_id, qty(line.quantity),
+                                                        qty(got), qty(left)]))
+        self.line_model.set_rows(line_rows)
         view: RequestView | None = row.data.get("approval") if row else None
         can = view is not None and may_decide(view, self.actor, self.roles, delegations(self.store), today())
         self.approve_button.setEnabled(can)

@@ -13,7 +13,7 @@ import orjson
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from PySide6.QtCore import QEvent, QObject, QTimer, Signal
-from PySide6.QtWidgets import QDialog, QFormLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout
+from PySide6.QtWidgets import QDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout
 
 from shared.store import LocalStore
 
@@ -116,6 +116,37 @@ class SignInDialog(QDialog):
             return
         self.password.clear()
         self.accept()
+
+
+class LockDialog(SignInDialog):
+    """The idle lock: says who is signed in; their password goes on with their session, another person's
+    starts that person's own (`desktop.app.SessionLock`). Escape or the window's close button do not leave a
+    window without content: the lock stays until someone signs in, or the person closes Pitline."""
+
+    quit_requested = Signal()
+
+    def __init__(self, verifiers: Verifiers, signed_in: str) -> None:
+        super().__init__(verifiers, "Session locked")
+        self.who = QLabel(f"Signed in: {signed_in}. Enter your password to go on, or sign in as yourself to "
+                          "start your own session (theirs is closed; their saved work stays).")
+        self.who.setObjectName("signed_in")
+        self.who.setWordWrap(True)
+        layout = self.layout()
+        assert isinstance(layout, QVBoxLayout)
+        layout.insertWidget(0, self.who)
+        self.username.setText(signed_in)
+        self.password.setFocus()
+        self.quit_button = QPushButton("Close Pitline")
+        self.quit_button.setAutoDefault(False)
+        self.quit_button.clicked.connect(self.quit_requested)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.quit_button)
+        layout.addLayout(row)
+
+    def reject(self) -> None:
+        """Escape / close: stay locked (a rejected lock used to leave the window with its content hidden)."""
+        self.message.setText("The session stays locked until someone signs in (or close Pitline).")
 
 
 class IdleLock(QObject):

@@ -23,6 +23,7 @@ if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   ldconfig -p | grep -q libfontconfig.so.1 || need+=(libfontconfig1)
   ldconfig -p | grep -q libGL.so.1 || need+=(libgl1)
   ldconfig -p | grep -q libdbus-1.so.3 || need+=(libdbus-1-3)
+  ldconfig -p | grep -q libxcb-cursor.so.0 || need+=(libxcb-cursor0)  # Qt >= 6.5's xcb plugin (a real screen)
   if [ ${#need[@]} -gt 0 ]; then
     echo "installing Debian packages: ${need[*]}"
     export DEBIAN_FRONTEND=noninteractive

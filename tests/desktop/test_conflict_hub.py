@@ -41,8 +41,8 @@ def test_two_offices_conflict_and_a_person_resolves_it(qtbot, live_hub: HubProce
     b.window.refresh_tables()
     inbox = b.window.conflicts_inbox
     assert inbox.list.count() == 1, [c.state for c in b.store.conflicts("open")]
-    rows = {inbox.sides.item(i, 0).text(): (inbox.sides.item(i, 1).text(), inbox.sides.item(i, 2).text())
-            for i in range(inbox.sides.rowCount())}
+    sides = inbox.side_model
+    rows = {sides.cell(i, 0): (sides.cell(i, 1), sides.cell(i, 2)) for i in range(sides.rowCount())}
     assert rows["rate_per_hour"] == ("320", "340")
     qtbot.mouseClick(inbox.keep_client, Qt.MouseButton.LeftButton)
     b.bridge.client.sync_once()

@@ -92,3 +92,34 @@ def test_large_tables_load_lazily(qtbot, tmp_path: Path, rows: int) -> None:  # 
     model.sort(0, Qt.SortOrder.DescendingOrder)
     assert model.data(model.index(0, 0)) == f"U{rows - 1:05}"
     desk.close()
+
+
+def test_a_fleet_number_in_use_is_refused_beside_the_field_and_that_machine_kept(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from shared.store import MutationDraft
+
+    desk = open_desktop(tmp_path / "desk.db")
+    qtbot.addWidget(desk.window)
+    desk.store.enqueue_many([
+        MutationDraft("equipment.unit", "DT01", "create", {"fleet_no": "DT01", "equipment_class": "truck",
+                                                           "rental": True, "rental_rate": 310.0,
+                                                           "customer": "Kumba Haulage"}, "supervisor"),
+        # a machine the hub created (its id is not its fleet number)
+        MutationDraft("equipment.unit", "equip-007", "create", {"fleet_no": "EX07", "equipment_class": "excavator"},
+                      "admin")])
+    desk.window.refresh_tables()
+    form = desk.window.forms["equipment.unit"]
+    depth = desk.store.outbox_depth()
+    for fleet_no in ("DT01", "EX07", "dt01 "):
+        type_into(qtbot, form, {"fleet_no": fleet_no, "equipment_class": "dozer", "make": "CAT"})
+        qtbot.mouseClick(form.save_button, Qt.MouseButton.LeftButton)
+        assert "already" in form.errors["fleet_no"].text(), fleet_no
+        assert form.inputs["fleet_no"].text() == fleet_no  # kept for correction
+    assert desk.store.outbox_depth() == depth  # nothing written
+    unit = desk.store.get("equipment.unit", "DT01")
+    assert unit is not None and unit.state is not None
+    assert (unit.state["equipment_class"], unit.state["rental_rate"], unit.state["customer"]) == (
+        "truck", 310.0, "Kumba Haulage")
+    type_into(qtbot, form, {"fleet_no": "DZ02", "equipment_class": "dozer", "make": "CAT"})
+    qtbot.mouseClick(form.save_button, Qt.MouseButton.LeftButton)
+    assert desk.store.get("equipment.unit", "DZ02") is not None and form.errors["fleet_no"].text() == ""
+    desk.close()

@@ -75,7 +75,7 @@ def test_offline_operations_then_sync_to_a_real_hub_confirms_them(qtbot, live_hu
 
     desk.window.show_module("Inbox")
     inbox = desk.window.ops["Inbox"]
-    assert inbox.approvals.rowCount() == 1
+    assert inbox.approvals.model().rowCount() == 1
     inbox.approvals.selectRow(0)
     click(qtbot, inbox.approve_button)
 

@@ -50,7 +50,7 @@ def test_receive_goods_against_a_po_partially(qtbot, tmp_path: Path) -> None:  #
     row = po_row(screen, "PO1")
     assert row.cells[4] == "partially_received" and row.cells[5] == "2" and row.pending
     select_po(screen, "PO1")
-    assert [screen.lines.item(0, c).text() for c in (3, 4, 5)] == ["10", "4", "6"]
+    assert [screen.line_model.cell(0, c) for c in (3, 4, 5)] == ["10", "4", "6"]
     type_into(qtbot, form, {"line_id": "1", "quantity": "7"})
     click(qtbot, form.save_button)  # 4 + 7 is past the 10 ordered: refused, what was typed is kept
     assert "against 10 ordered" in form.errors["quantity"].text() and form.inputs["quantity"].text() == "7"
@@ -77,11 +77,11 @@ def test_create_a_po_with_lines_and_approve_it_from_the_inbox_offline(qtbot, tmp
     click(qtbot, form.save_button)
     assert form.errors["vendor_id"].text() == "is required"
     qtbot.keyClicks(form.inputs["vendor_id"], "V-PILBARA")
-    form.lines.setRowCount(0)
+    form.line_model.set_rows([])
     form.add_line(["FILTER", "MAIN", "10", "five"])
     click(qtbot, form.save_button)
     assert "unit_price must be a number" in form.errors["lines"].text() and buyer.store.outbox_depth() == 0
-    form.lines.item(0, 3).setText("5")
+    form.line_model.set_cell(0, 3, "5")  # what the cell editor does
     form.add_line(["HOSE", "MAIN", "4", "20"])
     click(qtbot, form.save_button)
     screen = buyer.window.ops["Purchase orders"]
@@ -95,16 +95,17 @@ def test_create_a_po_with_lines_and_approve_it_from_the_inbox_offline(qtbot, tmp
     qtbot.addWidget(sam.window)
     sam.window.show_module("Inbox")
     inbox = sam.window.ops["Inbox"]
-    assert inbox.approvals.rowCount() == 1 and inbox.approvals.item(0, 2).text() == "130.00"
-    assert inbox.notifications.rowCount() == 1 and inbox.notifications.item(0, 3).text() == "unread"
+    approvals, notes = inbox.approvals.model(), inbox.notifications.model()
+    assert approvals.rowCount() == 1 and approvals.cell(0, 2) == "130.00"
+    assert notes.rowCount() == 1 and notes.cell(0, 3) == "unread"
     inbox.notifications.selectRow(0)
     click(qtbot, inbox.read_button)
-    assert inbox.notifications.item(0, 3).text() == "read" and inbox.notifications.item(0, 4).text() == "pending"
+    assert notes.cell(0, 3) == "read" and notes.cell(0, 4) == "pending"
     depth = sam.store.outbox_depth()
     inbox.approvals.selectRow(0)
     qtbot.keyClicks(inbox.comment, "prices as quoted")
     click(qtbot, inbox.approve_button)
-    assert inbox.approvals.rowCount() == 0 and inbox.notifications.rowCount() == 0  # decided: the need is gone
+    assert approvals.rowCount() == 0 and notes.rowCount() == 0  # decided: the need is gone
     [decision] = sam.store.query("approvals.decision")
     assert decision.pending and decision.state is not None
     assert (decision.state["verdict"], decision.state["by"], decision.state["comment"]) == (
@@ -133,5 +134,5 @@ def test_a_reject_from_the_po_screen_and_the_po_draft_survives_a_restart(qtbot, 
     qtbot.addWidget(again.window)
     form = again.window.ops["Purchase orders"].po_form
     assert form.inputs["vendor_id"].text() == "V-OUTBACK"
-    assert [form.lines.item(form.lines.rowCount() - 1, c).text() for c in range(4)] == ["TYRE", "MAIN", "2", "4000"]
+    assert [form.line_model.cell(form.line_model.rowCount() - 1, c) for c in range(4)] == ["TYRE", "MAIN", "2", "4000"]
     again.close()

@@ -63,7 +63,7 @@ def test_kpi_dashboard_works_offline_and_exports(qtbot, tmp_path: Path) -> None:
     kpis = desk.window.kpis
     kpis.set_period(date.today() - timedelta(days=30), date.today())
     assert [r.group for r in kpis.rows] == ["DT01", "DT02", "DZ01", "EX01"]
-    assert kpis.table.rowCount() == 4 and kpis.table.item(0, 4).text().endswith("%")
+    assert kpis.model.rowCount() == 4 and kpis.model.cell(0, 4).endswith("%")
     kpis.group_by.setCurrentText("class")
     assert [r.group for r in kpis.rows] == ["dozer", "excavator", "truck"]
     kpis.export_csv(tmp_path / "k.csv")
@@ -72,9 +72,9 @@ def test_kpi_dashboard_works_offline_and_exports(qtbot, tmp_path: Path) -> None:
     kpis.export_pdf(tmp_path / "k.pdf")
     assert (tmp_path / "k.pdf").read_bytes()[:5] == b"%PDF-"
     desk.window.show_module("Rental hours")
-    assert desk.window.rental.table.rowCount() == 2  # two rental units
+    assert desk.window.rental.model.rowCount() == 2  # two rental units
     desk.window.show_module("Gateway vs logged hours")
-    assert desk.window.gateway.table.rowCount() == 4 * 7 * 2
+    assert desk.window.gateway.model.rowCount() == 4 * 7 * 2
     desk.close()
 
 
@@ -97,7 +97,7 @@ def test_resolve_a_conflict_side_by_side(qtbot, tmp_path: Path) -> None:  # type
     desk.window.refresh_tables()
     inbox = desk.window.conflicts_inbox
     assert inbox.list.count() == 1 and desk.window.conflicts.text() == "conflicts waiting: 1"
-    first = [inbox.sides.item(0, c).text() for c in range(3)]
+    first = [inbox.side_model.cell(0, c) for c in range(3)]
     assert first == ["rate_per_hour", "300", "340"]  # the conflicting field first, both versions
     qtbot.mouseClick(inbox.keep_client, Qt.MouseButton.LeftButton)
     [resolution] = desk.store.query("sync.conflict_resolution")
@@ -156,4 +156,52 @@ def test_idle_counting_is_a_per_site_setting_that_changes_the_kpis(qtbot, tmp_pa
     kpis.idle_as.setCurrentText("operating")
     assert kpis.rows[0].values["use_of_availability"] == 8 / 12
     assert site_configs(desk.store)["north"].idle_counts_as == "operating"
+    desk.close()
+
+
+def refusal_event(seq: int, conflict_id: str, claim: str, hub_says: bool) -> Event:
+    """A consume-once refusal as the hub's push writes it (hub/sync/apply.py `_refuse`)."""
+    movement = {"kind": "transfer_in" if claim == "transfer_receipt" else "receipt", "store_id": "store-workshop",
+                "item_id": "FILTER", "quantity": 2}
+    return Event(seq=seq, id=f"e{seq}", tenant_id="t-desk", site_id="north", type="sync.conflict.opened",
+                 entity="sync.conflict", entity_id=conflict_id, version=1, timestamp=datetime.now(UTC),
+                 correlation_id=f"m{seq}",
+                 payload={"kind": "consume_once", "claim": claim, "document": "transfer:T1", "entity":
+                          "inventory.movement", "entity_id": f"MV{seq}", "mutation_id": f"m{seq}",
+                          "device_id": "desk-2", "actor": "storeman", "strategy": "manual", "status": "open",
+                          "needs_person": True, "base_version": 0, "server_version": 0,
+                          "reason": "transfer T1 was already received", "server_data": {"received": 2},
+                          "client_op": "create", "client_payload": movement, "fields": [], "dependents": [],
+                          "can_book_anyway": hub_says, "resolution": "not booked: a person decides",
+                          "created_at": f"2026-11-24T10:0{seq}:00+00:00"})
+
+
+def test_book_anyway_is_disabled_with_the_reason_for_a_transfer_received_twice(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    desk = open_desktop(tmp_path / "desk.db")
+    qtbot.addWidget(desk.window)
+    # the second says "yes" in the record, but the shared rule is the word: a transfer arrives once
+    desk.store.apply_events([refusal_event(1, "C1", "transfer_receipt", False),
+                             refusal_event(2, "C2", "transfer_receipt", True),
+                             refusal_event(3, "C3", "po_line_receipt", True)])
+    desk.window.refresh_tables()
+    desk.window.show_module("Conflicts inbox")
+    inbox = desk.window.conflicts_inbox
+    assert [c.entity_id for c in inbox.conflicts] == ["C1", "C2", "C3"]
+    for row in (0, 1):
+        inbox.list.setCurrentRow(row)
+        assert inbox.keep_client.text() == "Book it anyway" and not inbox.keep_client.isEnabled()
+        assert "transfer arrives once" in inbox.keep_client.toolTip() and "stock count" in inbox.keep_client.toolTip()
+        assert inbox.keep_server.isEnabled()
+        qtbot.mouseClick(inbox.keep_client, Qt.MouseButton.LeftButton)
+        assert inbox.resolve("client") is None  # not by code either
+    assert desk.store.query("sync.conflict_resolution") == []
+    inbox.list.setCurrentRow(2)  # a second PO receipt can be real goods: a person may book it
+    assert inbox.keep_client.isEnabled() and inbox.keep_client.toolTip() == ""
+    qtbot.mouseClick(inbox.keep_client, Qt.MouseButton.LeftButton)
+    [resolution] = desk.store.query("sync.conflict_resolution")
+    assert resolution.state == {"conflict_id": "C3", "choice": "client"}
+    inbox.list.setCurrentRow(0)
+    qtbot.mouseClick(inbox.keep_server, Qt.MouseButton.LeftButton)  # keeping what was booked always works
+    assert sorted((r.state or {})["conflict_id"] for r in desk.store.query("sync.conflict_resolution")) == [
+        "C1", "C3"]
     desk.close()
