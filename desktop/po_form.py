@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.lines_model import EditableRowsModel
+from desktop.record_form import person_draft_key
 from desktop.stock_writes import now_iso
 from shared.domain.procurement import po_lines_from_payload, po_total
 from shared.envelopes import Op
@@ -42,6 +43,7 @@ class PurchaseOrderForm(QWidget):
     def __init__(self, store: LocalStore, actor: str) -> None:
         super().__init__()
         self.store, self.actor = store, actor
+        self.draft_key = person_draft_key(DRAFT_KEY, actor)
         self.inputs = {name: QLineEdit() for name in ("vendor_id", "number", "currency", "notes")}
         self.errors = {name: _error_label() for name in ("vendor_id", "number", "currency", "notes", "lines")}
         form = QFormLayout()
@@ -123,7 +125,7 @@ class PurchaseOrderForm(QWidget):
                 self.errors.get(name, self.errors["lines"]).setText(message)
             self.status.setText("Not saved: fix the fields marked in red. What you typed is kept.")
             return None
-        self.store.delete_draft(DRAFT_KEY)
+        self.store.delete_draft(self.draft_key)
         for edit in self.inputs.values():
             edit.blockSignals(True)
             edit.clear()
@@ -138,11 +140,11 @@ class PurchaseOrderForm(QWidget):
     def _save_draft(self) -> None:
         if self._restoring:
             return
-        self.store.save_draft(DRAFT_KEY, {"fields": {n: e.text() for n, e in self.inputs.items()},
+        self.store.save_draft(self.draft_key, {"fields": {n: e.text() for n, e in self.inputs.items()},
                                           "lines": self._line_texts()})
 
     def _restore_draft(self) -> None:
-        draft = self.store.load_draft(DRAFT_KEY) or {}
+        draft = self.store.load_draft(self.draft_key) or {}
         for name, text in (draft.get("fields") or {}).items():
             if name in self.inputs:
                 self.inputs[name].blockSignals(True)

@@ -25,8 +25,10 @@ class RecordForm(FieldsForm):
         self.spec = get_spec(entity)
         labels = [(name, (self.spec.fields[name].label or name) + (" *" if self.spec.fields[name].required else ""))
                   for name in fields]
-        # two forms on one entity need their own draft keys
-        super().__init__(store, labels, draft_key=draft_key or f"form:{entity}", save_label=save_label)
+        # Two forms on one entity need their own draft keys, and each person their own drafts: whoever signs in
+        # next at this PC must not see (or save) what the last person half typed.
+        super().__init__(store, labels, draft_key=person_draft_key(draft_key or f"form:{entity}", actor),
+                         save_label=save_label)
 
     def values(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -55,3 +57,7 @@ class RecordForm(FieldsForm):
         entity_id = str(payload.get("fleet_no") or new_ulid())
         self.store.enqueue(self.entity, entity_id, Op.CREATE, payload, actor=self.actor)
         return entity_id, SAVED_HERE
+
+
+def person_draft_key(form_key: str, actor: str) -> str:
+    return f"{form_key}@{actor}"

@@ -123,3 +123,24 @@ def test_a_fleet_number_in_use_is_refused_beside_the_field_and_that_machine_kept
     qtbot.mouseClick(form.save_button, Qt.MouseButton.LeftButton)
     assert desk.store.get("equipment.unit", "DZ02") is not None and form.errors["fleet_no"].text() == ""
     desk.close()
+
+
+def test_a_half_typed_form_is_that_persons_draft_not_the_next_persons(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # One site-office PC, two people in turn: drafts were per PC, so the next person saw (and could save)
+    # what the first one had half typed.
+    def open_as(actor: str) -> Desktop:
+        desk = build(tmp_path / "desk.db", KEY, identity=DeviceIdentity("desk-1", "t-desk", "north"), actor=actor,
+                     start_sync=False)
+        qtbot.addWidget(desk.window)
+        return desk
+
+    first = open_as("sam.storeman")
+    type_into(qtbot, first.window.forms["equipment.breakdown"], {"cause": "hydraulic hose burst"})
+    first.close()
+    second = open_as("kim.supervisor")
+    assert second.window.forms["equipment.breakdown"].inputs["cause"].text() == ""
+    type_into(qtbot, second.window.forms["equipment.breakdown"], {"cause": "flat tyre"})
+    second.close()
+    again = open_as("sam.storeman")
+    assert again.window.forms["equipment.breakdown"].inputs["cause"].text() == "hydraulic hose burst"
+    again.close()
