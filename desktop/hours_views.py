@@ -27,11 +27,9 @@ def _num(value: Any) -> float | None:
 
 
 def last_meter_reading(store: LocalStore, equipment_id: str) -> float | None:
-    """The highest hour-meter reading logged for the unit (meters never wind back)."""
-    readings = [_num((r.state or {}).get("hour_meter_end"))
-                for r in store.query("equipment.usage_log", where={"equipment_id": equipment_id})]
-    known = [r for r in readings if r is not None]
-    return max(known) if known else None
+    """The highest hour-meter reading logged for the unit (meters never wind back); on every save of a shift
+    log, so through the equipment index rather than every log of the site."""
+    return table_query.max_number(store, "equipment.usage_log", "hour_meter_end", {"equipment_id": equipment_id})
 
 
 def hour_meter_check(store: LocalStore) -> Callable[[Mapping[str, Any]], dict[str, str]]:

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QAbstractItemView, QListWidget, QTableView, QWidge
 
 from desktop.app import build
 from desktop.binding_check import drops_none_references
+from desktop.hours_views import last_meter_reading
 from desktop.pm_plans_view import plan_readings
 from shared.domain import pm
 from shared.domain.ops_views import meter_readings
@@ -89,3 +90,24 @@ def test_pm_plans_read_the_meter_from_the_top_reading_and_the_window_like_from_e
     for machine, readings in every.items():
         assert pm.meter_now(fast[machine]) == pm.meter_now(readings), machine
         assert pm.daily_rate(fast[machine], today=today) == pm.daily_rate(readings, today=today), machine
+
+
+def test_the_last_meter_reading_through_the_index_is_the_highest_of_every_log(site) -> None:  # type: ignore[no-untyped-def]
+    # Checked on every save of a shift log: it read all of a machine's logs by scanning the site's 300,000.
+    path, _counts = site
+    with LocalStore.open(path, KEY) as store:
+        highest: dict[str, float] = {}
+        for r in store.query("equipment.usage_log"):
+            end = (r.state or {}).get("hour_meter_end")
+            if isinstance(end, int | float):
+                machine = str((r.state or {})["equipment_id"])
+                highest[machine] = max(highest.get(machine, end), end)
+        assert len(highest) == 200
+        for machine, end in list(highest.items())[:20]:
+            assert last_meter_reading(store, machine) == end, machine
+        assert last_meter_reading(store, "NO-SUCH-MACHINE") is None
+        started = time.perf_counter()
+        for machine in highest:
+            last_meter_reading(store, machine)
+        per_check = (time.perf_counter() - started) / len(highest)
+    print(f"last meter reading: {per_check * 1000:.1f} ms per check on {sum(1 for _ in highest)} machines")
