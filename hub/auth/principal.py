@@ -43,6 +43,9 @@ WHERE t.token_hash = $1
   AND t.revoked_at IS NULL
   AND t.expires_at > now()
   AND (t.device_id IS NULL OR (d.id IS NOT NULL AND d.revoked_at IS NULL))
+  -- The admin commands revoke a disabled person's tokens; this holds however the flag was set.
+  AND (t.user_id IS NULL OR NOT EXISTS (SELECT 1 FROM auth.users u
+                                        WHERE u.tenant_id = t.tenant_id AND u.username = t.user_id AND u.disabled))
 """
 
 

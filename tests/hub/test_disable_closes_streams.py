@@ -56,3 +56,27 @@ def test_resetting_a_password_closes_the_users_open_stream_at_once(slow_beat_hub
     admin(slow_beat_hub.dsn, ops.reset_password, "test-admin", TENANT, "cat-stream", "a new password 2")
     assert stream.ended.wait(5), "the stream outlived its revoked token"
     assert ": closed: the access token was revoked" in stream.lines, stream.lines[-5:]
+
+
+def test_a_person_disabled_straight_in_the_database_cannot_use_a_token_issued_before(slow_beat_hub: HubProcess) -> None:
+    # The admin commands also revoke the tokens; an operator fixing a row by hand in psql does not.
+    import httpx
+
+    from hub.db import connect
+    from pitline.harness import run_sync
+
+    add_user(slow_beat_hub.dsn, TENANT, "dan-sql", [("supervisor", "s1")])
+    r = signin(slow_beat_hub.url, "dan-sql", PASSWORD)
+    token = r.json()["access_token"]
+
+    async def disable() -> None:
+        conn = await connect(slow_beat_hub.dsn)
+        try:
+            await conn.execute("UPDATE auth.users SET disabled = true WHERE tenant_id = $1 AND username = $2",
+                               TENANT, "dan-sql")
+        finally:
+            await conn.close()
+
+    run_sync(disable())
+    answer = httpx.get(f"{slow_beat_hub.url}/v1/conflicts", headers={"authorization": f"Bearer {token}"})
+    assert answer.status_code == 401, answer.text
