@@ -255,3 +255,16 @@ def test_every_route_answers_every_role_as_the_matrix_says(w: World) -> None:
             elif r.status_code != 403 or not r.json().get("message"):
                 wrong.append(f"forbidden but not a 403 with a message: {label}")
     assert not wrong, "\n".join(wrong)
+
+
+def test_resolving_with_custom_data_nested_past_the_limit_is_a_4xx_and_changes_nothing(w: World) -> None:
+    po_id, conflict_id = w.po_conflict()
+    before = w.record(po_id)
+    manager = w.user("perm-manager", [("site_manager", None)])
+    for depth in (40, 300, 5000):  # written out by hand: no JSON encoder goes that deep
+        body = '{"choice": "custom", "data": {"total": 1, "note": ' + '{"x": ' * depth + "1" + "}" * depth + "}}"
+        with w.client(manager) as c:
+            r = c.post(f"/v1/conflicts/{conflict_id}/resolve", content=body,
+                       headers={"content-type": "application/json"})
+        assert 400 <= r.status_code < 500 and r.json()["message"], (depth, r.status_code, r.text[:300])
+    assert w.record(po_id) == before and w.record(conflict_id)["status"] == "open"
