@@ -145,12 +145,16 @@ class EdgeAgent:
         _sd_notify("READY=1")
         try:
             while not stop.is_set():
-                try:
-                    queued = derive_usage_logs(store, self.config.pattern()) + derive_breakdowns(store)
-                    if queued and self.sync is not None:
-                        self.sync.notify_outbox()
-                except Exception:  # keep collecting: derivation is retried next round
-                    log.exception("deriving records failed; will retry")
+                queued = 0
+                # Each on its own: usage logs failing (a busy store, a bug) must not hold breakdowns back.
+                for derive, args in ((derive_usage_logs, (store, self.config.pattern())),
+                                     (derive_breakdowns, (store,))):
+                    try:
+                        queued += derive(*args)
+                    except Exception:  # keep collecting: derivation is retried next round
+                        log.exception("deriving records failed; will retry")
+                if queued and self.sync is not None:
+                    self.sync.notify_outbox()
                 try:
                     budget = self.config.budget()
                     if budget is not None:

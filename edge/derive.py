@@ -6,18 +6,25 @@ sample that alters a shift's hours becomes an update of the same usage log, neve
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
+import pydantic
 
+from edge.storage import quarantine, release
 from shared.domain.machine_hours import EngineSample, machine_hours, usage_log_id, usage_log_payload
 from shared.domain.shifts import ShiftPattern, shift_at
+from shared.errors import ValidationError
 from shared.store import LocalStore
 from shared.telemetry import TelemetrySample
 
+log = logging.getLogger(__name__)
+
 BREAKDOWN_SEVERITIES = ("high", "critical")
 ACTOR = "device:edge"
+USAGE_LOG, BREAKDOWN = "equipment.usage_log", "equipment.breakdown"
 
 
 def _remembered(store: LocalStore, key: str) -> Any:
@@ -25,10 +32,14 @@ def _remembered(store: LocalStore, key: str) -> Any:
     return None if row is None else orjson.loads(row[0])
 
 
+def _put(conn: Any, key: str, value: Any) -> None:
+    conn.execute("INSERT INTO derived VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                 (key, orjson.dumps(value).decode()))
+
+
 def _remember(store: LocalStore, key: str, value: Any) -> None:
     with store.transaction() as conn:
-        conn.execute("INSERT INTO derived VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                     (key, orjson.dumps(value).decode()))
+        _put(conn, key, value)
 
 
 def _equipment_ids(store: LocalStore) -> list[str]:
@@ -42,6 +53,28 @@ def _equipment_ids(store: LocalStore) -> list[str]:
             return found
         current = row[0]
         found.append(current)
+
+
+def _queue_usage_log(store: LocalStore, entity_id: str, payload: dict[str, Any], site_id: str) -> int:
+    """Queue one shift's usage log if it is new or changed (1), else 0. A log the contract refuses is
+    quarantined with the reason and retried next round; it never stops the shifts and machines after it."""
+    before = _remembered(store, f"usage:{entity_id}")
+    if before == payload:
+        return 0
+    try:
+        if before is None and store.get(USAGE_LOG, entity_id) is None:
+            store.enqueue(USAGE_LOG, entity_id, "create", payload, actor=ACTOR, site_id=site_id)
+        else:
+            changed = {k: v for k, v in payload.items() if (before or {}).get(k) != v}
+            store.enqueue(USAGE_LOG, entity_id, "update", changed, actor=ACTOR, site_id=site_id)
+    except ValidationError as exc:
+        log.error("usage log %s quarantined: %s", entity_id, exc)
+        quarantine(store, USAGE_LOG, entity_id, payload, str(exc))
+        return 0
+    with store.transaction() as conn:
+        _put(conn, f"usage:{entity_id}", payload)
+        release(store, USAGE_LOG, entity_id)
+    return 1
 
 
 def derive_usage_logs(store: LocalStore, pattern: ShiftPattern, now: datetime | None = None,
@@ -73,21 +106,11 @@ def derive_usage_logs(store: LocalStore, pattern: ShiftPattern, now: datetime | 
         samples = [EngineSample(datetime.fromisoformat(r[0]), bool(r[1]), r[2] is None or bool(r[2]), r[3])
                    for r in rows]
         result = machine_hours(samples, pattern, max_gap=max_gap)
-        for hours in sorted(result.shifts.values(), key=lambda h: h.shift.starts):
+        for hours in sorted(result.shifts.values(), key=lambda h: h.shift.starts.timestamp()):
             if hours.shift.ends > now:
                 continue  # not over yet
-            entity_id = usage_log_id(equipment_id, hours.shift)
-            payload = usage_log_payload(equipment_id, hours)
-            before = _remembered(store, f"usage:{entity_id}")
-            if before == payload:
-                continue
-            if before is None and store.get("equipment.usage_log", entity_id) is None:
-                store.enqueue("equipment.usage_log", entity_id, "create", payload, actor=ACTOR, site_id=site_id)
-            else:
-                changed = {k: v for k, v in payload.items() if (before or {}).get(k) != v}
-                store.enqueue("equipment.usage_log", entity_id, "update", changed, actor=ACTOR, site_id=site_id)
-            _remember(store, f"usage:{entity_id}", payload)
-            queued += 1
+            queued += _queue_usage_log(store, usage_log_id(equipment_id, hours.shift),
+                                       usage_log_payload(equipment_id, hours), site_id)
         done = [h.shift.ends for h in result.shifts.values() if h.shift.ends <= now]
         if done and (through is None or max(done) > through):
             _remember(store, f"through:{equipment_id}", max(done).astimezone(UTC).isoformat())
@@ -98,6 +121,16 @@ def derive_usage_logs(store: LocalStore, pattern: ShiftPattern, now: datetime | 
     return queued
 
 
+def _queue_breakdown(store: LocalStore, entity_id: str, op: str, payload: dict[str, Any], site_id: str) -> bool:
+    try:
+        store.enqueue(BREAKDOWN, entity_id, op, payload, actor=ACTOR, site_id=site_id)
+    except ValidationError as exc:
+        log.error("breakdown %s (%s) quarantined: %s", entity_id, op, exc)
+        quarantine(store, BREAKDOWN, entity_id, {"op": op, **payload}, str(exc))
+        return False
+    return True
+
+
 def derive_breakdowns(store: LocalStore) -> int:
     """Open a breakdown on a severe fault code or a breakdown flag; close it when the machine works again."""
     cursor = _remembered(store, "breakdowns:cursor") or ""
@@ -105,26 +138,32 @@ def derive_breakdowns(store: LocalStore) -> int:
         "SELECT equipment_id, ts, site_id, body FROM samples WHERE ts > ? ORDER BY ts", (cursor,)).fetchall()
     queued = 0
     for equipment_id, ts, site_id, body in rows:
-        sample = TelemetrySample.model_validate_json(body)
+        cursor = ts
+        try:
+            sample = TelemetrySample.model_validate_json(body)
+        except pydantic.ValidationError as exc:  # stored by a laxer version: skipped, not a stop for the rest
+            first = exc.errors()[0]
+            reason = f"stored sample unreadable: {'.'.join(map(str, first['loc'])) or 'body'}: {first['msg']}"
+            # One row per machine (the latest, `times` counts them): a bad feed must not flood the operator.
+            quarantine(store, "edge.sample", equipment_id, {"ts": ts, "body": body[:4096]}, reason)
+            continue
         open_key = f"breakdown-open:{equipment_id}"
         current = _remembered(store, open_key)
         severe = [f for f in sample.fault_codes if f.severity in BREAKDOWN_SEVERITIES]
         if current is None and (severe or (sample.breakdown and sample.engine_status == "off")):
             entity_id = f"{equipment_id}:{ts}"
             fault = severe[0] if severe else None
-            store.enqueue("equipment.breakdown", entity_id, "create", {
-                "equipment_id": equipment_id, "started_at": ts, "source": "telematics",
-                "fault_code": fault.code if fault else "operator-flag",
-                "severity": fault.severity if fault else "high", "cause": "reported by telematics"},
-                actor=ACTOR, site_id=site_id)
-            _remember(store, open_key, entity_id)
-            queued += 1
+            payload = {"equipment_id": equipment_id, "started_at": ts, "source": "telematics",
+                       "fault_code": fault.code if fault else "operator-flag",
+                       "severity": fault.severity if fault else "high", "cause": "reported by telematics"}
+            if _queue_breakdown(store, entity_id, "create", payload, site_id):
+                _remember(store, open_key, entity_id)
+                queued += 1
         elif current is not None and sample.engine_status == "on" and sample.working and not severe:
-            store.enqueue("equipment.breakdown", current, "update", {"ended_at": ts}, actor=ACTOR, site_id=site_id)
-            with store.transaction() as conn:
+            if _queue_breakdown(store, current, "update", {"ended_at": ts}, site_id):
+                queued += 1
+            with store.transaction() as conn:  # a close that could not be queued must not hold the next open
                 conn.execute("DELETE FROM derived WHERE key = ?", (open_key,))
-            queued += 1
-        cursor = ts
     if rows:
         _remember(store, "breakdowns:cursor", cursor)
     return queued

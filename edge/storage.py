@@ -1,10 +1,12 @@
-"""The edge agent's own tables in its encrypted store: raw samples, dead letters, derived state."""
+"""The edge agent's own tables in its encrypted store: raw samples, dead letters, derived state, quarantine."""
 
 from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
 from typing import Any
+
+import orjson
 
 from edge.decode import SampleRow, sample_row
 from shared.store import LocalStore
@@ -38,6 +40,21 @@ EDGE_STEPS = [
     ALTER TABLE dead_letters ADD COLUMN last_received_at TEXT;
     UPDATE dead_letters SET digest = 'legacy-' || id;
     CREATE UNIQUE INDEX dead_letters_digest ON dead_letters (digest);
+    """,
+    # A derived record (or a stored sample) that cannot be queued: held here with the reason for a person, so
+    # the records after it still go. A usage log is retried while its shift is recomputed and leaves once it
+    # goes through. One row per record, however often it failed.
+    """
+    CREATE TABLE quarantine (
+        entity TEXT NOT NULL,
+        entity_id TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        first_at TEXT NOT NULL,
+        last_at TEXT NOT NULL,
+        times INTEGER NOT NULL DEFAULT 1,
+        PRIMARY KEY (entity, entity_id)
+    );
     """,
 ]
 
@@ -78,6 +95,22 @@ def _digest(topic: str, payload: bytes) -> str:
     return hashlib.sha256(topic.encode() + b"\0" + payload).hexdigest()
 
 
+def quarantine(store: LocalStore, entity: str, entity_id: str, payload: Any, reason: str) -> None:
+    """Hold one record that cannot be queued (see EDGE_STEPS); the next ones go on."""
+    now = datetime.now(UTC).isoformat()
+    with store.transaction() as conn:
+        conn.execute("""INSERT INTO quarantine (entity, entity_id, payload, reason, first_at, last_at)
+                        VALUES (?, ?, ?, ?, ?, ?)
+                        ON CONFLICT (entity, entity_id) DO UPDATE SET payload = excluded.payload,
+                          reason = excluded.reason, last_at = excluded.last_at, times = times + 1""",
+                     (entity, entity_id, orjson.dumps(payload).decode(), reason[:1000], now, now))
+
+
+def release(store: LocalStore, entity: str, entity_id: str) -> None:
+    """A record that went through after all is no longer held (call inside store.transaction())."""
+    store.connection.execute("DELETE FROM quarantine WHERE entity = ? AND entity_id = ?", (entity, entity_id))
+
+
 def status(store: LocalStore) -> dict[str, Any]:
     conn = store.connection
     last = conn.execute("SELECT max(ts) FROM samples").fetchone()[0]
@@ -88,6 +121,9 @@ def status(store: LocalStore) -> dict[str, Any]:
         "last_sample_at": last,
         "dead_letters": conn.execute("SELECT count(*) FROM dead_letters").fetchone()[0],
         "dead_letter_reasons": {r: n for r, n in reasons},
+        "quarantined": conn.execute("SELECT count(*) FROM quarantine").fetchone()[0],
+        "quarantine_reasons": {r: n for r, n in conn.execute(
+            "SELECT reason, count(*) FROM quarantine GROUP BY reason ORDER BY 2 DESC LIMIT 5")},
         "outbox_depth": store.outbox_depth(),
         "cursor": store.cursor,
     }
