@@ -15,7 +15,7 @@ from typing import Any
 
 from edge.budget import Budget, budget_status, enforce, ensure_incremental_vacuum
 from edge.derive import derive_breakdowns, derive_usage_logs
-from edge.ingest import Decoder, MqttIngest, json_decoder
+from edge.ingest import Decoder, MqttIngest, json_decoder, registered_only
 from edge.sparkplug import TOPIC_FILTERS as SPARKPLUG_TOPICS
 from edge.sparkplug import SparkplugDecoder, rebirth_request
 from edge.storage import prepare, status, uplink_status
@@ -47,7 +47,13 @@ class EdgeConfig:
     derive_seconds: float = 30.0
     disk_budget_mb: float = 0.0  # 0: no budget; else raw samples are downsampled near it (edge/budget.py)
     sparkplug: bool = False  # also subscribe to Sparkplug B (spBv1.0/…; edge/sparkplug.py)
+    # The gateway's equipment register: when set, samples for any other equipment are dead letters.
+    equipment: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.equipment, list) or not all(isinstance(e, str) and e for e in self.equipment):
+            raise ValueError("equipment must be a list of equipment ids, e.g. equipment = [\"DT001\", \"EX002\"]")
 
     def key_provider(self) -> KeyProvider:
         if self.key_file is not None:
@@ -120,6 +126,8 @@ class EdgeAgent:
             decoder = SparkplugDecoder(json_decoder, rebirth=lambda group, node: self.ingest.publish(
                 *rebirth_request(group, node)))
             topics += SPARKPLUG_TOPICS
+        if config.equipment:
+            decoder = registered_only(decoder, config.equipment)
         self.ingest = MqttIngest(self._open, config.broker_host, config.broker_port,
                                  client_id=f"pitline-edge-{config.device_id}", topic=topics, decoder=decoder)
         self.sync: SyncClient | None = None

@@ -19,7 +19,7 @@ import logging
 import select
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import paho.mqtt.client as mqtt
@@ -42,6 +42,22 @@ TelemetryError with the reason for the dead-letter table."""
 
 def json_decoder(topic: str, payload: bytes) -> list[SampleRow]:
     return [json_row(topic, payload)]
+
+
+def registered_only(decoder: Decoder, register: Iterable[str]) -> Decoder:
+    """`decoder`, refusing samples for equipment outside the gateway's register: a message for a machine it
+    does not know (a typo in a telematics unit, another site's machine) is a dead letter, not a new fleet member."""
+    known = frozenset(register)
+
+    def decode(topic: str, payload: bytes) -> list[SampleRow]:
+        rows = decoder(topic, payload)
+        unknown = sorted({row[0] for row in rows} - known)
+        if unknown:
+            raise TelemetryError(f"unknown equipment {unknown[0]!r}: not in this gateway's register "
+                                 "(edge config `equipment`)")
+        return rows
+
+    return decode
 
 
 @dataclass

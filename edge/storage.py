@@ -56,7 +56,14 @@ EDGE_STEPS = [
         PRIMARY KEY (entity, entity_id)
     );
     """,
+    # A dead letter keeps its first DEAD_LETTER_PREFIX bytes; `size` is how large the message was.
+    """
+    ALTER TABLE dead_letters ADD COLUMN size INTEGER;
+    UPDATE dead_letters SET size = length(payload);
+    """,
 ]
+DEAD_LETTER_PREFIX = 4096
+"""Bytes of a dead letter's payload kept: enough to see what sent it, never a 5 MB message per row."""
 
 
 def prepare(store: LocalStore) -> None:
@@ -83,11 +90,12 @@ def write_rows(store: LocalStore, rows: list[SampleRow], dead: list[tuple[str, b
         new = conn.total_changes() - before
         if dead:
             conn.executemany(
-                """INSERT INTO dead_letters (received_at, topic, payload, reason, digest, last_received_at)
-                   VALUES (?, ?, ?, ?, ?, ?)
+                """INSERT INTO dead_letters (received_at, topic, payload, reason, digest, last_received_at, size)
+                   VALUES (?, ?, ?, ?, ?, ?, ?)
                    ON CONFLICT (digest) DO UPDATE SET times = times + 1,
                      last_received_at = excluded.last_received_at""",
-                [(now, topic, payload, reason, _digest(topic, payload), now) for topic, payload, reason in dead])
+                [(now, topic, payload[:DEAD_LETTER_PREFIX], reason, _digest(topic, payload), now, len(payload))
+                 for topic, payload, reason in dead])
     return int(new)
 
 
@@ -242,4 +250,6 @@ BUDGET_STEPS = [
         removed INTEGER NOT NULL
     );
     """,
+    # kind 'dead_letters': the oldest dead letters past their share (equipment_id '', period: received_at).
+    "ALTER TABLE budget_events ADD COLUMN kind TEXT NOT NULL DEFAULT 'samples';",
 ]
