@@ -11,10 +11,12 @@ of the limit the oldest go first, before any sample (a flood of distinct bad mes
 
 Never touched: the outbox (derived usage logs and breakdowns waiting for the hub), the `derived` table,
 dead letters within their share, uplink batches, and any sample derivation may still read. `edge/derive.py`
-recomputes each equipment's shifts from the start of the shift holding `now - lookback` or holding its last
-derived shift end (`derived.through:<equipment>`), and breakdowns from `derived.breakdowns:cursor`; a sample is only
-thinned when it is older than all three, so a recompute can never see a thinned shift and queue an update
-with fewer hours. An equipment nothing has been derived for yet is not touched.
+recomputes each equipment's shifts from the start of the shift holding `now - lookback`, holding its last
+derived shift end (`derived.through:<equipment>`) or holding a late sample it has yet to look at
+(`late_samples`), and breakdowns from `derived.breakdowns:cursor`; a sample is only thinned when it is older
+than all of them, so a recompute can never see a thinned shift and queue an update with fewer hours (a
+sample arriving even later into a thinned shift leaves that shift's log as it was). An equipment nothing has
+been derived for yet is not touched.
 
 Every removal is a row in `budget_events` (equipment, period, the resolution kept, whether the samples
 had been sent, how many were removed); `pitline edge status` shows the totals.
@@ -153,11 +155,15 @@ def horizons(store: LocalStore, pattern: ShiftPattern, lookback: timedelta, now:
     if row is None:
         return {}
     cursor = str(orjson.loads(row[0]))
+    late = dict(conn.execute("SELECT equipment_id, since FROM late_samples").fetchall())
     out: dict[str, str] = {}
     for key, value in conn.execute("SELECT key, value FROM derived WHERE key LIKE 'through:%'").fetchall():
+        equipment = key.removeprefix("through:")
         through = datetime.fromisoformat(orjson.loads(value))
-        edge = min(recent, shift_at(pattern, through - timedelta(seconds=1)).starts).astimezone(UTC).isoformat()
-        out[key.removeprefix("through:")] = min(edge, cursor)
+        edge = min(recent, shift_at(pattern, through - timedelta(seconds=1)).starts)
+        if equipment in late:  # a late sample not derived yet: derivation will read from its shift
+            edge = min(edge, shift_at(pattern, datetime.fromisoformat(late[equipment])).starts)
+        out[equipment] = min(edge.astimezone(UTC).isoformat(), cursor)
     return out
 
 

@@ -55,11 +55,13 @@ def _equipment_ids(store: LocalStore) -> list[str]:
         found.append(current)
 
 
-def _queue_usage_log(store: LocalStore, entity_id: str, payload: dict[str, Any], site_id: str) -> int:
-    """Queue one shift's usage log if it is new or changed (1), else 0. A log the contract refuses is
-    quarantined with the reason and retried next round; it never stops the shifts and machines after it."""
+def _queue_usage_log(store: LocalStore, entity_id: str, payload: dict[str, Any], site_id: str, *,
+                     only_new: bool = False) -> int:
+    """Queue one shift's usage log if it is new or changed (1), else 0; `only_new`: never change a log
+    already derived. A log the contract refuses is quarantined with the reason and retried next round; it
+    never stops the shifts and machines after it."""
     before = _remembered(store, f"usage:{entity_id}")
-    if before == payload:
+    if before == payload or (only_new and before is not None):
         return 0
     try:
         if before is None and store.get(USAGE_LOG, entity_id) is None:
@@ -83,10 +85,14 @@ def derive_usage_logs(store: LocalStore, pattern: ShiftPattern, now: datetime | 
 
     Each equipment is recomputed over the last `lookback` (late samples correct recent shifts) and, when
     it has a backlog older than that (the agent was down for days while the broker kept the messages, or a
-    machine new to this gateway), from the end of the last shift derived for it, so no shift is skipped."""
+    machine new to this gateway), from the end of the last shift derived for it, so no shift is skipped.
+    A sample stored since the last round that is older than both (`late_samples`) recomputes from its shift:
+    that shift's log is updated in place (same entity id), unless the disk budget has thinned it meanwhile."""
     now = now or datetime.now(UTC)
     # From the start of a shift: a shift seen only in part would be recomputed with less than its hours.
     recent = shift_at(pattern, now - lookback).starts
+    late = {str(eq): (str(ts), int(v)) for eq, ts, v in
+            store.connection.execute("SELECT equipment_id, since, version FROM late_samples").fetchall()}
     queued = 0
     for equipment_id in _equipment_ids(store):
         remembered = _remembered(store, f"through:{equipment_id}")
@@ -97,6 +103,11 @@ def derive_usage_logs(store: LocalStore, pattern: ShiftPattern, now: datetime | 
             since = min(recent, shift_at(pattern, datetime.fromisoformat(first)).starts)
         else:
             since = min(recent, shift_at(pattern, through - timedelta(seconds=1)).starts)
+        thinned = None
+        if equipment_id in late:
+            late_start = shift_at(pattern, datetime.fromisoformat(late[equipment_id][0])).starts
+            if late_start < since:
+                since, thinned = late_start, _thinned_until(store, equipment_id)
         rows = store.connection.execute(
             "SELECT ts, engine_on, working, hour_meter, site_id FROM samples WHERE equipment_id = ? AND ts >= ? "
             "ORDER BY ts", (equipment_id, since.astimezone(UTC).isoformat())).fetchall()
@@ -109,8 +120,10 @@ def derive_usage_logs(store: LocalStore, pattern: ShiftPattern, now: datetime | 
         for hours in sorted(result.shifts.values(), key=lambda h: h.shift.starts.timestamp()):
             if hours.shift.ends > now:
                 continue  # not over yet
+            # A shift the budget thinned keeps the log it has: recomputed from fewer samples it would lose hours.
+            keep = thinned is not None and hours.shift.starts < thinned
             queued += _queue_usage_log(store, usage_log_id(equipment_id, hours.shift),
-                                       usage_log_payload(equipment_id, hours), site_id)
+                                       usage_log_payload(equipment_id, hours), site_id, only_new=keep)
         done = [h.shift.ends for h in result.shifts.values() if h.shift.ends <= now]
         if done and (through is None or max(done) > through):
             _remember(store, f"through:{equipment_id}", max(done).astimezone(UTC).isoformat())
@@ -118,7 +131,18 @@ def derive_usage_logs(store: LocalStore, pattern: ShiftPattern, now: datetime | 
             key = f"meter:{equipment_id}:{correction.ts.isoformat()}"
             if _remembered(store, key) is None:
                 _remember(store, key, {"before": correction.before, "after": correction.after})
+    if late:
+        with store.transaction() as conn:  # a mark written after the read above stays for the next round
+            conn.executemany("DELETE FROM late_samples WHERE equipment_id = ? AND version = ?",
+                             [(eq, version) for eq, (_, version) in late.items()])
     return queued
+
+
+def _thinned_until(store: LocalStore, equipment_id: str) -> datetime | None:
+    """The end of the latest period of this equipment's samples the disk budget removed or thinned."""
+    row = store.connection.execute("SELECT max(period_end) FROM budget_events WHERE kind = 'samples' "
+                                   "AND equipment_id = ?", (equipment_id,)).fetchone()
+    return None if row[0] is None else datetime.fromisoformat(row[0])
 
 
 def _queue_breakdown(store: LocalStore, entity_id: str, op: str, payload: dict[str, Any], site_id: str) -> bool:

@@ -61,6 +61,13 @@ EDGE_STEPS = [
     ALTER TABLE dead_letters ADD COLUMN size INTEGER;
     UPDATE dead_letters SET size = length(payload);
     """,
+    # Per equipment, the oldest sample written since derivation last looked (edge/derive.py): a sample that
+    # arrives days late still recomputes its shift. `version` tells derivation whether a write came after
+    # its read, so it never clears a mark it has not acted on.
+    """
+    CREATE TABLE late_samples (equipment_id TEXT PRIMARY KEY, since TEXT NOT NULL, version INTEGER NOT NULL)
+        WITHOUT ROWID;
+    """,
 ]
 DEAD_LETTER_PREFIX = 4096
 """Bytes of a dead letter's payload kept: enough to see what sent it, never a 5 MB message per row."""
@@ -88,6 +95,13 @@ def write_rows(store: LocalStore, rows: list[SampleRow], dead: list[tuple[str, b
             "INSERT OR IGNORE INTO samples (equipment_id, ts, site_id, engine_on, working, hour_meter, body) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
         new = conn.total_changes() - before
+        oldest: dict[str, str] = {}
+        for row in rows:
+            ts = row[1]
+            if ts < oldest.setdefault(row[0], ts):
+                oldest[row[0]] = ts
+        conn.executemany("""INSERT INTO late_samples VALUES (?, ?, 1) ON CONFLICT (equipment_id) DO UPDATE
+                            SET since = min(since, excluded.since), version = version + 1""", oldest.items())
         if dead:
             conn.executemany(
                 """INSERT INTO dead_letters (received_at, topic, payload, reason, digest, last_received_at, size)

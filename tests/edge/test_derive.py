@@ -10,6 +10,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from edge.budget import _thin
 from edge.decode import SampleRow
 from edge.derive import derive_breakdowns, derive_usage_logs
 from edge.storage import prepare, status, write_batch, write_rows
@@ -118,3 +119,48 @@ def test_a_13_hour_fall_back_night_is_derived_and_a_bad_record_is_quarantined_wh
     assert "hour_meter" in held[0][2] and "hour_meter_start must be at least 0" in held[1][2]
     assert again == [("AA01", 720), ("AA01:2026-04-04:day:telematics", 2)]
     assert report["quarantined"] == 2 and any("hour_meter_start" in r for r in report["quarantine_reasons"])
+
+
+def _outbox(store: LocalStore) -> list[tuple[str, str]]:
+    return [(orjson.loads(body)["op"], orjson.loads(body)["entity_id"])
+            for (body,) in store.connection.execute("SELECT body FROM outbox ORDER BY device_seq")]
+
+
+def test_a_late_sample_older_than_the_window_recomputes_its_shift_as_an_update_of_the_same_log(
+        tmp_path: Path) -> None:
+    """Four days of samples with an hour missing on the first day shift; the hour arrives after the window
+    (and the last derived shift) has moved past it: that shift's log is replaced, never doubled."""
+    hole = (START + timedelta(hours=3), START + timedelta(hours=4))
+    with _store(tmp_path / "gw.db") as store:
+        _minutes(store, START, 180)
+        _minutes(store, hole[1], 4 * 24 * 60 - 240)
+        now = START + timedelta(days=4, minutes=5)
+        assert derive_usage_logs(store, PATTERN, now=now, lookback=timedelta(days=1)) == 8
+        first_day = "DT01:2026-11-01:day:telematics"
+        assert _logs(store)[first_day] == pytest.approx(11.0, abs=0.02)
+        queued = _outbox(store)
+        _minutes(store, hole[0], 60)  # the broker kept them; the gateway receives them days late
+        later = now + timedelta(minutes=30)
+        assert derive_usage_logs(store, PATTERN, now=later, lookback=timedelta(days=1)) == 1
+        assert derive_usage_logs(store, PATTERN, now=later, lookback=timedelta(days=1)) == 0  # done once
+        logs, outbox = _logs(store), _outbox(store)
+        unknown = (store.get("equipment.usage_log", first_day).state or {})["unknown_hours"]
+    assert logs[first_day] == pytest.approx(12.0, abs=0.02) and unknown == 0
+    assert len(logs) == 8  # the same record, not a ninth
+    assert outbox == [*queued, ("update", first_day)]
+
+
+def test_a_late_sample_into_a_shift_the_disk_budget_thinned_does_not_shrink_its_log(tmp_path: Path) -> None:
+    hole = (START + timedelta(hours=3), START + timedelta(hours=4))
+    with _store(tmp_path / "gw.db") as store:
+        _minutes(store, START, 180)
+        _minutes(store, hole[1], 4 * 24 * 60 - 240)
+        now = START + timedelta(days=4, minutes=5)
+        derive_usage_logs(store, PATTERN, now=now, lookback=timedelta(days=1))
+        before = _logs(store)
+        # The budget kept one sample an hour of the first day (edge/budget.py's own step).
+        assert _thin(store, "DT01", START.isoformat(), (START + timedelta(days=1)).isoformat(), False, 60) > 0
+        depth = store.outbox_depth()
+        _minutes(store, hole[0], 60)
+        derive_usage_logs(store, PATTERN, now=now + timedelta(minutes=30), lookback=timedelta(days=1))
+        assert _logs(store) == before and store.outbox_depth() == depth
