@@ -1,5 +1,6 @@
-"""Business records derived from samples, queued as mutations: usage logs per completed shift and
-breakdowns. Derived records are what the hub and the KPIs need; they are never dropped (docs: issue 4).
+"""Business records derived from samples, queued as mutations: usage logs per completed shift, meter
+corrections and breakdowns. Derived records are what the hub and the KPIs need; they are never dropped
+(docs: issue 4).
 
 Each derivation is remembered in the `derived` table, so a recompute queues only what changed: a late
 sample that alters a shift's hours becomes an update of the same usage log, never a second one."""
@@ -14,7 +15,14 @@ import orjson
 import pydantic
 
 from edge.storage import quarantine, release
-from shared.domain.machine_hours import EngineSample, machine_hours, usage_log_id, usage_log_payload
+from shared.domain.machine_hours import (
+    EngineSample,
+    HoursResult,
+    MeterCorrection,
+    machine_hours,
+    usage_log_id,
+    usage_log_payload,
+)
 from shared.domain.shifts import ShiftPattern, shift_at
 from shared.errors import ValidationError
 from shared.store import LocalStore
@@ -24,7 +32,7 @@ log = logging.getLogger(__name__)
 
 BREAKDOWN_SEVERITIES = ("high", "critical")
 ACTOR = "device:edge"
-USAGE_LOG, BREAKDOWN = "equipment.usage_log", "equipment.breakdown"
+USAGE_LOG, BREAKDOWN, METER_CORRECTION = "equipment.usage_log", "equipment.breakdown", "equipment.meter_correction"
 
 
 def _remembered(store: LocalStore, key: str) -> Any:
@@ -81,7 +89,8 @@ def _queue_usage_log(store: LocalStore, entity_id: str, payload: dict[str, Any],
 
 def derive_usage_logs(store: LocalStore, pattern: ShiftPattern, now: datetime | None = None,
                       lookback: timedelta = timedelta(days=3), max_gap: timedelta = timedelta(minutes=5)) -> int:
-    """Queue a usage log for every completed shift whose hours are new or changed. Returns how many.
+    """Queue a usage log for every completed shift whose hours are new or changed, and each meter change
+    (`_queue_meter_correction`). Returns how many mutations were queued.
 
     Each equipment is recomputed over the last `lookback` (late samples correct recent shifts) and, when
     it has a backlog older than that (the agent was down for days while the broker kept the messages, or a
@@ -128,14 +137,36 @@ def derive_usage_logs(store: LocalStore, pattern: ShiftPattern, now: datetime | 
         if done and (through is None or max(done) > through):
             _remember(store, f"through:{equipment_id}", max(done).astimezone(UTC).isoformat())
         for correction in result.corrections:
-            key = f"meter:{equipment_id}:{correction.ts.isoformat()}"
-            if _remembered(store, key) is None:
-                _remember(store, key, {"before": correction.before, "after": correction.after})
+            queued += _queue_meter_correction(store, pattern, equipment_id, correction, result, now, site_id)
     if late:
         with store.transaction() as conn:  # a mark written after the read above stays for the next round
             conn.executemany("DELETE FROM late_samples WHERE equipment_id = ? AND version = ?",
                              [(eq, version) for eq, (_, version) in late.items()])
     return queued
+
+
+def _queue_meter_correction(store: LocalStore, pattern: ShiftPattern, equipment_id: str,
+                            correction: MeterCorrection, result: HoursResult, now: datetime, site_id: str) -> int:
+    """Queue a meter that went backwards as an `equipment.meter_correction` for the hub and PM (1), once the
+    shift it happened in is over and still ends below the old reading: one bad sample is not a new meter."""
+    shift = shift_at(pattern, correction.ts)
+    hours = result.shifts.get(shift.key)
+    entity_id = f"{equipment_id}:{correction.ts.isoformat()}:meter"
+    if shift.ends > now or hours is None or hours.meter_end is None or hours.meter_end >= correction.before \
+            or store.get(METER_CORRECTION, entity_id) is not None:
+        return 0
+    payload = {"equipment_id": equipment_id, "shift_date": shift.shift_date.isoformat(), "shift": shift.name,
+               "at": correction.ts.isoformat(), "before": correction.before, "after": correction.after,
+               "source": "telematics"}
+    try:
+        store.enqueue(METER_CORRECTION, entity_id, "create", payload, actor=ACTOR, site_id=site_id)
+    except ValidationError as exc:
+        log.error("meter correction %s quarantined: %s", entity_id, exc)
+        quarantine(store, METER_CORRECTION, entity_id, payload, str(exc))
+        return 0
+    with store.transaction():
+        release(store, METER_CORRECTION, entity_id)
+    return 1
 
 
 def _thinned_until(store: LocalStore, equipment_id: str) -> datetime | None:

@@ -69,6 +69,25 @@ USAGE_LOG = register(
     )
 )
 
+# An hour meter reset or replaced (found by a gateway, or recorded by a person): PM counts engine hours on
+# across it (shared.domain.pm.corrected_readings); `shift_date`/`shift` place it among the shift logs' readings.
+METER_CORRECTION = register(
+    EntitySpec(
+        name="equipment.meter_correction",
+        strategy=Strategy.SERVER_WINS,
+        fields={
+            "equipment_id": FieldSpec("str", required=True, label="Equipment"),
+            "shift_date": FieldSpec("date", required=True, label="Shift date"),
+            "shift": FieldSpec("str", required=True, choices=SHIFTS, label="Shift"),
+            "at": FieldSpec("datetime", label="Changed at"),
+            "before": FieldSpec("number", required=True, min=0, label="Old meter's last reading"),
+            "after": FieldSpec("number", required=True, min=0, label="New meter's first reading"),
+            "source": FieldSpec("str", choices=("manual", "telematics"), label="Source"),
+            "notes": FieldSpec("str", max_length=2000, label="Notes"),
+        },
+    )
+)
+
 # Rental terms changed at a site take effect only once HQ approves them.
 RENTAL_CONTRACT = register(
     EntitySpec(
