@@ -13,6 +13,7 @@ from datetime import time
 from pathlib import Path
 from typing import Any
 
+from edge.broker_security import BrokerSecurity
 from edge.budget import Budget, budget_status, enforce, ensure_incremental_vacuum
 from edge.derive import derive_breakdowns, derive_usage_logs
 from edge.ingest import Decoder, MqttIngest, json_decoder, registered_only
@@ -38,7 +39,13 @@ class EdgeConfig:
     key_file: Path | None = None
     passphrase: str | None = None
     broker_host: str = "127.0.0.1"
-    broker_port: int = 1883
+    broker_port: int = 1883  # 8883 is the usual port for TLS
+    broker_username: str | None = None
+    broker_password: str | None = None
+    broker_tls: bool = False  # TLS with the system's CAs; broker_ca_file (the site's CA) implies TLS
+    broker_ca_file: Path | None = None
+    broker_cert_file: Path | None = None  # a client certificate and its key, if the broker asks for one
+    broker_key_file: Path | None = None
     hub_url: str | None = None
     token: str | None = None  # a provisioned access token; an enrolled gateway (`pitline edge enroll`) needs none
     time_zone: str = "UTC"
@@ -54,6 +61,19 @@ class EdgeConfig:
     def __post_init__(self) -> None:
         if not isinstance(self.equipment, list) or not all(isinstance(e, str) and e for e in self.equipment):
             raise ValueError("equipment must be a list of equipment ids, e.g. equipment = [\"DT001\", \"EX002\"]")
+        for name in ("broker_ca_file", "broker_cert_file", "broker_key_file"):  # text in the TOML file
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, Path):
+                setattr(self, name, Path(value))
+        self.broker_security()  # a missing or unreadable TLS file is an error now, not a reconnect loop
+
+    def broker_security(self) -> BrokerSecurity:
+        return BrokerSecurity(self.broker_username, self.broker_password, self.broker_tls, self.broker_ca_file,
+                              self.broker_cert_file, self.broker_key_file)
+
+    @property
+    def broker_tls_enabled(self) -> bool:
+        return self.broker_security().tls_enabled
 
     def key_provider(self) -> KeyProvider:
         if self.key_file is not None:
@@ -129,7 +149,8 @@ class EdgeAgent:
         if config.equipment:
             decoder = registered_only(decoder, config.equipment)
         self.ingest = MqttIngest(self._open, config.broker_host, config.broker_port,
-                                 client_id=f"pitline-edge-{config.device_id}", topic=topics, decoder=decoder)
+                                 client_id=f"pitline-edge-{config.device_id}", topic=topics, decoder=decoder,
+                                 security=config.broker_security())
         self.sync: SyncClient | None = None
         if config.hub_url and token_provider is not None:
             self.sync = SyncClient(self._open, config.hub_url, token_provider)
@@ -183,7 +204,7 @@ class EdgeAgent:
 
     def _write_status(self, store: LocalStore) -> None:
         report = {**status(store), **uplink_status(store), **budget_status(store, self.config.budget()),
-                  "broker_connected": self.ingest.stats.connected,
+                  "broker_connected": self.ingest.stats.connected, "broker_error": self.ingest.stats.broker_error,
                   "received": self.ingest.stats.received, "duplicates": self.ingest.stats.duplicates}
         if self.sync is not None:
             s = self.sync.state

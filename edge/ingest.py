@@ -27,6 +27,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from edge.broker_security import BrokerSecurity
 from edge.decode import SampleRow, json_row
 from edge.storage import prepare, write_rows
 from shared.store import LocalStore
@@ -68,12 +69,14 @@ class IngestStats:
     dead_letters: int = 0
     batches: int = 0
     connected: bool = False
+    broker_error: str | None = None  # why the last connection attempt failed (refused, TLS); None once connected
 
 
 class MqttIngest:
     def __init__(self, store_opener: Callable[[], LocalStore], host: str, port: int, *, client_id: str,
                  topic: str | list[str] = TOPIC_FILTER, batch: int = 2000, flush_seconds: float = 0.05,
-                 receive_window: int = 4000, decoder: Decoder = json_decoder) -> None:
+                 receive_window: int = 4000, decoder: Decoder = json_decoder,
+                 security: BrokerSecurity | None = None) -> None:
         self._open_store = store_opener
         self.host, self.port, self.batch, self.flush_seconds = host, port, batch, flush_seconds
         self.topics = [topic] if isinstance(topic, str) else list(topic)
@@ -89,6 +92,8 @@ class MqttIngest:
         self._connection = 0
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5,
                                   manual_ack=True)
+        if security is not None:
+            security.apply(self.client)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
@@ -114,7 +119,12 @@ class MqttIngest:
 
     # --- paho callbacks (called from loop_read, in this thread) ------------------------------------
     def _on_connect(self, client: mqtt.Client, _u: object, _f: object, reason: object, _p: object) -> None:
-        self.stats.connected = not getattr(reason, "is_failure", False)
+        if getattr(reason, "is_failure", False):  # e.g. a wrong password: the broker closes the connection
+            self.stats.connected = False
+            self.stats.broker_error = f"the broker refused the connection: {reason}"
+            log.error("the broker %s:%s refused the connection: %s", self.host, self.port, reason)
+            return
+        self.stats.connected, self.stats.broker_error = True, None
         for topic in self.topics:
             client.subscribe(topic, qos=1)  # again on every reconnect
         log.info("connected to the broker %s:%s (%s)", self.host, self.port, reason)
@@ -179,10 +189,11 @@ class MqttIngest:
             self.client.connect(self.host, self.port, clean_start=False, properties=self._props)
             self.client.loop_write()
             return True
-        except OSError as exc:
+        except OSError as exc:  # ssl.SSLError too: a certificate the CA did not sign, a TLS/plain mismatch
             if self.stats.connected is not False or backoff.attempt == 0:
                 log.warning("cannot reach the broker %s:%s: %s", self.host, self.port, exc)
             self.stats.connected = False
+            self.stats.broker_error = f"cannot connect: {exc}"
             self._stop.wait(backoff.next_delay())
             return False
 
@@ -197,8 +208,13 @@ class MqttIngest:
             now = time.monotonic()
             timeout = max(0.0, self._first_at + self.flush_seconds - now) if self._pending else 1.0
             timeout = min(timeout, max(0.0, next_misc - now))
-            readable, writable, _ = select.select([sock], [sock] if client.want_write() else [], [], timeout)
-            if readable:
+            # Over TLS, bytes already decrypted wait in the SSL object, not the socket: select would not see
+            # them (paho's own loop checks the same).
+            pending = getattr(sock, "pending", None)
+            buffered = bool(pending is not None and pending())
+            readable, writable, _ = select.select([sock], [sock] if client.want_write() else [], [],
+                                                  0.0 if buffered else timeout)
+            if readable or buffered:
                 while len(self._pending) < self.batch:
                     before = self.stats.received
                     if client.loop_read() != MQTTErrorCode.MQTT_ERR_SUCCESS:
