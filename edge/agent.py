@@ -13,9 +13,10 @@ from datetime import time
 from pathlib import Path
 from typing import Any
 
+from edge.broker_security import BrokerSecurity
 from edge.budget import Budget, budget_status, enforce, ensure_incremental_vacuum
 from edge.derive import derive_breakdowns, derive_usage_logs
-from edge.ingest import Decoder, MqttIngest, json_decoder
+from edge.ingest import Decoder, MqttIngest, json_decoder, registered_only
 from edge.sparkplug import TOPIC_FILTERS as SPARKPLUG_TOPICS
 from edge.sparkplug import SparkplugDecoder, rebirth_request
 from edge.storage import prepare, status, uplink_status
@@ -38,7 +39,13 @@ class EdgeConfig:
     key_file: Path | None = None
     passphrase: str | None = None
     broker_host: str = "127.0.0.1"
-    broker_port: int = 1883
+    broker_port: int = 1883  # 8883 is the usual port for TLS
+    broker_username: str | None = None
+    broker_password: str | None = None
+    broker_tls: bool = False  # TLS with the system's CAs; broker_ca_file (the site's CA) implies TLS
+    broker_ca_file: Path | None = None
+    broker_cert_file: Path | None = None  # a client certificate and its key, if the broker asks for one
+    broker_key_file: Path | None = None
     hub_url: str | None = None
     token: str | None = None  # a provisioned access token; an enrolled gateway (`pitline edge enroll`) needs none
     time_zone: str = "UTC"
@@ -47,7 +54,26 @@ class EdgeConfig:
     derive_seconds: float = 30.0
     disk_budget_mb: float = 0.0  # 0: no budget; else raw samples are downsampled near it (edge/budget.py)
     sparkplug: bool = False  # also subscribe to Sparkplug B (spBv1.0/…; edge/sparkplug.py)
+    # The gateway's equipment register: when set, samples for any other equipment are dead letters.
+    equipment: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.equipment, list) or not all(isinstance(e, str) and e for e in self.equipment):
+            raise ValueError("equipment must be a list of equipment ids, e.g. equipment = [\"DT001\", \"EX002\"]")
+        for name in ("broker_ca_file", "broker_cert_file", "broker_key_file"):  # text in the TOML file
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, Path):
+                setattr(self, name, Path(value))
+        self.broker_security()  # a missing or unreadable TLS file is an error now, not a reconnect loop
+
+    def broker_security(self) -> BrokerSecurity:
+        return BrokerSecurity(self.broker_username, self.broker_password, self.broker_tls, self.broker_ca_file,
+                              self.broker_cert_file, self.broker_key_file)
+
+    @property
+    def broker_tls_enabled(self) -> bool:
+        return self.broker_security().tls_enabled
 
     def key_provider(self) -> KeyProvider:
         if self.key_file is not None:
@@ -120,8 +146,11 @@ class EdgeAgent:
             decoder = SparkplugDecoder(json_decoder, rebirth=lambda group, node: self.ingest.publish(
                 *rebirth_request(group, node)))
             topics += SPARKPLUG_TOPICS
+        if config.equipment:
+            decoder = registered_only(decoder, config.equipment)
         self.ingest = MqttIngest(self._open, config.broker_host, config.broker_port,
-                                 client_id=f"pitline-edge-{config.device_id}", topic=topics, decoder=decoder)
+                                 client_id=f"pitline-edge-{config.device_id}", topic=topics, decoder=decoder,
+                                 security=config.broker_security())
         self.sync: SyncClient | None = None
         if config.hub_url and token_provider is not None:
             self.sync = SyncClient(self._open, config.hub_url, token_provider)
@@ -145,12 +174,16 @@ class EdgeAgent:
         _sd_notify("READY=1")
         try:
             while not stop.is_set():
-                try:
-                    queued = derive_usage_logs(store, self.config.pattern()) + derive_breakdowns(store)
-                    if queued and self.sync is not None:
-                        self.sync.notify_outbox()
-                except Exception:  # keep collecting: derivation is retried next round
-                    log.exception("deriving records failed; will retry")
+                queued = 0
+                # Each on its own: usage logs failing (a busy store, a bug) must not hold breakdowns back.
+                for derive, args in ((derive_usage_logs, (store, self.config.pattern())),
+                                     (derive_breakdowns, (store,))):
+                    try:
+                        queued += derive(*args)
+                    except Exception:  # keep collecting: derivation is retried next round
+                        log.exception("deriving records failed; will retry")
+                if queued and self.sync is not None:
+                    self.sync.notify_outbox()
                 try:
                     budget = self.config.budget()
                     if budget is not None:
@@ -171,7 +204,7 @@ class EdgeAgent:
 
     def _write_status(self, store: LocalStore) -> None:
         report = {**status(store), **uplink_status(store), **budget_status(store, self.config.budget()),
-                  "broker_connected": self.ingest.stats.connected,
+                  "broker_connected": self.ingest.stats.connected, "broker_error": self.ingest.stats.broker_error,
                   "received": self.ingest.stats.received, "duplicates": self.ingest.stats.duplicates}
         if self.sync is not None:
             s = self.sync.state

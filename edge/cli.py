@@ -28,7 +28,7 @@ def load_config(path: Path) -> EdgeConfig:
     try:
         return EdgeConfig(**{**section, "store_path": Path(section["store_path"]),
                              "key_file": Path(section["key_file"]) if section.get("key_file") else None})
-    except (KeyError, TypeError) as exc:
+    except (KeyError, TypeError, ValueError) as exc:
         raise typer.BadParameter(f"{path}: {exc}") from None
 
 

@@ -19,7 +19,7 @@ import logging
 import select
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import paho.mqtt.client as mqtt
@@ -27,6 +27,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from edge.broker_security import BrokerSecurity
 from edge.decode import SampleRow, json_row
 from edge.storage import prepare, write_rows
 from shared.store import LocalStore
@@ -44,6 +45,22 @@ def json_decoder(topic: str, payload: bytes) -> list[SampleRow]:
     return [json_row(topic, payload)]
 
 
+def registered_only(decoder: Decoder, register: Iterable[str]) -> Decoder:
+    """`decoder`, refusing samples for equipment outside the gateway's register: a message for a machine it
+    does not know (a typo in a telematics unit, another site's machine) is a dead letter, not a new fleet member."""
+    known = frozenset(register)
+
+    def decode(topic: str, payload: bytes) -> list[SampleRow]:
+        rows = decoder(topic, payload)
+        unknown = sorted({row[0] for row in rows} - known)
+        if unknown:
+            raise TelemetryError(f"unknown equipment {unknown[0]!r}: not in this gateway's register "
+                                 "(edge config `equipment`)")
+        return rows
+
+    return decode
+
+
 @dataclass
 class IngestStats:
     received: int = 0
@@ -52,12 +69,14 @@ class IngestStats:
     dead_letters: int = 0
     batches: int = 0
     connected: bool = False
+    broker_error: str | None = None  # why the last connection attempt failed (refused, TLS); None once connected
 
 
 class MqttIngest:
     def __init__(self, store_opener: Callable[[], LocalStore], host: str, port: int, *, client_id: str,
                  topic: str | list[str] = TOPIC_FILTER, batch: int = 2000, flush_seconds: float = 0.05,
-                 receive_window: int = 4000, decoder: Decoder = json_decoder) -> None:
+                 receive_window: int = 4000, decoder: Decoder = json_decoder,
+                 security: BrokerSecurity | None = None) -> None:
         self._open_store = store_opener
         self.host, self.port, self.batch, self.flush_seconds = host, port, batch, flush_seconds
         self.topics = [topic] if isinstance(topic, str) else list(topic)
@@ -77,6 +96,8 @@ class MqttIngest:
         self._connection = 0
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5,
                                   manual_ack=True)
+        if security is not None:
+            security.apply(self.client)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
@@ -103,7 +124,12 @@ class MqttIngest:
 
     # --- paho callbacks (called from loop_read, in this thread) ------------------------------------
     def _on_connect(self, client: mqtt.Client, _u: object, _f: object, reason: object, _p: object) -> None:
-        self.stats.connected = not getattr(reason, "is_failure", False)
+        if getattr(reason, "is_failure", False):  # e.g. a wrong password: the broker closes the connection
+            self.stats.connected = False
+            self.stats.broker_error = f"the broker refused the connection: {reason}"
+            log.error("the broker %s:%s refused the connection: %s", self.host, self.port, reason)
+            return
+        self.stats.connected, self.stats.broker_error = True, None
         for topic in self.topics:
             _result, mid = client.subscribe(topic, qos=1)  # again on every reconnect
             self._subscriptions.add(mid)
@@ -177,10 +203,11 @@ class MqttIngest:
             self.client.connect(self.host, self.port, clean_start=False, properties=self._props)
             self.client.loop_write()
             return True
-        except OSError as exc:
+        except OSError as exc:  # ssl.SSLError too: a certificate the CA did not sign, a TLS/plain mismatch
             if self.stats.connected is not False or backoff.attempt == 0:
                 log.warning("cannot reach the broker %s:%s: %s", self.host, self.port, exc)
             self.stats.connected = False
+            self.stats.broker_error = f"cannot connect: {exc}"
             self._stop.wait(backoff.next_delay())
             return False
 
@@ -195,8 +222,13 @@ class MqttIngest:
             now = time.monotonic()
             timeout = max(0.0, self._first_at + self.flush_seconds - now) if self._pending else 1.0
             timeout = min(timeout, max(0.0, next_misc - now))
-            readable, writable, _ = select.select([sock], [sock] if client.want_write() else [], [], timeout)
-            if readable:
+            # Over TLS, bytes already decrypted wait in the SSL object, not the socket: select would not see
+            # them (paho's own loop checks the same).
+            pending = getattr(sock, "pending", None)
+            buffered = bool(pending is not None and pending())
+            readable, writable, _ = select.select([sock], [sock] if client.want_write() else [], [],
+                                                  0.0 if buffered else timeout)
+            if readable or buffered:
                 while len(self._pending) < self.batch:
                     before = self.stats.received
                     if client.loop_read() != MQTTErrorCode.MQTT_ERR_SUCCESS:

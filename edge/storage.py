@@ -1,10 +1,12 @@
-"""The edge agent's own tables in its encrypted store: raw samples, dead letters, derived state."""
+"""The edge agent's own tables in its encrypted store: raw samples, dead letters, derived state, quarantine."""
 
 from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
 from typing import Any
+
+import orjson
 
 from edge.decode import SampleRow, sample_row
 from shared.store import LocalStore
@@ -39,7 +41,36 @@ EDGE_STEPS = [
     UPDATE dead_letters SET digest = 'legacy-' || id;
     CREATE UNIQUE INDEX dead_letters_digest ON dead_letters (digest);
     """,
+    # A derived record (or a stored sample) that cannot be queued: held here with the reason for a person, so
+    # the records after it still go. A usage log is retried while its shift is recomputed and leaves once it
+    # goes through. One row per record, however often it failed.
+    """
+    CREATE TABLE quarantine (
+        entity TEXT NOT NULL,
+        entity_id TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        first_at TEXT NOT NULL,
+        last_at TEXT NOT NULL,
+        times INTEGER NOT NULL DEFAULT 1,
+        PRIMARY KEY (entity, entity_id)
+    );
+    """,
+    # A dead letter keeps its first DEAD_LETTER_PREFIX bytes; `size` is how large the message was.
+    """
+    ALTER TABLE dead_letters ADD COLUMN size INTEGER;
+    UPDATE dead_letters SET size = length(payload);
+    """,
+    # Per equipment, the oldest sample written since derivation last looked (edge/derive.py): a sample that
+    # arrives days late still recomputes its shift. `version` tells derivation whether a write came after
+    # its read, so it never clears a mark it has not acted on.
+    """
+    CREATE TABLE late_samples (equipment_id TEXT PRIMARY KEY, since TEXT NOT NULL, version INTEGER NOT NULL)
+        WITHOUT ROWID;
+    """,
 ]
+DEAD_LETTER_PREFIX = 4096
+"""Bytes of a dead letter's payload kept: enough to see what sent it, never a 5 MB message per row."""
 
 
 def prepare(store: LocalStore) -> None:
@@ -64,18 +95,42 @@ def write_rows(store: LocalStore, rows: list[SampleRow], dead: list[tuple[str, b
             "INSERT OR IGNORE INTO samples (equipment_id, ts, site_id, engine_on, working, hour_meter, body) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
         new = conn.total_changes() - before
+        oldest: dict[str, str] = {}
+        for row in rows:
+            ts = row[1]
+            if ts < oldest.setdefault(row[0], ts):
+                oldest[row[0]] = ts
+        conn.executemany("""INSERT INTO late_samples VALUES (?, ?, 1) ON CONFLICT (equipment_id) DO UPDATE
+                            SET since = min(since, excluded.since), version = version + 1""", oldest.items())
         if dead:
             conn.executemany(
-                """INSERT INTO dead_letters (received_at, topic, payload, reason, digest, last_received_at)
-                   VALUES (?, ?, ?, ?, ?, ?)
+                """INSERT INTO dead_letters (received_at, topic, payload, reason, digest, last_received_at, size)
+                   VALUES (?, ?, ?, ?, ?, ?, ?)
                    ON CONFLICT (digest) DO UPDATE SET times = times + 1,
                      last_received_at = excluded.last_received_at""",
-                [(now, topic, payload, reason, _digest(topic, payload), now) for topic, payload, reason in dead])
+                [(now, topic, payload[:DEAD_LETTER_PREFIX], reason, _digest(topic, payload), now, len(payload))
+                 for topic, payload, reason in dead])
     return int(new)
 
 
 def _digest(topic: str, payload: bytes) -> str:
     return hashlib.sha256(topic.encode() + b"\0" + payload).hexdigest()
+
+
+def quarantine(store: LocalStore, entity: str, entity_id: str, payload: Any, reason: str) -> None:
+    """Hold one record that cannot be queued (see EDGE_STEPS); the next ones go on."""
+    now = datetime.now(UTC).isoformat()
+    with store.transaction() as conn:
+        conn.execute("""INSERT INTO quarantine (entity, entity_id, payload, reason, first_at, last_at)
+                        VALUES (?, ?, ?, ?, ?, ?)
+                        ON CONFLICT (entity, entity_id) DO UPDATE SET payload = excluded.payload,
+                          reason = excluded.reason, last_at = excluded.last_at, times = times + 1""",
+                     (entity, entity_id, orjson.dumps(payload).decode(), reason[:1000], now, now))
+
+
+def release(store: LocalStore, entity: str, entity_id: str) -> None:
+    """A record that went through after all is no longer held (call inside store.transaction())."""
+    store.connection.execute("DELETE FROM quarantine WHERE entity = ? AND entity_id = ?", (entity, entity_id))
 
 
 def status(store: LocalStore) -> dict[str, Any]:
@@ -88,6 +143,9 @@ def status(store: LocalStore) -> dict[str, Any]:
         "last_sample_at": last,
         "dead_letters": conn.execute("SELECT count(*) FROM dead_letters").fetchone()[0],
         "dead_letter_reasons": {r: n for r, n in reasons},
+        "quarantined": conn.execute("SELECT count(*) FROM quarantine").fetchone()[0],
+        "quarantine_reasons": {r: n for r, n in conn.execute(
+            "SELECT reason, count(*) FROM quarantine GROUP BY reason ORDER BY 2 DESC LIMIT 5")},
         "outbox_depth": store.outbox_depth(),
         "cursor": store.cursor,
     }
@@ -206,4 +264,6 @@ BUDGET_STEPS = [
         removed INTEGER NOT NULL
     );
     """,
+    # kind 'dead_letters': the oldest dead letters past their share (equipment_id '', period: received_at).
+    "ALTER TABLE budget_events ADD COLUMN kind TEXT NOT NULL DEFAULT 'samples';",
 ]

@@ -11,6 +11,8 @@ EQUIPMENT_CLASSES = (
 )
 EQUIPMENT_STATUSES = ("operating", "standby", "down", "disposed")
 SHIFTS = ("day", "night")
+# A 12-hour shift lasts its real time in the site's zone: 13 h on the night the clocks go back (issue 12).
+MAX_SHIFT_HOURS = 13
 
 # Two people editing one inspection form offline: what the form says is a person's decision.
 FORM = register(
@@ -54,13 +56,32 @@ USAGE_LOG = register(
             "shift_date": FieldSpec("date", required=True, label="Shift date"),
             "shift": FieldSpec("str", required=True, choices=SHIFTS, label="Shift"),
             "operator": FieldSpec("str", max_length=128, label="Operator"),
-            "operating_hours": FieldSpec("number", min=0, max=12, label="Operating hours"),
-            "standby_hours": FieldSpec("number", min=0, max=12, label="Standby hours"),
-            "repair_hours": FieldSpec("number", min=0, max=12, label="Repair hours"),
-            "idle_hours": FieldSpec("number", min=0, max=12, label="Idle hours"),
-            "unknown_hours": FieldSpec("number", min=0, max=12, label="Unknown (no data)"),
+            "operating_hours": FieldSpec("number", min=0, max=MAX_SHIFT_HOURS, label="Operating hours"),
+            "standby_hours": FieldSpec("number", min=0, max=MAX_SHIFT_HOURS, label="Standby hours"),
+            "repair_hours": FieldSpec("number", min=0, max=MAX_SHIFT_HOURS, label="Repair hours"),
+            "idle_hours": FieldSpec("number", min=0, max=MAX_SHIFT_HOURS, label="Idle hours"),
+            "unknown_hours": FieldSpec("number", min=0, max=MAX_SHIFT_HOURS, label="Unknown (no data)"),
             "hour_meter_start": FieldSpec("number", min=0, label="Hour meter at start"),
             "hour_meter_end": FieldSpec("number", min=0, label="Hour meter at end"),
+            "source": FieldSpec("str", choices=("manual", "telematics"), label="Source"),
+            "notes": FieldSpec("str", max_length=2000, label="Notes"),
+        },
+    )
+)
+
+# An hour meter reset or replaced (found by a gateway, or recorded by a person): PM counts engine hours on
+# across it (shared.domain.pm.corrected_readings); `shift_date`/`shift` place it among the shift logs' readings.
+METER_CORRECTION = register(
+    EntitySpec(
+        name="equipment.meter_correction",
+        strategy=Strategy.SERVER_WINS,
+        fields={
+            "equipment_id": FieldSpec("str", required=True, label="Equipment"),
+            "shift_date": FieldSpec("date", required=True, label="Shift date"),
+            "shift": FieldSpec("str", required=True, choices=SHIFTS, label="Shift"),
+            "at": FieldSpec("datetime", label="Changed at"),
+            "before": FieldSpec("number", required=True, min=0, label="Old meter's last reading"),
+            "after": FieldSpec("number", required=True, min=0, label="New meter's first reading"),
             "source": FieldSpec("str", choices=("manual", "telematics"), label="Source"),
             "notes": FieldSpec("str", max_length=2000, label="Notes"),
         },

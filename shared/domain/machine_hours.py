@@ -7,7 +7,8 @@ Rules (issue 4):
 - Duplicated samples (same timestamp) count once; samples arriving out of order are sorted first.
 - An hour meter never runs backwards: a decrease (a reset or a replaced meter) is recorded as a
   correction and contributes no hours; meter hours are the sum of the non-negative steps.
-- Intervals are split at shift boundaries in the site's time zone."""
+- Intervals are split at shift boundaries in the site's time zone; a shift lasts its real time (11, 12 or 13 h
+  across a daylight-saving change)."""
 
 from __future__ import annotations
 
@@ -77,7 +78,8 @@ def machine_hours(samples: Iterable[EngineSample], pattern: ShiftPattern,
     for current, following in pairwise(ordered):
         state = _state(current) if following.ts - current.ts <= max_gap else "unknown"
         for shift, start, end in split_by_shift(pattern, current.ts, following.ts):
-            bucket(shift).seconds[state] += (end - start).total_seconds()
+            # By timestamps: two datetimes in the same zone subtract by wall clock (12 h across a 13 h night).
+            bucket(shift).seconds[state] += end.timestamp() - start.timestamp()
         before, after = current.hour_meter, following.hour_meter
         if before is not None and after is not None:
             target = bucket(shift_at(pattern, following.ts - _TICK))  # the step ends in this shift

@@ -364,20 +364,37 @@ def last_done_from(data: Mapping[str, Any]) -> pm.LastDone | None:
     return pm.LastDone(done_hours, done_date, _float(data.get("last_due_hours")), _date(data.get("last_due_date")))
 
 
-def meter_readings(usage_logs: Iterable[Mapping[str, Any]]) -> dict[str, list[pm.MeterReading]]:
+def _reading_at(shift_date: date, shift: object) -> datetime:
+    # Day shifts end 18:00, night shifts 06:00 the next morning; UTC, as the site's zone is not known here.
+    return datetime.combine(shift_date, time(23, 59) if shift == "night" else time(18), UTC)
+
+
+def meter_changes(corrections: Iterable[Mapping[str, Any]]) -> dict[str, list[pm.MeterChange]]:
+    """`equipment.meter_correction` records per machine, placed at their shift's reading so that the end
+    reading of the shift a meter was replaced in is already on the new meter (unreadable records skipped)."""
+    result: dict[str, list[pm.MeterChange]] = {}
+    for c in corrections:
+        before, after, day = _float(c.get("before")), _float(c.get("after")), _date(c.get("shift_date"))
+        if before is None or after is None or day is None:
+            continue
+        result.setdefault(str(c.get("equipment_id")), []).append(
+            pm.MeterChange(_reading_at(day, c.get("shift")), before, after))
+    return result
+
+
+def meter_readings(usage_logs: Iterable[Mapping[str, Any]],
+                   corrections: Iterable[Mapping[str, Any]] = ()) -> dict[str, list[pm.MeterReading]]:
     """Hour-meter readings per machine from shift logs (gateways' and people's): the end reading at the
-    end of the shift (day shifts end 18:00, night shifts 06:00 the next morning, UTC)."""
+    end of the shift, on one scale across the machine's meter corrections (pm.corrected_readings)."""
     result: dict[str, list[pm.MeterReading]] = {}
     for log in usage_logs:
         hours, day = _float(log.get("hour_meter_end")), _date(log.get("shift_date"))
         if hours is None or day is None:
             continue
-        at = datetime.combine(day, time(18), UTC)
-        if log.get("shift") == "night":
-            at = datetime.combine(day, time(23, 59), UTC)
         result.setdefault(str(log.get("equipment_id")), []).append(
-            pm.MeterReading(at, hours, str(log.get("source") or "manual")))
-    return result
+            pm.MeterReading(_reading_at(day, log.get("shift")), hours, str(log.get("source") or "manual")))
+    changes = meter_changes(corrections)
+    return {eq: pm.corrected_readings(readings, changes.get(eq, ())) for eq, readings in result.items()}
 
 
 def pm_due(plan_id: str, data: Mapping[str, Any], readings: Sequence[pm.MeterReading], today: date) -> pm.DueStatus:

@@ -244,9 +244,32 @@ class MeterReading:
     source: str = "manual"
 
 
+@dataclass(frozen=True)
+class MeterChange:
+    """The hour meter was reset or replaced: from `at` on it reads from `after`, where the old one had
+    reached `before` (an `equipment.meter_correction`)."""
+
+    at: datetime
+    before: float
+    after: float
+
+
+def corrected_readings(readings: Iterable[MeterReading], changes: Iterable[MeterChange]) -> list[MeterReading]:
+    """Readings as engine hours on one scale: a reading at or after a change also counts what the meter had
+    run before it (before − after). Without this a replaced meter reads below the old one for years, every
+    reading is ignored as a typo and PM never falls due again; with it PM counts on with the new meter."""
+    ordered = sorted(changes, key=lambda c: c.at)
+    out = []
+    for r in readings:
+        lift = sum(c.before - c.after for c in ordered if c.at <= r.at)
+        out.append(MeterReading(r.at, r.hours + lift, r.source) if lift else r)
+    return out
+
+
 def meter_now(readings: Iterable[MeterReading]) -> float | None:
     """The machine's hour meter: the latest reading in time. A reading lower than an earlier one (a typo,
-    or hours keyed against the wrong machine) never winds the meter back; it is ignored."""
+    or hours keyed against the wrong machine) never winds the meter back; it is ignored. A reset or replaced
+    meter is not a typo: pass the readings through `corrected_readings` first."""
     current: float | None = None
     for r in sorted(readings, key=lambda r: r.at):
         if current is None or r.hours >= current:

@@ -148,3 +148,25 @@ def test_under_the_high_mark_nothing_is_removed(tmp_path: Path) -> None:
     assert report.removed == {True: 0, False: 0} and count(store) == total
     assert store.connection.execute("SELECT count(*) FROM budget_events").fetchone()[0] == 0
     store.close()
+
+
+def test_dead_letters_count_in_the_budget_and_past_their_share_the_oldest_go(tmp_path: Path) -> None:
+    """A feed of distinct bad messages (each kept as a bounded 4 KiB prefix) must not fill the disk."""
+    store = open_store(tmp_path / "gw.db")
+    for batch in range(6):
+        storage.write_batch(store, [], [(f"site/north/equipment/DT{n:04}/telemetry", f"{n:06}".encode() * 1000,
+                                         "payload is not JSON") for n in range(batch * 500, batch * 500 + 500)])
+    letters = store.connection.execute("SELECT count(*) FROM dead_letters").fetchone()[0]
+    used = used_bytes(store)
+    assert letters == 3000 and used > 12_000_000
+    budget = Budget(used // 2)
+    assert budget_status(store, budget)["dead_letter_bytes"] > budget.dead_letter_share * budget.limit_bytes
+    report = enforce(store, budget, PATTERN, now=NOW)
+    shown = budget_status(store, budget)
+    kept = store.connection.execute("SELECT min(id), count(*) FROM dead_letters").fetchone()
+    assert not report.over and used_bytes(store) <= budget.low * budget.limit_bytes
+    assert shown["dead_letter_bytes"] <= budget.dead_letter_share * budget.limit_bytes
+    assert shown["budget_removed_dead_letters"] == letters - kept[1] > 0 and kept[0] > 1  # the oldest went
+    assert shown["budget_removed_sent"] == shown["budget_removed_unsent"] == 0  # no sample counted as removed
+    assert "dead letters" in shown["budget_last_event"]
+    store.close()

@@ -123,7 +123,7 @@ def test_unknown_entity() -> None:
         ("equipment.unit", Op.CREATE, {"fleet_no": "DT01", "equipment_class": "boat"}, "equipment_class"),
         ("equipment.unit", Op.UPDATE, {"rental_rate": -5}, "rental_rate"),
         ("equipment.unit", Op.UPDATE, {"colour": "yellow"}, "colour"),
-        ("equipment.usage_log", Op.UPDATE, {"operating_hours": 13}, "operating_hours"),
+        ("equipment.usage_log", Op.UPDATE, {"operating_hours": 14}, "operating_hours"),
         ("equipment.usage_log", Op.UPDATE, {"shift_date": "24/11/2026"}, "shift_date"),
         ("equipment.breakdown", Op.UPDATE, {"started_at": "2026-11-24T10:00:00"}, "started_at"),
         ("finance.cash_float", Op.UPDATE, {"balance": 5}, "balance"),

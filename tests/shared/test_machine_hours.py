@@ -88,3 +88,15 @@ def test_every_second_is_accounted_for() -> None:
     assert total == (samples[-1].ts - samples[0].ts).total_seconds()
     assert {h.shift.shift_date for h in result.shifts.values()} <= {date(2026, 11, 23), date(2026, 11, 24),
                                                                       date(2026, 11, 25)}
+
+
+def test_a_gap_across_a_fall_back_night_counts_its_real_13_hours() -> None:
+    """Santiago's clocks go back at 00:00 on 5 April 2026; a gap from 17:00 -03 to 07:00 -04 is 15 real hours."""
+    santiago = ShiftPattern("America/Santiago")
+    utc = ZoneInfo("UTC")
+    result = machine_hours([EngineSample(datetime(2026, 4, 4, 20, tzinfo=utc), True),
+                            EngineSample(datetime(2026, 4, 5, 11, tzinfo=utc), True)], santiago)
+    unknown = {key: hours.hours("unknown") for key, hours in result.shifts.items()}
+    assert unknown == {"2026-04-04:day": 1.0, "2026-04-04:night": 13.0, "2026-04-05:day": 1.0}
+    night = usage_log_payload("DT01", result.shifts["2026-04-04:night"])
+    validate_mutation("equipment.usage_log", Op.CREATE, night)  # 13 h is a shift, not an error

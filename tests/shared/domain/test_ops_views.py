@@ -141,3 +141,18 @@ def test_pm_due_from_the_hour_meter_of_shift_logs() -> None:
     assert later.raise_now and not later.is_due
     with pytest.raises(PmPlanError):
         pm_due("P2", {"trigger": "calendar", "schedule": "fixed"}, [], date(2026, 7, 3))
+
+
+def test_pm_follows_a_meter_correction_record_from_the_shift_it_was_found_in() -> None:
+    logs = [{"equipment_id": "E1", "shift_date": "2026-07-01", "shift": "day", "hour_meter_end": 1990},
+            {"equipment_id": "E1", "shift_date": "2026-07-01", "shift": "night", "hour_meter_end": 4},  # new meter
+            {"equipment_id": "E1", "shift_date": "2026-07-02", "shift": "day", "hour_meter_end": 15},
+            {"equipment_id": "E2", "shift_date": "2026-07-01", "shift": "day", "hour_meter_end": 300}]
+    corrections = [{"equipment_id": "E1", "shift_date": "2026-07-01", "shift": "night", "before": 1995, "after": 0,
+                    "at": "2026-07-01T20:00:00+00:00", "source": "telematics"}, {"equipment_id": "E1"}]  # unreadable
+    readings = meter_readings(logs, corrections)
+    assert [r.hours for r in readings["E1"]] == [1990, 1999, 2010] and [r.hours for r in readings["E2"]] == [300]
+    plan = {"trigger": "hours", "schedule": "fixed", "interval_hours": 250, "lead_hours": 25,
+            "last_done_hours": 2000}
+    status = pm_due("P1", plan, readings["E1"], date(2026, 7, 3))
+    assert status.due.hours == 2250 and status.hours_remaining == 240

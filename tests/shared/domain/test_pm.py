@@ -190,3 +190,25 @@ def test_hour_meter_takes_the_latest_reading_and_never_winds_back() -> None:
     assert daily_rate(readings[:1], today=D0) is None
     assert daily_rate([MeterReading(t, 10), MeterReading(t + timedelta(minutes=5), 11)], today=D0) is None
     assert daily_rate(readings, today=D0 + timedelta(days=60)) is None  # nothing recent
+
+
+def test_after_a_meter_change_pm_counts_on_with_the_new_meter() -> None:
+    """The meter was replaced at 5,010 h: the new one starts at 0. Without the change the machine's meter
+    stays at 5,010 until the new one passes it (years) and the 5,250 h service never falls due."""
+    from datetime import UTC, datetime
+
+    from shared.domain.pm import MeterChange, MeterReading, corrected_readings, daily_rate, meter_now
+
+    t = datetime(2026, 1, 1, tzinfo=UTC)
+    readings = [MeterReading(t, 4_900, "telematics"), MeterReading(t + timedelta(days=5), 5_000, "telematics"),
+                MeterReading(t + timedelta(days=7), 40, "telematics"), MeterReading(t + timedelta(days=12), 210)]
+    change = MeterChange(t + timedelta(days=6), before=5_010, after=0)
+    assert meter_now(readings) == 5_000  # what PM saw before: stuck on the old meter
+    corrected = corrected_readings(readings, [change])
+    assert [r.hours for r in corrected] == [4_900, 5_000, 5_050, 5_220]
+    assert meter_now(corrected) == 5_220
+    assert daily_rate(corrected, today=D0 + timedelta(days=12)) == pytest.approx(320 / 12)
+    plan = hours_plan(lead_hours=50)
+    status = due_status(plan, LastDone(done_hours=5_000, due_hours=5_000), current_hours=meter_now(corrected),
+                        today=D0 + timedelta(days=12))
+    assert status.due.hours == 5_250 and status.hours_remaining == 30 and status.raise_now
