@@ -16,6 +16,8 @@ from PySide6.QtWidgets import QDateEdit, QHBoxLayout, QLabel, QTableView, QVBoxL
 from desktop import table_query
 from desktop.computed_model import ComputedRow, ComputedTableModel
 from desktop.ops_screen import table_view
+from shared.domain.core_entities import MAX_SHIFT_HOURS
+from shared.domain.ops_views import current_meter_reading
 from shared.store import LocalRecord, LocalStore
 
 
@@ -27,9 +29,17 @@ def _num(value: Any) -> float | None:
 
 
 def last_meter_reading(store: LocalStore, equipment_id: str) -> float | None:
-    """The highest hour-meter reading logged for the unit (meters never wind back); on every save of a shift
-    log, so through the equipment index rather than every log of the site."""
-    return table_query.max_number(store, "equipment.usage_log", "hour_meter_end", {"equipment_id": equipment_id})
+    """The highest reading of the unit's meter as fitted now (meters never wind back, but are replaced: after an
+    `equipment.meter_correction` the new meter's readings count). On every save of a shift log, so through the
+    equipment index rather than every log of the site."""
+    corrections = [r.state or {} for r in store.query("equipment.meter_correction",
+                                                       where={"equipment_id": equipment_id})]
+    if not corrections:
+        return table_query.max_number(store, "equipment.usage_log", "hour_meter_end",
+                                      {"equipment_id": equipment_id})
+    logs = table_query.page(store, "equipment.usage_log", where={"equipment_id": equipment_id}, order_by=None,
+                            limit=-1, offset=0)
+    return current_meter_reading((r.state or {} for r in logs), corrections)
 
 
 def hour_meter_check(store: LocalStore) -> Callable[[Mapping[str, Any]], dict[str, str]]:
@@ -46,8 +56,9 @@ def hour_meter_check(store: LocalStore) -> Callable[[Mapping[str, Any]], dict[st
         if start is not None and end is not None:
             if end < start:
                 errors["hour_meter_end"] = "the end reading is below the start reading"
-            elif end - start > 12.0001:
-                errors["hour_meter_end"] = f"{end - start:g} h in one 12-hour shift is not possible"
+            elif end - start > MAX_SHIFT_HOURS + 0.0001:
+                errors["hour_meter_end"] = (f"{end - start:g} h in one shift is not possible (at most "
+                                            f"{MAX_SHIFT_HOURS:g} h, a night when the clocks go back)")
         return errors
 
     return check

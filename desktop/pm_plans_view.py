@@ -28,7 +28,12 @@ def plan_readings(store: LocalStore, today: date) -> dict[str, list[pm.MeterRead
     logs += table_query.between(store, "equipment.usage_log", "shift_date",
                                 (today - timedelta(days=RATE_WINDOW_DAYS)).isoformat(),
                                 (today + timedelta(days=1)).isoformat())
-    return meter_readings(r.state or {} for r in logs)
+    # A replaced meter reads below the old one's top: for those few machines every log counts, on one scale.
+    corrections = [r.state or {} for r in store.query("equipment.meter_correction")]
+    for equipment_id in sorted({str(c.get("equipment_id")) for c in corrections}):
+        logs += table_query.page(store, "equipment.usage_log", where={"equipment_id": equipment_id},
+                                 order_by=None, limit=-1, offset=0)
+    return meter_readings((r.state or {} for r in logs), corrections)
 
 HEADERS = ["Plan", "Equipment", "Title", "Trigger", "Hour meter", "Due at (h)", "Due on", "Remaining", "State"]
 

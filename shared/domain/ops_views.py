@@ -397,6 +397,23 @@ def meter_readings(usage_logs: Iterable[Mapping[str, Any]],
     return {eq: pm.corrected_readings(readings, changes.get(eq, ())) for eq, readings in result.items()}
 
 
+def current_meter_reading(usage_logs: Iterable[Mapping[str, Any]],
+                          corrections: Iterable[Mapping[str, Any]] = ()) -> float | None:
+    """The highest reading of one machine's meter as fitted now, on its own scale (what a person reads off the
+    dial): after the latest correction only the new meter's readings count, starting from its `after`."""
+    changes = [change for per_machine in meter_changes(corrections).values() for change in per_machine]
+    since = max(changes, key=lambda change: change.at, default=None)
+    best = None if since is None else since.after
+    for log in usage_logs:
+        hours, day = _float(log.get("hour_meter_end")), _date(log.get("shift_date"))
+        if hours is None or day is None:
+            continue
+        if since is not None and _reading_at(day, log.get("shift")) < since.at:
+            continue  # read off the old meter
+        best = hours if best is None else max(best, hours)
+    return best
+
+
 def pm_due(plan_id: str, data: Mapping[str, Any], readings: Sequence[pm.MeterReading], today: date) -> pm.DueStatus:
     """Where one plan stands today from the machine's hour meter (raises PmPlanError for a broken plan)."""
     plan = pm_plan_from(plan_id, data)

@@ -177,3 +177,44 @@ def test_pm_plans_show_when_due_from_the_hour_meters_and_raise_once(qtbot, tmp_p
     click(qtbot, screen.raise_button)
     assert desk.store.count("maintenance.work_order") == 1  # the same due point never raises twice
     desk.close()
+
+
+def test_a_replaced_meter_moves_pm_on_and_the_shift_form_takes_the_new_meters_readings(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # The gateway found the meter replaced 40 days ago (an equipment.meter_correction through the hub); the new
+    # meter reads far below the old one's top, which is outside the PM rate window.
+    desk = open_ops(tmp_path / "desk.db", roles=SUPERVISOR | {"supervisor"})
+    qtbot.addWidget(desk.window)
+    today = date.today()
+    changed = today - timedelta(days=40)
+    old_meter = [("equipment.usage_log", f"O{d}", {
+        "equipment_id": "DT01", "shift_date": (changed - timedelta(days=d)).isoformat(), "shift": "day",
+        "operating_hours": 10, "hour_meter_start": 4990 - 10 * d, "hour_meter_end": 5000 - 10 * d})
+        for d in range(3, 0, -1)]
+    new_meter = [("equipment.usage_log", f"N{d}", {
+        "equipment_id": "DT01", "shift_date": (changed + timedelta(days=d)).isoformat(), "shift": "day",
+        "operating_hours": 10, "hour_meter_start": 10 * d - 10, "hour_meter_end": 10 * d})
+        for d in range(1, 4)]  # 10, 20, 30 on the new meter, all older than the 30-day window
+    from_hub(desk.store, [*old_meter, *new_meter,
+        ("equipment.meter_correction", "MC1", {"equipment_id": "DT01", "shift_date": changed.isoformat(),
+                                               "shift": "night", "before": 4990, "after": 0,
+                                               "source": "telematics"}),
+        ("maintenance.pm_plan", "P250", {"equipment_id": "DT01", "title": "250 h service", "trigger": "hours",
+                                         "schedule": "fixed", "interval_hours": 250, "lead_hours": 25,
+                                         "start_hours": 4750})])
+    desk.window.show_module("PM plans")
+    row = {r.key: r for r in desk.window.ops["PM plans"].model.rows}["P250"]
+    assert row.cells[4] == "5020"  # 4,990 on the old meter + 30 on the new one (was 4990: PM stood still)
+    desk.window.show_module("Hours")
+    form = desk.window.forms["equipment.usage_log"]
+    type_into(qtbot, form, {"equipment_id": "DT01", "shift_date": today.isoformat(), "shift": "day",
+                            "operator": "J. Mokoena", "operating_hours": "9", "standby_hours": "2",
+                            "hour_meter_start": "30", "hour_meter_end": "39"})
+    click(qtbot, form.save_button)
+    assert not form.errors["hour_meter_start"].text(), form.errors["hour_meter_start"].text()
+    assert desk.store.count("equipment.usage_log") == 7  # read off the new meter's dial: accepted
+    type_into(qtbot, form, {"equipment_id": "DT01", "shift_date": today.isoformat(), "shift": "night",
+                            "operator": "J. Mokoena", "operating_hours": "9", "standby_hours": "2",
+                            "hour_meter_start": "20", "hour_meter_end": "29"})
+    click(qtbot, form.save_button)
+    assert "below the last reading for this unit (39 h)" in form.errors["hour_meter_start"].text()
+    desk.close()

@@ -12,6 +12,7 @@ from shared.domain.approvals import ApprovalError, ApprovalStatus, Verdict
 from shared.domain.maintenance import Actor, WorkOrderStatus
 from shared.domain.ops_views import (
     chains_from,
+    current_meter_reading,
     decision_payload,
     delegations_from,
     legal_steps,
@@ -156,3 +157,16 @@ def test_pm_follows_a_meter_correction_record_from_the_shift_it_was_found_in() -
             "last_done_hours": 2000}
     status = pm_due("P1", plan, readings["E1"], date(2026, 7, 3))
     assert status.due.hours == 2250 and status.hours_remaining == 240
+
+
+def test_the_current_meter_reading_is_the_new_meters_after_a_correction() -> None:
+    logs = [{"equipment_id": "E1", "shift_date": "2026-07-01", "shift": "day", "hour_meter_end": 1990},
+            {"equipment_id": "E1", "shift_date": "2026-07-01", "shift": "night", "hour_meter_end": 4},  # new meter
+            {"equipment_id": "E1", "shift_date": "2026-07-02", "shift": "day", "hour_meter_end": 15}]
+    correction = {"equipment_id": "E1", "shift_date": "2026-07-01", "shift": "night", "before": 1995, "after": 0}
+    assert current_meter_reading(logs) == 1990  # no correction: meters never wind back
+    assert current_meter_reading(logs, [correction]) == 15
+    assert current_meter_reading(logs[:1], [correction]) == 0  # replaced, nothing read off the new one yet
+    assert current_meter_reading([], []) is None
+    later = {**correction, "shift_date": "2026-07-02", "shift": "night", "before": 15, "after": 2}
+    assert current_meter_reading(logs, [correction, later]) == 2  # the latest change decides
