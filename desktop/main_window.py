@@ -28,6 +28,7 @@ from desktop.ops_screen import OpsScreen
 from desktop.pm_plans_view import PmPlansScreen
 from desktop.purchase_orders_view import PurchaseOrdersScreen
 from desktop.record_form import RecordForm
+from desktop.rejections_view import RejectedChanges
 from desktop.requisitions_view import RequisitionsScreen
 from desktop.stock_view import StockScreen
 from desktop.table_model import RecordTableModel
@@ -111,6 +112,7 @@ class MainWindow(QMainWindow):
         self.conflicts_inbox.resolved.connect(lambda _id: self._after_save(self.models["sync.conflict"]))
         self.rental = RentalHoursView(store)
         self.gateway = GatewayHoursView(store)
+        self.rejected = RejectedChanges(store)
         self.ops: dict[str, OpsScreen] = {}
         for title, screen_class in OPS_SCREENS:
             screen = screen_class(store, actor, roles)
@@ -119,7 +121,8 @@ class MainWindow(QMainWindow):
             self.nav.addItem(title)
             self.pages.addWidget(screen)
         for title, widget in (("Gateway vs logged hours", self.gateway), ("Rental hours", self.rental),
-                              ("KPI dashboard", self.kpis), ("Conflicts inbox", self.conflicts_inbox)):
+                              ("KPI dashboard", self.kpis), ("Conflicts inbox", self.conflicts_inbox),
+                              ("Refused by the hub", self.rejected)):
             self.nav.addItem(title)
             self.pages.addWidget(widget)
         self.nav.currentRowChanged.connect(self.pages.setCurrentIndex)
@@ -136,11 +139,12 @@ class MainWindow(QMainWindow):
         self.outbox = QLabel("")
         self.last_sync = QLabel("never synced")
         self.conflicts = QLabel("")
+        self.refused = QLabel("")
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(220)
         self.progress.setVisible(False)
         self._outbox_peak = 0
-        for label in (self.progress, self.online, self.outbox, self.last_sync, self.conflicts):
+        for label in (self.progress, self.online, self.outbox, self.last_sync, self.conflicts, self.refused):
             self.statusBar().addPermanentWidget(label)
         self.on_outbox_changed: Callable[[], None] = lambda: None
         self.refresh_counts()
@@ -159,6 +163,9 @@ class MainWindow(QMainWindow):
         self.outbox.setText(f"outbox: {self.store.outbox_depth()}")
         waiting = len(self.store.conflicts("open"))
         self.conflicts.setText(f"conflicts waiting: {waiting}")
+        refused = self.store.rejection_count()
+        self.refused.setText(f"refused by the hub: {refused}" if refused else "")
+        self.refused.setStyleSheet("color: #b00020; font-weight: bold" if refused else "")
 
     def show_revoked(self, message: str) -> None:
         """The hub no longer knows this PC (an administrator revoked it): say so for good, not "offline"."""
@@ -177,6 +184,10 @@ class MainWindow(QMainWindow):
             when = max(t for t in (state.last_push_at, state.last_event_at) if t is not None)
             self.last_sync.setText(f"last sync {when:%H:%M:%S} UTC")
         self.outbox.setText(f"outbox: {state.outbox_depth}")
+        if state.rejected and self.refused.text() != f"refused by the hub: {state.rejected}":
+            self.refresh_counts()  # the push loop moved a refused change out of the outbox
+            if self.pages.currentWidget() is self.rejected:
+                self.rejected.refresh()
         self._show_progress(state)
 
     def _show_progress(self, state: SyncState) -> None:
@@ -222,7 +233,7 @@ class MainWindow(QMainWindow):
 
     def _refresh_current(self) -> None:
         page = self.pages.currentWidget()
-        if page in (self.kpis, self.rental, self.gateway) or isinstance(page, OpsScreen):
+        if page in (self.kpis, self.rental, self.gateway, self.rejected) or isinstance(page, OpsScreen):
             page.refresh()
 
     def show_module(self, title: str) -> None:

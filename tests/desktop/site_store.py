@@ -21,7 +21,7 @@ import orjson
 
 from shared.conflicts import apply_op
 from shared.domain.seed import SiteSpec, generate
-from shared.envelopes import Op
+from shared.envelopes import Op, Outcome, OutcomeStatus
 from shared.store import DeviceIdentity, KeyProvider, LocalStore
 
 SITE = "north"
@@ -97,6 +97,18 @@ def _write_confirmed(store: LocalStore, page: list[dict[str, Any]]) -> None:
              for r in page for text in (orjson.dumps(r["data"]).decode(),)])
 
 
+def refuse_at_the_hub(store: LocalStore, count: int) -> None:
+    """Changes typed here that the hub refused for good, recorded as the sync client records a push answer."""
+    outcomes = []
+    for n in range(count):
+        m = store.enqueue("equipment.breakdown", f"refused-{n}", "create", {
+            "equipment_id": "EQ-0001", "started_at": "2026-11-30T06:00:00+00:00", "cause": f"refused cause {n}"},
+            actor="planner")
+        outcomes.append(Outcome(mutation_id=m.id, device_seq=m.device_seq, status=OutcomeStatus.REJECTED,
+                                code="forbidden", message="planner may not create equipment.breakdown at site-1"))
+    store.apply_outcomes(outcomes)
+
+
 def build_site_store(path: Path, key: KeyProvider, spec: SiteSpec, *, tenant: str = "t-site") -> dict[str, int]:
     """Write the seeded site into a new store at `path`; returns the record count per entity."""
     records = folded(spec)
@@ -118,6 +130,7 @@ def build_site_store(path: Path, key: KeyProvider, spec: SiteSpec, *, tenant: st
                                                                                                   entity_id)])
             got = store.get(entity, entity_id)
             assert got == want, f"the fast writer and the snapshot path disagree on {entity} {entity_id}"
+        refuse_at_the_hub(store, 3)
     finally:
         store.close()
     counts: dict[str, int] = {}

@@ -205,3 +205,31 @@ def test_book_anyway_is_disabled_with_the_reason_for_a_transfer_received_twice(q
     assert sorted((r.state or {})["conflict_id"] for r in desk.store.query("sync.conflict_resolution")) == [
         "C1", "C3"]
     desk.close()
+
+
+def test_a_change_the_hub_refused_is_shown_with_the_reason_and_what_was_typed(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # The push loop moves a refused change out of the outbox so the queue goes on; the person must still see it.
+    from shared.envelopes import Outcome, OutcomeStatus
+
+    desk = open_desktop(tmp_path / "desk.db")
+    qtbot.addWidget(desk.window)
+    form = desk.window.forms["equipment.breakdown"]
+    type_into(qtbot, form, {"equipment_id": "DT01", "started_at": "2026-11-20T06:00:00+08:00",
+                            "cause": "hydraulic hose burst"})
+    qtbot.mouseClick(form.save_button, Qt.MouseButton.LeftButton)
+    [pending] = desk.store.connection.execute("SELECT id, device_seq FROM outbox").fetchall()
+    assert desk.window.refused.text() == ""
+    desk.store.apply_outcomes([Outcome(mutation_id=pending[0], device_seq=pending[1], status=OutcomeStatus.REJECTED,
+                                       code="forbidden", message="supervisor may not create breakdowns at north")])
+    desk.window.refresh_counts()
+    assert desk.store.outbox_depth() == 0
+    assert desk.window.refused.text() == "refused by the hub: 1"
+    desk.window.show_module("Refused by the hub")
+    screen = desk.window.rejected
+    assert screen.model.rowCount() == 1 and "1 change(s) refused" in screen.summary.text()
+    [row] = screen.model.rows
+    assert row.cells[1] == f"equipment.breakdown {desk.store.rejections()[0]['entity_id']}"
+    assert row.cells[3] == "forbidden: supervisor may not create breakdowns at north" and row.needs_review
+    screen.view.selectRow(0)
+    assert "hydraulic hose burst" in screen.detail.text() and "typed by supervisor" in screen.detail.text()
+    desk.close()
