@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -380,6 +381,7 @@ def offline_week(
     database_url: str = typer.Option(None, envvar="PITLINE_WEEK_DATABASE_URL",
                                      help="a PostgreSQL server to create the scenario's database in "
                                           "(default: an embedded one)"),
+    keep: bool = typer.Option(False, help="keep the stores, logs and embedded database afterwards (printed)"),
 ) -> None:
     """Run the offline week and print the checks; exit 1 if any fails."""
     folder = Path(tempfile.mkdtemp(prefix="pitline-week-"))
@@ -391,7 +393,16 @@ def offline_week(
         server = start_embedded(folder / "pgdata", delete_on_exit=True)
     plan = Plan(days=days, machines=machines, moves_per_day=moves, telemetry_machines=telemetry_machines,
                 telemetry_step_minutes=step, faults=not no_faults)
-    result = run_week(server, folder, plan)
+    try:
+        result = run_week(server, folder, plan)
+    finally:
+        if keep:
+            console.print(f"kept: {folder}")
+        else:  # six encrypted stores, three gateways' stores and a database: gigabytes over a few runs
+            from hub.embedded import stop_embedded
+
+            stop_embedded(folder / "pgdata")
+            shutil.rmtree(folder, ignore_errors=True)
     table = Table(title="The offline week: what an operator checks")
     for col in ("check", "result", "detail"):
         table.add_column(col)
