@@ -49,6 +49,16 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait(10)
 
 
+def remove_leaving_no_server(folder: Path, pgdata: Path) -> None:
+    """Stop whatever the hub left running in its folder, then remove the folder: no test leaves a server behind.
+    (pg_ctl refuses to run as root, so signal the postmaster directly: SIGQUIT is an immediate shutdown.)"""
+    pidfile = pgdata / "postmaster.pid"
+    if pidfile.exists():
+        with contextlib.suppress(ProcessLookupError, ValueError):
+            os.kill(int(pidfile.read_text().split()[0]), signal.SIGQUIT)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 def test_serve_on_the_embedded_database_and_restart() -> None:
     # Not pytest's tmp_path: concurrent pytest runs of other engineers prune /tmp/pytest-of-<user> under us.
     tmp_path = Path(tempfile.mkdtemp(prefix="pitline-serve-"))
@@ -64,13 +74,7 @@ def test_serve_on_the_embedded_database_and_restart() -> None:
                 stop(proc)
         assert (pgdata / "PG_VERSION").exists()
     finally:
-        # Whatever the hub left running in its folder is stopped here, so no test leaves a server behind.
-        # (pg_ctl refuses to run as root, so signal the postmaster directly: SIGQUIT is an immediate shutdown.)
-        pidfile = pgdata / "postmaster.pid"
-        if pidfile.exists():
-            with contextlib.suppress(ProcessLookupError, ValueError):
-                os.kill(int(pidfile.read_text().split()[0]), signal.SIGQUIT)
-        shutil.rmtree(tmp_path, ignore_errors=True)
+        remove_leaving_no_server(tmp_path, pgdata)
 
 
 def _postmaster_running(pgdata: Path) -> bool:
@@ -118,8 +122,4 @@ def test_serve_says_when_it_is_ready_and_sigterm_to_the_hub_alone_stops_its_data
                     os.killpg(proc.pid, signal.SIGKILL)
                     proc.wait(10)
     finally:
-        pidfile = pgdata / "postmaster.pid"
-        if pidfile.exists():
-            with contextlib.suppress(ProcessLookupError, ValueError):
-                os.kill(int(pidfile.read_text().split()[0]), signal.SIGQUIT)
-        shutil.rmtree(tmp_path, ignore_errors=True)
+        remove_leaving_no_server(tmp_path, pgdata)
