@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from shared.domain.people import MAX_ATTENDANCE_HOURS
 from shared.domain.rosters import RosterDay
@@ -24,6 +24,12 @@ from shared.domain.shifts import Shift
 from shared.errors import ValidationError
 
 _ZERO = timedelta(0)
+
+
+def _utc(instant: datetime) -> datetime:
+    # Two datetimes sharing one tzinfo compare and subtract by wall clock (a 13 h night would be 12 h, and the
+    # repeated hour's two 01:30s would be equal): every comparison here is between instants in UTC.
+    return instant.astimezone(UTC)
 
 
 @dataclass(frozen=True)
@@ -50,10 +56,10 @@ def check_clock(clock_in: datetime, clock_out: datetime | None) -> None:
         return
     if clock_out.tzinfo is None:
         raise ValidationError("clock-out has no time zone", {"clock_out": "must carry a time zone"})
-    if clock_out <= clock_in:
+    if _utc(clock_out) <= _utc(clock_in):
         msg = f"clock-out {clock_out.isoformat()} is not after clock-in {clock_in.isoformat()}"
         raise ValidationError(msg, {"clock_out": "must be after clock-in (check the date for a night shift)"})
-    if clock_out - clock_in > timedelta(hours=MAX_ATTENDANCE_HOURS):
+    if _utc(clock_out) - _utc(clock_in) > timedelta(hours=MAX_ATTENDANCE_HOURS):
         msg = f"clock-out is more than {MAX_ATTENDANCE_HOURS} h after clock-in"
         raise ValidationError(msg, {"clock_out": f"more than {MAX_ATTENDANCE_HOURS} h after clock-in: "
                                                  "was a clock-out missed?"})
@@ -63,12 +69,14 @@ def evaluate(rostered: Shift | None, clock_in: datetime, clock_out: datetime,
              grace: timedelta = timedelta(minutes=5)) -> AttendanceResult:
     """One attendance row measured against the shift it was rostered for (None: not rostered that day)."""
     check_clock(clock_in, clock_out)
-    worked = clock_out - clock_in  # aware datetimes in any zones subtract as instants
+    clock_in, clock_out = _utc(clock_in), _utc(clock_out)
+    worked = clock_out - clock_in
     if rostered is None:
         return AttendanceResult(worked, _ZERO, _ZERO, worked)
-    late = clock_in - rostered.starts
-    early = rostered.ends - clock_out
-    overtime = clock_out - max(rostered.ends, clock_in)
+    starts, ends = _utc(rostered.starts), _utc(rostered.ends)
+    late = clock_in - starts
+    early = ends - clock_out
+    overtime = clock_out - max(ends, clock_in)
     return AttendanceResult(
         worked=worked,
         late=late if late > grace else _ZERO,
