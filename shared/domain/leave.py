@@ -108,6 +108,9 @@ def check_request(request: LeaveRequest, rule: LeaveType, hire_date: date, carri
     `others` are the person's other requests (any type, any status: only live ones count); `carried_in` is
     this leave type's balance carried into the request's year. `rostered_work_days` (if given) prices every
     request, this one and the others, by the roster."""
+    if request.leave_type != rule.code:
+        raise ValidationError(f"request {request.id} is {request.leave_type} leave, checked against {rule.code}",
+                              {"leave_type": f"must be {rule.code} for this balance"})
     if request.end < request.start:
         raise ValidationError("the leave ends before it starts", {"end_date": "must be on or after the first day"})
     if request.start.year != request.end.year:

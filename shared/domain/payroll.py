@@ -16,9 +16,10 @@ import csv
 import io
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from shared.domain.leave import LeaveRequest
 from shared.domain.reconciliation import Line, Outcome
 from shared.errors import ValidationError
 
@@ -100,6 +101,35 @@ def worked_from_reconciliation(lines: Iterable[Line], outcome: Outcome, employee
         overtime = min((overtime_by_key or {}).get(ln.key, Decimal(0)), paid)
         shifts.append(WorkedShift(number, ln.shift_date, paid, overtime))
     return shifts
+
+
+def leave_items(requests: Iterable[LeaveRequest], payroll_codes: Mapping[str, str],
+                employee_numbers: Mapping[str, str],
+                rostered_work_days: Mapping[str, Iterable[date]] | None = None) -> list[LeaveTaken]:
+    """One leave item per day of approved leave, under the leave type's payroll code; with a roster (per
+    employee id), only its work days, as the balance was charged (`leave.request_days`). Export them with
+    `rows()`, which keeps the days inside the period."""
+    items: list[LeaveTaken] = []
+    for r in requests:
+        if r.status != "approved":
+            continue
+        code = payroll_codes.get(r.leave_type)
+        number = employee_numbers.get(r.employee_id)
+        if code is None:
+            raise ValidationError(f"leave type {r.leave_type} has no payroll code",
+                                  {"payroll_code": f"set one for {r.leave_type}"})
+        if number is None:
+            raise ValidationError(f"no employee number for {r.employee_id}",
+                                  {"employee_number": f"set one for {r.employee_id}"})
+        # A person with no roster given is charged calendar days, as leave.check_request charges them.
+        rostered = None if rostered_work_days is None else rostered_work_days.get(r.employee_id)
+        work = None if rostered is None else frozenset(rostered)
+        d = r.start
+        while d <= r.end:
+            if work is None or d in work:
+                items.append(LeaveTaken(number, d, code))
+            d += timedelta(days=1)
+    return items
 
 
 def _check_quantity(what: str, q: Decimal) -> None:

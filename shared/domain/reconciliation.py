@@ -175,3 +175,75 @@ def reconcile(lines: Iterable[Line], thresholds: Mapping[str, Decimal] | Decimal
             machine = decision.machine_hours if decision.machine_hours is not None else _as_is(line).machine_hours
             accepted[line.key] = Accepted(decision.paid_hours, machine)
     return Outcome(accepted, sorted(open_keys))
+
+
+@dataclass(frozen=True)
+class UsageLog:
+    """An `equipment.usage_log` reduced to what reconciliation reads."""
+
+    equipment_id: str
+    shift_date: date
+    shift: str
+    operating_hours: Decimal
+    source: str  # manual | telematics
+    operator: str | None = None  # on manual logs: who ran it (the gateway does not know)
+
+
+@dataclass(frozen=True)
+class Lines:
+    lines: list[Line]
+    # Machine hours a gateway measured in a shift nobody logged the machine for: (equipment, date, shift, hours).
+    unattributed: list[tuple[str, date, str, Decimal]]
+    unknown_operators: list[str]  # operator names on manual logs that match no employee
+
+
+def lines_from_logs(logs: Iterable[UsageLog], attendance_hours: Mapping[tuple[str, date, str], Decimal],
+                    employee_of: Mapping[str, str]) -> Lines:
+    """Reconciliation lines from the shift's usage logs and attendance.
+
+    - logged hours: the operator's manual logs summed; their machines are the line's equipment.
+    - gateway hours: each machine's telematics hours in the shift, shared among the operators who logged it
+      in proportion to their logged hours (equally when all logged 0), so two operators sharing a truck are
+      each compared with their part of it. A machine without a telematics log gives no gateway hours.
+    - attendance hours: keyed by (employee id, shift date, shift); every clocked person gets a line, so
+      payroll reads accepted hours for everyone, operators or not.
+    `employee_of` maps the names written on usage logs (and employee ids) to employee ids."""
+    logged: dict[tuple[str, date, str], Decimal] = {}
+    per_machine: dict[tuple[str, date, str], dict[str, Decimal]] = {}
+    gateway: dict[tuple[str, date, str], Decimal] = {}
+    unknown: set[str] = set()
+    for log in logs:
+        shift_key = (log.equipment_id, log.shift_date, log.shift)
+        if log.source == "telematics":
+            gateway[shift_key] = gateway.get(shift_key, Decimal(0)) + log.operating_hours
+            continue
+        if not log.operator:
+            continue
+        employee = employee_of.get(log.operator)
+        if employee is None:
+            unknown.add(log.operator)
+            continue
+        key = (employee, log.shift_date, log.shift)
+        logged[key] = logged.get(key, Decimal(0)) + log.operating_hours
+        by_operator = per_machine.setdefault(shift_key, {})
+        by_operator[employee] = by_operator.get(employee, Decimal(0)) + log.operating_hours
+    gateway_share: dict[tuple[str, date, str], Decimal] = {}
+    equipment: dict[tuple[str, date, str], set[str]] = {}
+    for (equipment_id, day, shift), by_operator in per_machine.items():
+        total = sum(by_operator.values(), Decimal(0))
+        for employee, own in by_operator.items():
+            key = (employee, day, shift)
+            equipment.setdefault(key, set()).add(equipment_id)
+            measured = gateway.get((equipment_id, day, shift))
+            if measured is None:
+                continue
+            share = measured * own / total if total > 0 else measured / len(by_operator)
+            gateway_share[key] = gateway_share.get(key, Decimal(0)) + share
+    unattributed = sorted((e, d, s, hours(h) or Decimal(0)) for (e, d, s), h in gateway.items()
+                          if (e, d, s) not in per_machine and h > 0)
+    keys = sorted(set(logged) | set(attendance_hours))
+    lines = [Line(employee, day, shift, hours(gateway_share.get((employee, day, shift))),
+                  hours(logged.get((employee, day, shift))), hours(attendance_hours.get((employee, day, shift))),
+                  tuple(sorted(equipment.get((employee, day, shift), set()))))
+             for employee, day, shift in keys]
+    return Lines(lines, unattributed, sorted(unknown))

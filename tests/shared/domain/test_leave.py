@@ -141,3 +141,9 @@ def test_leave_dates_are_the_approved_days_of_one_person() -> None:
     rs = [req("a", date(2026, 11, 30), date(2026, 12, 2), "approved"), req("b", date(2026, 12, 5), date(2026, 12, 5)),
           req("c", date(2026, 12, 9), date(2026, 12, 9), "approved", employee="e2")]
     assert leave_dates(rs, "e1") == [date(2026, 11, 30), date(2026, 12, 1), date(2026, 12, 2)]
+
+
+def test_a_request_checked_against_another_leave_types_balance_is_refused() -> None:
+    with pytest.raises(ValidationError) as err:
+        check_request(req("lr-1", date(2026, 11, 2), date(2026, 11, 2), leave_type="SL"), ANNUAL, JOINED, D(0), [])
+    assert "AL" in err.value.field_errors["leave_type"]

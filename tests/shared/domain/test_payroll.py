@@ -14,6 +14,7 @@ from shared.domain.payroll import (
     Period,
     WorkedShift,
     export,
+    leave_items,
     worked_from_reconciliation,
 )
 from shared.domain.reconciliation import Decision, Line, reconcile
@@ -109,3 +110,27 @@ def test_a_period_that_ends_before_it_starts_is_refused() -> None:
 def test_text_a_spreadsheet_would_run_as_a_formula_is_quoted_inert() -> None:
     text = export(PERIOD, {"E001": "=HYPERLINK(\"x\")"}, [WorkedShift("E001", date(2026, 11, 2), D(12))])
     assert text.splitlines()[1].startswith('2026-11-01..2026-11-14,E001,"\'=HYPERLINK(""x"")",hours,ORD')
+
+
+def test_approved_leave_becomes_one_payroll_day_per_charged_date() -> None:
+    from shared.domain.leave import LeaveRequest
+
+    requests = [
+        LeaveRequest("a", "emp-1", "AL", date(2026, 11, 13), date(2026, 11, 16), "approved"),
+        LeaveRequest("b", "emp-2", "AL", date(2026, 11, 9), date(2026, 11, 10), "approved"),
+        LeaveRequest("c", "emp-2", "SL", date(2026, 11, 12), date(2026, 11, 12), "requested"),  # not approved
+    ]
+    numbers = {"emp-1": "E001", "emp-2": "E002"}
+    # emp-1 is rostered 2–14 Nov only, so 13 and 14 Nov are charged (15, 16 are R&R); emp-2 has no roster given:
+    # calendar days 9 and 10 Nov. Period to 14 Nov.
+    roster = {"emp-1": [date(2026, 11, d) for d in range(2, 15)]}
+    items = leave_items(requests, {"AL": "ANNUAL"}, numbers, roster)
+    assert [(i.employee_number, i.day.day, i.code) for i in items] == [
+        ("E001", 13, "ANNUAL"), ("E001", 14, "ANNUAL"), ("E002", 9, "ANNUAL"), ("E002", 10, "ANNUAL")]
+    assert export(PERIOD, EMPLOYEES, leave=items).splitlines()[1:] == [
+        "2026-11-01..2026-11-14,E001,Ana Soto,leave,ANNUAL,2.00,d",
+        '2026-11-01..2026-11-14,E002,"Ben Ruiz, Jr.",leave,ANNUAL,2.00,d',
+    ]
+    with pytest.raises(ValidationError) as err:
+        leave_items(requests, {}, numbers)
+    assert "payroll_code" in err.value.field_errors

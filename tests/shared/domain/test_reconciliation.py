@@ -119,3 +119,36 @@ def test_hours_round_floats_through_their_shortest_repr() -> None:
     assert hours(0.1 + 0.2) == D("0.30")
     assert hours(D("10.125")) == D("10.13")
     assert hours(None) is None
+
+
+def test_lines_are_built_from_usage_logs_and_attendance_sharing_a_machines_gateway_hours() -> None:
+    from shared.domain.reconciliation import UsageLog, lines_from_logs
+
+    d = date(2026, 11, 24)
+    logs = [
+        # DT01: the gateway measured 9.00 h; Ana logged 6 h and Ben 3 h on it → shares 9 × 6/9 = 6.00, 9 × 3/9 = 3.00.
+        UsageLog("DT01", d, "day", D("9.00"), "telematics"),
+        UsageLog("DT01", d, "day", D("6"), "manual", "Ana Soto"),
+        UsageLog("DT01", d, "day", D("3"), "manual", "Ben Ruiz"),
+        # EX02 (gateway 2.00 h) was Ben's too, logged 5 h: Ben's gateway = 3.00 + 2.00 = 5.00 vs 8 h logged.
+        UsageLog("EX02", d, "day", D("2.00"), "telematics"),
+        UsageLog("EX02", d, "day", D("5"), "manual", "Ben Ruiz"),
+        # LV07 has no gateway: Cy's 4 h logged has nothing to be compared with.
+        UsageLog("LV07", d, "day", D("4"), "manual", "Cy"),
+        # DZ03 ran 1.5 h by its gateway and nobody logged it; "Dee" is on no employee list.
+        UsageLog("DZ03", d, "day", D("1.5"), "telematics"),
+        UsageLog("GR04", d, "day", D("2"), "manual", "Dee"),
+    ]
+    attendance = {("e-ana", d, "day"): D("12"), ("e-ben", d, "day"): D("12"), ("e-cy", d, "day"): D("12"),
+                  ("e-eve", d, "day"): D("11.5")}
+    built = lines_from_logs(logs, attendance, {"Ana Soto": "e-ana", "Ben Ruiz": "e-ben", "Cy": "e-cy"})
+    by_who = {ln.employee_id: ln for ln in built.lines}
+    assert (by_who["e-ana"].gateway_hours, by_who["e-ana"].logged_hours) == (D("6.00"), D("6.00"))
+    assert (by_who["e-ben"].gateway_hours, by_who["e-ben"].logged_hours) == (D("5.00"), D("8.00"))
+    assert by_who["e-ben"].equipment_ids == ("DT01", "EX02")
+    assert (by_who["e-cy"].gateway_hours, by_who["e-cy"].logged_hours) == (None, D("4.00"))
+    assert (by_who["e-eve"].gateway_hours, by_who["e-eve"].attendance_hours) == (None, D("11.50"))  # clocked only
+    assert built.unattributed == [("DZ03", d, "day", D("1.50"))]
+    assert built.unknown_operators == ["Dee"]
+    # Only Ben is past 0.50 h: logged 8.00 vs gateway 5.00.
+    assert reconcile(built.lines, T).open == [by_who["e-ben"].key]
