@@ -73,7 +73,10 @@ ENTITY_RULES: Final[Mapping[str, Mapping[str, Access]]] = MappingProxyType({
         "equipment.rental_contract": _W, "maintenance.*": _R, "approvals.*": _W, "forms.*": _R,
         "notifications.*": _W,
     },
-    "hr": {"hr.*": _W, "approvals.*": _W, "forms.*": _W, "notifications.*": _W, "equipment.usage_log": _R},
+    # hr.* holds the people entities (shared.domain.people); the equipment register is read to link operators to
+    # the classes they may run, the usage logs to reconcile hours.
+    "hr": {"hr.*": _W, "approvals.*": _W, "forms.*": _W, "notifications.*": _W, "equipment.usage_log": _R,
+           "equipment.unit": _R},
     "operator": {
         "equipment.*": _R, "equipment.usage_log": _W, "equipment.breakdown": _W, "forms.submission": _W,
         "maintenance.work_order": _R, "notifications.*": _W, "approvals.request": _W,

@@ -8,5 +8,6 @@ from shared.domain import (  # noqa: F401  (each module registers its entities o
     inventory,
     maintenance,
     notifications,
+    people,
     procurement,
 )
