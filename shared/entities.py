@@ -7,7 +7,7 @@ Modules add their entities with `register()` at import time (see `shared.domain`
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
@@ -41,6 +41,9 @@ class EntitySpec:
     # Kept by the hub from other records (D27): devices read it, never write it (a device's write would count
     # a movement the hub may refuse).
     derived_by: str | None = None
+    # A rule across fields of a whole record (clock-out after clock-in), run on a create once every field passed
+    # its own check; raises ValidationError naming the field to fix. Device and hub run the same function.
+    record_check: Callable[[Mapping[str, Any]], None] | None = field(default=None, compare=False)
 
     @property
     def context(self) -> str:
@@ -172,6 +175,8 @@ def validate_mutation(entity: str, op: Op, payload: Mapping[str, Any]) -> Entity
     if errors:
         first = next(iter(errors.items()))
         raise ValidationError(f"{entity}: {first[0]} {first[1]}", errors)
+    if op is Op.CREATE and spec.record_check is not None:
+        spec.record_check(payload)
     return spec
 
 

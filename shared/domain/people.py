@@ -17,6 +17,10 @@ Strategies:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
 from shared.conflicts import Strategy
 from shared.entities import EntitySpec, FieldSpec, register
 
@@ -96,6 +100,15 @@ ROSTER_ASSIGNMENT = register(
     )
 )
 
+
+def _check_attendance(record: Mapping[str, Any]) -> None:
+    from shared.domain.attendance import check_clock  # attendance imports this module's limits
+
+    clock_out = record.get("clock_out")
+    check_clock(datetime.fromisoformat(record["clock_in"]),
+                None if clock_out is None else datetime.fromisoformat(clock_out))
+
+
 ATTENDANCE = register(
     EntitySpec(
         name="hr.attendance",
@@ -111,8 +124,11 @@ ATTENDANCE = register(
             "approved_by": FieldSpec("str", max_length=128, label="Approved by"),
             "notes": FieldSpec("str", max_length=2000, label="Notes"),
         },
+        record_check=_check_attendance,
     )
 )
+
+
 
 LEAVE_TYPE = register(
     EntitySpec(

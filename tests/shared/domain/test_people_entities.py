@@ -78,3 +78,34 @@ def test_hr_reads_the_equipment_register_and_usage_logs_but_writes_neither() -> 
         assert allows(["hr"], "read", entity)
         assert not allows(["hr"], "write", entity)
     assert not allows(["hr"], "read", "equipment.breakdown")
+
+
+def test_a_clock_out_before_clock_in_is_refused_by_the_same_rule_on_device_and_hub(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # Field specs check one field at a time; the record check runs the attendance rule on the whole record, in
+    # validate_mutation, which both the local store (at enqueue) and the hub (at push) call.
+    from shared.entities import validate_mutation
+    from shared.envelopes import Op
+    from shared.errors import ValidationError
+    from shared.store import DeviceIdentity, LocalStore, PassphraseKeyProvider
+
+    night = {"employee_id": "E1", "shift_date": "2026-04-04", "shift": "night",
+             "clock_in": "2026-04-04T18:00:00+11:00", "clock_out": "2026-04-04T06:00:00+10:00"}
+    try:
+        validate_mutation("hr.attendance", Op.CREATE, night)
+    except ValidationError as exc:
+        assert "clock_out" in exc.field_errors and "after clock-in" in exc.field_errors["clock_out"]
+    else:
+        raise AssertionError("a clock-out before clock-in was accepted")
+    store = LocalStore.open(tmp_path / "desk.db", PassphraseKeyProvider("t", n=2**10))
+    store.set_identity(DeviceIdentity("desk-1", "t1", "north"))
+    try:
+        store.enqueue("hr.attendance", "A1", "create", night, actor="clerk")
+    except ValidationError as exc:
+        assert "clock_out" in exc.field_errors
+    else:
+        raise AssertionError("the store queued a clock-out before clock-in")
+    assert store.outbox_depth() == 0
+    # The fall-back night clocked to the next morning is 13 h and fine.
+    store.enqueue("hr.attendance", "A2", "create", {**night, "clock_out": "2026-04-05T06:00:00+10:00"}, actor="clerk")
+    assert store.outbox_depth() == 1
+    store.close()
