@@ -4,7 +4,7 @@ shift boundaries. Pure: no clock, no I/O. A night shift belongs to the date it s
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 
@@ -42,9 +42,12 @@ def shift_at(pattern: ShiftPattern, instant: datetime) -> Shift:
     local = instant.astimezone(pattern.zone)
     d = local.date()
     day_start, night_start = _local(pattern, d, pattern.day_start), _local(pattern, d, pattern.night_start)
-    if day_start <= local < night_start:
+    # Compared as instants: datetimes sharing one tzinfo compare by wall clock, and in the hour a fall-back night
+    # repeats, 02:15 (the second time) is after a 02:30 boundary although its wall clock is before it.
+    at = instant.astimezone(UTC)
+    if day_start.astimezone(UTC) <= at < night_start.astimezone(UTC):
         return Shift(d, "day", day_start, night_start)
-    if local >= night_start:
+    if at >= night_start.astimezone(UTC):
         return Shift(d, "night", night_start, _local(pattern, d + timedelta(days=1), pattern.day_start))
     previous = d - timedelta(days=1)
     return Shift(previous, "night", _local(pattern, previous, pattern.night_start), day_start)

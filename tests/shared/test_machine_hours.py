@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -100,3 +100,16 @@ def test_a_gap_across_a_fall_back_night_counts_its_real_13_hours() -> None:
     assert unknown == {"2026-04-04:day": 1.0, "2026-04-04:night": 13.0, "2026-04-05:day": 1.0}
     night = usage_log_payload("DT01", result.shifts["2026-04-04:night"])
     validate_mutation("equipment.usage_log", Op.CREATE, night)  # 13 h is a shift, not an error
+
+
+def test_an_instant_in_the_repeated_hour_falls_in_the_shift_its_instant_belongs_to() -> None:
+    # Sydney falls back at 03:00 AEDT on 5 Apr 2026 to 02:00 AEST: 02:00-03:00 happens twice. A site whose day
+    # shift starts at 02:30: the second 02:15 (16:15 UTC) comes after the 02:30 AEDT start (15:30 UTC), so it is
+    # in the day shift, though its wall clock reads earlier.
+    pattern = ShiftPattern("Australia/Sydney", day_start=time(2, 30), night_start=time(14, 30))
+    second_0215 = datetime(2026, 4, 4, 16, 15, tzinfo=UTC)
+    assert second_0215.astimezone(pattern.zone).strftime("%H:%M %Z") == "02:15 AEST"
+    shift = shift_at(pattern, second_0215)
+    assert (shift.shift_date, shift.name) == (date(2026, 4, 5), "day")
+    first_0215 = datetime(2026, 4, 4, 15, 15, tzinfo=UTC)  # 02:15 AEDT: still the night before
+    assert (shift_at(pattern, first_0215).shift_date, shift_at(pattern, first_0215).name) == (date(2026, 4, 4), "night")
