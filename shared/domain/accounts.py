@@ -53,10 +53,10 @@ def dims(
     *, site: str | None = None, cost_centre: str | None = None, equipment: str | None = None,
     project: str | None = None,
 ) -> Dimensions:
-    """The dimension tuple for the values given (None means the line does not carry that dimension)."""
+    """The dimension tuple for the values given (None or blank: the line does not carry that dimension)."""
     given = {Dimension.SITE: site, Dimension.COST_CENTRE: cost_centre, Dimension.EQUIPMENT: equipment,
              Dimension.PROJECT: project}
-    return tuple((d, v) for d, v in sorted(given.items()) if v is not None)
+    return tuple((d, v) for d, v in sorted(given.items()) if v is not None and v.strip())
 
 
 def dimensions_from(raw: Mapping[str, str]) -> Dimensions:

@@ -41,8 +41,10 @@ class LedgerLine:
                 raise FinanceError(f"account {self.account}: {amount} has fractions of a cent; amounts are posted "
                                    "in cents, rounded where quantity × price becomes money",
                                    {"amount": "whole cents only"})
-        # Normalised so two lines with the same dimensions compare equal whatever order they were given in.
-        object.__setattr__(self, "dimensions", tuple(sorted(dict(self.dimensions).items())))
+        # Normalised so two lines with the same dimensions compare equal whatever order they were given in; a
+        # blank value is no value, so a required dimension left blank is reported missing, not unknown.
+        carried = {d: v for d, v in self.dimensions if v.strip()}
+        object.__setattr__(self, "dimensions", tuple(sorted(carried.items())))
 
     @property
     def net(self) -> Decimal:
