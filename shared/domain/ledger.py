@@ -47,9 +47,10 @@ def replay_outcome(existing: LedgerEntry | None, entry: LedgerEntry) -> PostOutc
     if _same_posting(existing, entry):
         return PostOutcome.DUPLICATE
     raise IdempotencyConflictError(
-        f"{entry.key!r} was already posted on {existing.posting_date.isoformat()} with other figures "
-        f"({existing.total} against {entry.total} now); a posted entry is never changed: reverse it and post the "
-        "correction under a new key", {"key": "already posted with other figures"},
+        f"{entry.key!r} was already posted, dated {existing.posting_date.isoformat()} for {existing.total}; this "
+        f"one is dated {entry.posting_date.isoformat()} for {entry.total} with other lines or date. A posted entry "
+        "is never changed: reverse it and post the correction under a new key",
+        {"key": "already posted with other figures"},
     )
 
 

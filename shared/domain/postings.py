@@ -96,9 +96,12 @@ def goods_receipt(
     """Dr inventory / Cr GR/IR at the PO price. `revaluation` (from costing, when the receipt covers stock that
     was issued short) moves inventory against price variance."""
     amount = money(quantity * po_unit_price)
-    _positive(amount, f"goods receipt {movement_id}")
+    if amount < 0 or (amount == 0 and not revaluation):
+        _positive(amount, f"goods receipt {movement_id}")
     d = dims(site=site)
-    lines = [debit(a.inventory, amount, d, "goods received"), credit(a.grir, amount, d, "goods received")]
+    lines: list[LedgerLine] = []
+    if amount:  # free goods into stock issued short still revalue it
+        lines += [debit(a.inventory, amount, d, "goods received"), credit(a.grir, amount, d, "goods received")]
     if revaluation:
         lines += [line(a.inventory, revaluation, d, "stock issued short, revalued at receipt price"),
                   line(a.price_variance, -revaluation, d, "stock issued short, revalued at receipt price")]

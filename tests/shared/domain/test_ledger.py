@@ -129,7 +129,8 @@ def test_replaying_the_same_key_and_figures_is_a_duplicate_and_posts_nothing() -
 
 def test_the_same_key_with_other_figures_is_refused_not_posted_twice() -> None:
     ledger, _ = Ledger().post(receipt(), chart(), OPEN)
-    with pytest.raises(IdempotencyConflictError, match=r"'goods_receipt:M1' was already posted on 2026-11-30 .*"
+    with pytest.raises(IdempotencyConflictError, match=r"'goods_receipt:M1' was already posted, dated 2026-11-30 "
+                                                        r"for 125.00; this one is dated 2026-11-30 for 130.00.*"
                                                         r"reverse it"):
         ledger.post(receipt(amount=D("130.00")), chart(), OPEN)
     assert len(ledger) == 1

@@ -35,8 +35,7 @@ def test_moving_average_issue_cost_by_hand() -> None:
     # R2:  5 × 13.15 =  65.75                        → 15 units, 190.75 (average 12.71666…)
     # I1:  190.75 × 4 / 15 = 50.8666… → 50.87        → 11 units, 139.88
     # I2:  139.88 × 3 / 11 = 38.1490… → 38.15        →  8 units, 101.73
-    # I3:  the last 8 take what is left: 101.73      →  0 units,   0.00 (8 × 12.7166… would be 101.73 too,
-    #      but by construction, not by luck)
+    # I3:  the last 8 take what is left: 101.73      →  0 units,   0.00
     assert [c.amount for c in costed] == [D("125.00"), D("65.75"), D("50.87"), D("38.15"), D("101.73")]
     assert [c.position.value for c in costed] == [D("125.00"), D("190.75"), D("139.88"), D("101.73"), D("0.00")]
     assert costed[-1].position.quantity == 0
