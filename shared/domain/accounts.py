@@ -122,6 +122,14 @@ class ChartOfAccounts:
             if parent.type is not acc.type:
                 raise ChartError(f"account {acc} ({acc.type}) sits under {parent} ({parent.type}); an account "
                                  "rolls up into a header of its own type", {"parent": "type differs"})
+        for acc in by_code.values():
+            seen, at = {acc.code}, acc.parent
+            while at is not None:
+                if at in seen:
+                    raise ChartError(f"account {acc} is, through its parents, under itself; each account rolls up "
+                                     "into a header above it", {"parent": "cycle"})
+                seen.add(at)
+                at = by_code[at].parent
         values = {d: frozenset(v) for d, v in (dimension_values or {}).items()}
         return cls(by_code, values)
 

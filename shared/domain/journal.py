@@ -7,13 +7,13 @@ An entry is never edited; a mistake is undone by a reversal, a new entry with th
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from shared.domain.accounts import Dimensions
-from shared.domain.finance import ZERO, money
+from shared.domain.accounts import Dimensions, dimensions_from
+from shared.domain.finance import ZERO, as_decimal, money
 from shared.domain.finance_errors import FinanceError, UnbalancedEntryError
 from shared.domain.periods import Period
 
@@ -44,6 +44,9 @@ class LedgerLine:
         # Normalised so two lines with the same dimensions compare equal whatever order they were given in; a
         # blank value is no value, so a required dimension left blank is reported missing, not unknown.
         carried = {d: v for d, v in self.dimensions if v.strip()}
+        if len(carried) != len([d for d, v in self.dimensions if v.strip()]):
+            raise FinanceError(f"account {self.account}: a line carries each dimension once",
+                               {"dimensions": "dimension given twice"})
         object.__setattr__(self, "dimensions", tuple(sorted(carried.items())))
 
     @property
@@ -111,3 +114,53 @@ def entry_lines(entries: Iterable[LedgerEntry]) -> Iterable[LedgerLine]:
     for entry in entries:
         yield from entry.lines
 
+
+
+# --- the entry as it travels (a mutation payload, a hub API body) -----------------------------------
+def entry_payload(entry: LedgerEntry) -> dict[str, object]:
+    """Amounts as strings so no float ever touches them."""
+    return {
+        "key": entry.key, "posting_date": entry.posting_date.isoformat(), "description": entry.description,
+        "reverses": entry.reverses,
+        "lines": [{"account": ln.account, "debit": str(ln.debit), "credit": str(ln.credit), "memo": ln.memo,
+                   "dimensions": {d.value: v for d, v in ln.dimensions}} for ln in entry.lines],
+    }
+
+
+def _amount(raw: object, where: str) -> Decimal:
+    if isinstance(raw, bool) or not isinstance(raw, str | int | Decimal):
+        raise FinanceError(f"{where}: amounts travel as strings of cents, e.g. \"125.00\"", {"lines": "bad amount"})
+    try:
+        value = as_decimal(raw)
+    except ArithmeticError:
+        value = Decimal("NaN")
+    if not value.is_finite():
+        raise FinanceError(f"{where}: {raw!r} is not an amount", {"lines": "bad amount"})
+    return value
+
+
+def entry_from_payload(payload: Mapping[str, object]) -> LedgerEntry:
+    """Rebuild an entry and re-run every construction check (balance, cents, one-sided lines)."""
+    raw_lines = payload.get("lines")
+    if not isinstance(raw_lines, Sequence) or isinstance(raw_lines, str):
+        raise FinanceError("a journal entry needs its lines as a list", {"lines": "must be a list"})
+    try:
+        posting_date = date.fromisoformat(str(payload.get("posting_date", "")))
+    except ValueError:
+        raise FinanceError(f"posting date {payload.get('posting_date')!r} is not a date (YYYY-MM-DD)",
+                           {"posting_date": "must be YYYY-MM-DD"}) from None
+    lines: list[LedgerLine] = []
+    for n, raw in enumerate(raw_lines, 1):
+        if not isinstance(raw, Mapping):
+            raise FinanceError(f"line {n} must be an object", {"lines": "must hold objects"})
+        raw_dims = raw.get("dimensions") or {}
+        if not isinstance(raw_dims, Mapping):
+            raise FinanceError(f"line {n}: dimensions must be an object", {"lines": "bad dimensions"})
+        lines.append(LedgerLine(
+            str(raw.get("account", "")), debit=_amount(raw.get("debit", "0"), f"line {n} debit"),
+            credit=_amount(raw.get("credit", "0"), f"line {n} credit"),
+            dimensions=dimensions_from({str(k): str(v) for k, v in raw_dims.items()}), memo=str(raw.get("memo", "")),
+        ))
+    reverses = payload.get("reverses")
+    return LedgerEntry(str(payload.get("key", "")), posting_date, tuple(lines), str(payload.get("description", "")),
+                       None if reverses is None else str(reverses))

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TypeVar
 
-from shared.domain.accounts import Dimension
+from shared.domain.accounts import ChartOfAccounts, Dimension
 from shared.domain.finance import ZERO
 from shared.domain.journal import LedgerEntry, LedgerLine
 
@@ -85,3 +85,15 @@ def fold_lines(lines: Iterable[LedgerLine]) -> TrialBalance:
 def trial_balance(entries: Iterable[LedgerEntry]) -> TrialBalance:
     """Over whole entries, so always balanced."""
     return fold_lines(ln for entry in entries for ln in entry.lines)
+
+
+def rollup(tb: TrialBalance, chart: ChartOfAccounts) -> dict[str, Totals]:
+    """Totals per account including header accounts, each header the sum of everything under it."""
+    out: dict[str, Totals] = {}
+    for code, totals in tb.accounts.items():
+        at: str | None = code
+        while at is not None:  # the chart refuses cycles when it is built
+            out[at] = out.get(at, Totals()) + totals
+            acc = chart.accounts.get(at)
+            at = acc.parent if acc is not None else None
+    return out

@@ -21,12 +21,12 @@ from shared.domain.finance_errors import (
     UnknownAccountError,
     UnknownDimensionError,
 )
-from shared.domain.journal import LedgerEntry, LedgerLine, credit, debit
+from shared.domain.journal import LedgerEntry, LedgerLine, credit, debit, entry_from_payload, entry_payload
 from shared.domain.ledger import Ledger, PostOutcome
 from shared.domain.periods import Period, PeriodCalendar
 from shared.domain.postings import ACCOUNTS as A
-from shared.domain.postings import goods_receipt
-from shared.domain.trial_balance import trial_balance
+from shared.domain.postings import goods_issue, goods_receipt
+from shared.domain.trial_balance import rollup, trial_balance
 from shared.errors import PitlineError, ValidationError
 from tests.shared.domain.finance_fixtures import chart
 
@@ -208,3 +208,49 @@ def test_periods_parse_order_and_count_months() -> None:
         Period.parse("Nov 2026")
     with pytest.raises(FinanceError, match="month 13"):
         Period(2026, 13)
+
+
+def test_a_chart_whose_headers_loop_is_refused() -> None:
+    X = AccountType.EXPENSE
+    with pytest.raises(ChartError, match="under itself"):
+        ChartOfAccounts.build([Account("1", "a", X, header=True, parent="2"),
+                               Account("2", "b", X, header=True, parent="1")])
+
+
+def test_header_accounts_total_what_is_under_them() -> None:
+    ledger, _ = Ledger().post_all([
+        receipt(),
+        goods_issue("M2", NOV30, D("40.00"), "S1", "CC-MAINT"),
+    ], chart(), OPEN)
+    totals = rollup(trial_balance(ledger.entries), chart())
+    # Assets: inventory 125.00 − 40.00 = 85.00; liabilities: GR/IR −125.00; expenses: consumed 40.00
+    assert (totals["1000"].balance, totals["2000"].balance, totals["6000"].balance) == (
+        D("85.00"), D("-125.00"), D("40.00"))
+
+
+def test_an_entry_survives_its_payload_and_bad_payloads_are_refused_clearly() -> None:
+    entry = goods_issue("M2", NOV30, D("40.00"), "S1", "CC-MAINT", equipment="EX-01", work_order="WO-7")
+    payload = entry_payload(entry)
+    assert entry_from_payload(payload) == entry
+    rev = entry.reversal("reversal:goods_issue:M2", date(2026, 12, 1))
+    assert entry_from_payload(entry_payload(rev)) == rev
+    lines = payload["lines"]
+    assert isinstance(lines, list)
+    unbalanced = payload | {"lines": [lines[0], lines[1] | {"credit": "39.99"}]}
+    with pytest.raises(UnbalancedEntryError):
+        entry_from_payload(unbalanced)
+    with pytest.raises(FinanceError, match="travel as strings"):
+        entry_from_payload(payload | {"lines": [lines[0] | {"debit": 40.0}, lines[1]]})
+    with pytest.raises(FinanceError, match="is not an amount"):
+        entry_from_payload(payload | {"lines": [lines[0] | {"debit": "NaN"}, lines[1]]})
+    with pytest.raises(FinanceError, match="not a date"):
+        entry_from_payload(payload | {"posting_date": "30/11/2026"})
+    with pytest.raises(FinanceError, match="as a list"):
+        entry_from_payload(payload | {"lines": "nope"})
+    with pytest.raises(UnknownDimensionError, match="'colour' is not a dimension"):
+        entry_from_payload(payload | {"lines": [lines[0] | {"dimensions": {"colour": "red"}}, lines[1]]})
+
+
+def test_a_line_carries_each_dimension_once() -> None:
+    with pytest.raises(FinanceError, match="each dimension once"):
+        LedgerLine(A.inventory, debit=D(1), dimensions=((Dimension.SITE, "S1"), (Dimension.SITE, "S2")))
