@@ -33,16 +33,68 @@ prices = st.decimals(min_value=D("0.01"), max_value=D(500), places=3)
 months = st.integers(min_value=1, max_value=3)
 pick = st.integers(min_value=0, max_value=10_000)
 
-receipts = st.tuples(st.just("receive"), st.sampled_from(SITES), st.sampled_from(ITEMS), qtys, prices, months)
-issues = st.tuples(st.just("issue"), st.sampled_from(SITES), st.sampled_from(ITEMS), qtys, st.booleans(), months)
+@dataclass(frozen=True)
+class Receive:
+    site: str
+    item: str
+    qty: D
+    price: D
+    month: int
+
+
+@dataclass(frozen=True)
+class IssueOp:
+    site: str
+    item: str
+    qty: D
+    to_work_order: bool
+    month: int
+
+
+@dataclass(frozen=True)
+class Invoice:
+    pick: int  # which open receipt
+    price_factor: D  # invoice price = receipt price × factor
+    month: int
+
+
+@dataclass(frozen=True)
+class Pay:
+    pick: int  # which unpaid invoice
+    month: int
+
+
+@dataclass(frozen=True)
+class Rent:
+    equipment: str
+    hours: D
+    rate: D
+    month: int
+
+
+@dataclass(frozen=True)
+class Reverse:
+    pick: int  # which reversible entry (payments and customer invoices)
+    month: int
+
+
+@dataclass(frozen=True)
+class Close:
+    month: int
+
+
+Op = Receive | IssueOp | Invoice | Pay | Rent | Reverse | Close
+
+receipts = st.builds(Receive, st.sampled_from(SITES), st.sampled_from(ITEMS), qtys, prices, months)
+issues = st.builds(IssueOp, st.sampled_from(SITES), st.sampled_from(ITEMS), qtys, st.booleans(), months)
 # Receipts and issues are listed twice to come up more often; only months 1 and 2 ever close, so March stays open.
 ops = st.lists(st.one_of(
     receipts, receipts, issues, issues,
-    st.tuples(st.just("invoice"), pick, st.decimals(min_value=D("0.9"), max_value=D("1.1"), places=3), months),
-    st.tuples(st.just("pay"), pick, months),
-    st.tuples(st.just("rent"), st.sampled_from(("EX-01", "HT-07")), qtys, prices, months),
-    st.tuples(st.just("reverse"), pick, months),
-    st.tuples(st.just("close"), st.integers(min_value=1, max_value=2)),
+    st.builds(Invoice, pick, st.decimals(min_value=D("0.9"), max_value=D("1.1"), places=3), months),
+    st.builds(Pay, pick, months),
+    st.builds(Rent, st.sampled_from(("EX-01", "HT-07")), qtys, prices, months),
+    st.builds(Reverse, pick, months),
+    st.builds(Close, st.integers(min_value=1, max_value=2)),
 ), min_size=10, max_size=80)
 
 
@@ -70,66 +122,61 @@ class Books:
         return True
 
 
-def run(operations: list[tuple[object, ...]]) -> Books:
+def run(operations: list[Op]) -> Books:
     b = Books()
     for n, op in enumerate(operations):
-        kind, *args = op
-        day = date(2026, int(args[-1]), 15)  # type: ignore[call-overload]
-        if kind == "receive":
-            site, item, qty, price, _ = args
-            key = (str(site), str(item))
-            costed = receive(b.stock.get(key, StockPosition()), qty, price)  # type: ignore[arg-type]
+        if isinstance(op, Close):
+            b.calendar = b.calendar.close(Period(2026, op.month))
+            continue
+        day = date(2026, op.month, 15)
+        if isinstance(op, Receive):
+            key = (op.site, op.item)
+            costed = receive(b.stock.get(key, StockPosition()), op.qty, op.price)
             if costed.amount == 0 and costed.revaluation == 0:
                 b.stock[key] = costed.position  # worth less than a cent: nothing to post
-            elif b.post(goods_receipt(f"M{n}", day, qty, price, str(site), costed.revaluation)):  # type: ignore[arg-type]
+            elif b.post(goods_receipt(f"M{n}", day, op.qty, op.price, op.site, costed.revaluation)):
                 b.stock[key] = costed.position
                 if costed.amount:
-                    b.uninvoiced.append((f"M{n}", str(site), qty, price))  # type: ignore[arg-type]
-        elif kind == "issue":
-            site, item, qty, to_work_order, _ = args
-            key = (str(site), str(item))
-            costed = issue(b.stock.get(key, StockPosition()), qty)  # type: ignore[arg-type]
+                    b.uninvoiced.append((f"M{n}", op.site, op.qty, op.price))
+        elif isinstance(op, IssueOp):
+            key = (op.site, op.item)
+            costed = issue(b.stock.get(key, StockPosition()), op.qty)
             if costed.amount == 0:
                 b.stock[key] = costed.position  # nothing of value left the store: nothing to post
-            elif b.post(goods_issue(f"M{n}", day, costed.amount, str(site), "CC-MAINT",
-                                    equipment="EX-01" if to_work_order else None,
-                                    work_order=f"WO-{n}" if to_work_order else None)):
+            elif b.post(goods_issue(f"M{n}", day, costed.amount, op.site, "CC-MAINT",
+                                    equipment="EX-01" if op.to_work_order else None,
+                                    work_order=f"WO-{n}" if op.to_work_order else None)):
                 b.stock[key] = costed.position
-        elif kind == "invoice" and b.uninvoiced:
-            rid, site, qty, price = b.uninvoiced[int(args[0]) % len(b.uninvoiced)]  # type: ignore[call-overload]
-            inv_price = money(price * args[1])  # type: ignore[operator]
-            result = three_way_match(ordered_qty=qty, po_unit_price=price, received_qty=qty,
-                                     previously_invoiced_qty=ZERO, invoice_qty=qty, invoice_unit_price=inv_price)
+        elif isinstance(op, Invoice) and b.uninvoiced:
+            rid, site, qty, price = b.uninvoiced[op.pick % len(b.uninvoiced)]
+            inv_price = money(price * op.price_factor)
             if money(qty * inv_price) == 0:
                 continue
+            result = three_way_match(ordered_qty=qty, po_unit_price=price, received_qty=qty,
+                                     previously_invoiced_qty=ZERO, invoice_qty=qty, invoice_unit_price=inv_price)
             # A mismatch goes through only approved, as a person would after reviewing it.
             entry = vendor_invoice_line(f"VI-{rid}", 1, day, qty, price, inv_price, site, result,
                                         approved=not result.matched)
             if b.post(entry):
                 b.uninvoiced.remove((rid, site, qty, price))
                 b.unpaid.append((f"VI-{rid}", site, money(qty * inv_price)))
-        elif kind == "pay" and b.unpaid:
-            inv, site, amount = b.unpaid[int(args[0]) % len(b.unpaid)]  # type: ignore[call-overload]
+        elif isinstance(op, Pay) and b.unpaid:
+            inv, site, amount = b.unpaid[op.pick % len(b.unpaid)]
             if b.post(payment(f"P{n}-{inv}", day, amount, site)):
                 b.unpaid.remove((inv, site, amount))
                 b.reversible[f"payment:P{n}-{inv}"] = (inv, site, amount)
-        elif kind == "rent":
-            equipment, hours, rate, _ = args
-            if money(hours * rate) == 0:  # type: ignore[operator]
-                continue
-            entry = customer_invoice_line(f"CI{n}", 1, day, hours, rate, "S1", str(equipment))  # type: ignore[arg-type]
+        elif isinstance(op, Rent) and money(op.hours * op.rate):
+            entry = customer_invoice_line(f"CI{n}", 1, day, op.hours, op.rate, "S1", op.equipment)
             if b.post(entry):
                 b.reversible[entry.key] = None
-        elif kind == "reverse" and b.reversible:
-            key = list(b.reversible)[int(args[0]) % len(b.reversible)]  # type: ignore[call-overload]
-            original = b.ledger.get(key)
+        elif isinstance(op, Reverse) and b.reversible:
+            target = list(b.reversible)[op.pick % len(b.reversible)]
+            original = b.ledger.get(target)
             assert original is not None
-            if b.post(original.reversal(f"reversal:{key}", day)):
-                paid = b.reversible.pop(key)
+            if b.post(original.reversal(f"reversal:{target}", day)):
+                paid = b.reversible.pop(target)
                 if paid is not None:  # a reversed payment leaves its invoice unpaid again
                     b.unpaid.append(paid)
-        elif kind == "close":
-            b.calendar = b.calendar.close(Period(2026, int(args[0])))  # type: ignore[call-overload]
         assert trial_balance(b.ledger.entries).balanced
     return b
 
@@ -145,7 +192,7 @@ def check_dimension_slices(tb: TrialBalance) -> None:
 @settings(max_examples=150, deadline=None)
 @given(ops)
 def test_any_sequence_of_operations_keeps_the_books_balanced_and_inventory_equal_to_valuation(
-    operations: list[tuple[object, ...]],
+    operations: list[Op],
 ) -> None:
     b = run(operations)
     tb = trial_balance(b.ledger.entries)
@@ -164,7 +211,7 @@ def test_any_sequence_of_operations_keeps_the_books_balanced_and_inventory_equal
 @settings(max_examples=100, deadline=None)
 @given(ops, st.randoms(use_true_random=False))
 def test_replaying_every_posting_with_its_key_changes_nothing(
-    operations: list[tuple[object, ...]], rnd: random.Random,
+    operations: list[Op], rnd: random.Random,
 ) -> None:
     b = run(operations)
     tb = trial_balance(b.ledger.entries)
@@ -183,7 +230,7 @@ def test_replaying_every_posting_with_its_key_changes_nothing(
 @settings(max_examples=100, deadline=None)
 @given(ops, st.randoms(use_true_random=False))
 def test_the_trial_balance_is_a_fold_independent_of_order_and_grouping(
-    operations: list[tuple[object, ...]], rnd: random.Random,
+    operations: list[Op], rnd: random.Random,
 ) -> None:
     entries = list(run(operations).ledger.entries)
     whole = trial_balance(entries)
