@@ -76,8 +76,13 @@ def check_reversal(entry: LedgerEntry, target: LedgerEntry | None, reversed_by: 
 @dataclass(frozen=True)
 class Ledger:
     entries: tuple[LedgerEntry, ...] = ()
-    _by_key: Mapping[str, LedgerEntry] = field(default_factory=dict, compare=False, repr=False)
-    _reversed_by: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+    _by_key: Mapping[str, LedgerEntry] = field(init=False, compare=False, repr=False)
+    _reversed_by: Mapping[str, str] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # Indexes derived from the entries, so a ledger built from stored entries answers like a posted one.
+        object.__setattr__(self, "_by_key", {e.key: e for e in self.entries})
+        object.__setattr__(self, "_reversed_by", {e.reverses: e.key for e in self.entries if e.reverses is not None})
 
     def get(self, key: str) -> LedgerEntry | None:
         return self._by_key.get(key)
@@ -102,10 +107,7 @@ class Ledger:
         check_entry(entry, chart, calendar)
         if entry.reverses is not None:
             check_reversal(entry, self.get(entry.reverses), self.reversed_by(entry.reverses))
-        reversed_by = dict(self._reversed_by)
-        if entry.reverses is not None:
-            reversed_by[entry.reverses] = entry.key
-        return Ledger((*self.entries, entry), {**self._by_key, entry.key: entry}, reversed_by), outcome
+        return Ledger((*self.entries, entry)), outcome
 
     def post_all(
         self, entries: Iterable[LedgerEntry], chart: ChartOfAccounts, calendar: PeriodCalendar

@@ -254,3 +254,14 @@ def test_an_entry_survives_its_payload_and_bad_payloads_are_refused_clearly() ->
 def test_a_line_carries_each_dimension_once() -> None:
     with pytest.raises(FinanceError, match="each dimension once"):
         LedgerLine(A.inventory, debit=D(1), dimensions=((Dimension.SITE, "S1"), (Dimension.SITE, "S2")))
+
+
+def test_a_ledger_rebuilt_from_stored_entries_still_knows_its_keys_and_reversals() -> None:
+    original = receipt()
+    rev = original.reversal("reversal:goods_receipt:M1", NOV30)
+    stored = Ledger((original, rev))
+    assert stored.get(original.key) == original and stored.reversed_by(original.key) == rev.key
+    _, outcome = stored.post(original, chart(), OPEN)
+    assert outcome is PostOutcome.DUPLICATE
+    with pytest.raises(ReversalError, match="already reversed"):
+        stored.post(original.reversal("reversal:again", NOV30), chart(), OPEN)
