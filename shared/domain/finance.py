@@ -1,12 +1,15 @@
-"""Finance core: double-entry journal entries, the GR/IR clearing account and the three-way match.
+"""Finance primitives (money in cents) and the synced finance entities.
 
-Goods arrive before the vendor's invoice does, so a receipt posts Dr inventory / Cr GR/IR at the
-purchase-order price, and the invoice later posts Dr GR/IR (at the PO price, clearing what the receipt
-put there) / Cr accounts payable (at the invoice price); any difference goes to a price-variance
-account. GR/IR then holds exactly "received but not yet invoiced" (credit) or "invoiced but not yet
-received" (debit). Every entry is balanced by construction: a `JournalEntry` that is not refuses to exist.
+The general ledger's rules live in their own modules: `accounts` (chart of accounts, dimensions),
+`journal` (balanced entries), `periods` (period close), `ledger` (posting, idempotency, reversal),
+`postings` (entries from operations), `costing` (moving average), `matching` (three-way match),
+`depreciation`, `trial_balance`; errors in `finance_errors`. docs/finance.md describes them.
 
-Money is `Decimal` rounded to cents; the variance line absorbs rounding so both sides always agree.
+Rounding rule: money is `Decimal` rounded to the cent, half up (0.005 → 0.01), once, where a quantity times a
+price becomes money; amounts already in cents are added and subtracted exactly and never re-rounded.
+
+`receipt_entry`, `invoice_entry` and `JournalEntry` below are the older synced-payload form of a posting,
+still produced by the demo seed; the hub step replaces them with `postings` + `ledger`.
 
 Strategies:
 - `finance.journal_entry` is create-only: a posting is never edited, only reversed by another posting,
@@ -18,11 +21,11 @@ Strategies:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from enum import StrEnum
 
 from shared.conflicts import Strategy
+from shared.domain.finance_errors import UnbalancedEntryError
 from shared.entities import EntitySpec, FieldSpec, register
 from shared.errors import ValidationError
 
@@ -41,14 +44,6 @@ def as_decimal(value: Decimal | int | float | str) -> Decimal:
 
 def money(value: Decimal | int | float | str) -> Decimal:
     return as_decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-class UnbalancedEntryError(ValidationError):
-    """A journal entry whose debits and credits differ; it is never written."""
-
-
-class MatchError(ValidationError):
-    """An invoice line cannot be matched (unknown line, nothing received, bad figures)."""
 
 
 @dataclass(frozen=True)
@@ -157,86 +152,6 @@ def invoice_entry(
     if variance:
         lines.append(_line(accounts.price_variance, variance, "invoice price variance"))
     return JournalEntry(reference, tuple(ln for ln in lines if ln.net), description="vendor invoice")
-
-
-def issue_entry(
-    reference: str, quantity: Decimal, average_cost: Decimal, accounts: AccountMap = DEFAULT_ACCOUNTS
-) -> JournalEntry:
-    """Stock issued to a work order or cost centre: Dr consumption / Cr inventory at the moving average."""
-    amount = money(quantity * average_cost)
-    return JournalEntry(
-        reference,
-        (_line(accounts.consumption, amount, "stock issued"), _line(accounts.inventory, -amount, "stock issued")),
-        description="goods issue",
-    )
-
-
-# --- three-way match -----------------------------------------------------------------------------
-class MatchStatus(StrEnum):
-    MATCHED = "matched"  # quantities and price agree exactly
-    WITHIN_TOLERANCE = "within_tolerance"  # differences inside tolerance: post, variance to its account
-    BLOCKED = "blocked"  # outside tolerance: payment is blocked until someone looks
-
-
-@dataclass(frozen=True)
-class MatchTolerance:
-    price_pct: Decimal = Decimal("2")  # invoice price may differ from the PO price by this percentage…
-    price_abs: Decimal = Decimal("0")  # …or by this amount per unit, whichever is larger
-    quantity_pct: Decimal = Decimal("0")  # invoiced beyond received by this percentage
-
-
-@dataclass(frozen=True)
-class MatchResult:
-    status: MatchStatus
-    reasons: tuple[str, ...] = field(default_factory=tuple)
-    price_variance: Decimal = ZERO  # total (invoice - PO) for the invoiced quantity
-
-    @property
-    def can_post(self) -> bool:
-        return self.status is not MatchStatus.BLOCKED
-
-
-def three_way_match(
-    *,
-    ordered_qty: Decimal,
-    po_unit_price: Decimal,
-    received_qty: Decimal,
-    previously_invoiced_qty: Decimal,
-    invoice_qty: Decimal,
-    invoice_unit_price: Decimal,
-    tolerance: MatchTolerance = MatchTolerance(),
-) -> MatchResult:
-    """Match one invoice line against its PO line and what was received on it.
-
-    Quantity: everything invoiced so far (including this line) must not exceed what was received
-    (plus tolerance); invoicing more than was ordered is always blocked. Price: the invoice unit price
-    within tolerance of the PO price."""
-    if invoice_qty <= 0:
-        raise MatchError("an invoice line must have a positive quantity", {"quantity": "must be positive"})
-    if invoice_unit_price < 0 or po_unit_price < 0:
-        raise MatchError("prices are never negative", {"unit_price": "must not be negative"})
-    reasons: list[str] = []
-    invoiced_total = previously_invoiced_qty + invoice_qty
-    allowed = received_qty * (1 + tolerance.quantity_pct / 100)
-    if invoiced_total > ordered_qty:
-        reasons.append(f"invoiced {invoiced_total} exceeds ordered {ordered_qty}")
-    if invoiced_total > allowed:
-        reasons.append(f"invoiced {invoiced_total} exceeds received {received_qty}")
-    price_diff = invoice_unit_price - po_unit_price
-    limit = max(po_unit_price * tolerance.price_pct / 100, tolerance.price_abs)
-    if abs(price_diff) > limit:
-        reasons.append(f"unit price {invoice_unit_price} differs from PO price {po_unit_price} beyond tolerance")
-    variance = money(invoice_qty * invoice_unit_price) - money(invoice_qty * po_unit_price)
-    if reasons:
-        return MatchResult(MatchStatus.BLOCKED, tuple(reasons), variance)
-    # Under-invoicing is a normal partial invoice; over-invoicing inside tolerance is not exact.
-    exact = invoiced_total <= received_qty and not price_diff
-    return MatchResult(MatchStatus.MATCHED if exact else MatchStatus.WITHIN_TOLERANCE, (), variance)
-
-
-def grir_open_amount(entries: Iterable[JournalEntry], accounts: AccountMap = DEFAULT_ACCOUNTS) -> Decimal:
-    """What GR/IR still holds: credit (negative) = received not invoiced."""
-    return balances(entries).get(accounts.grir, ZERO)
 
 
 def entry_from_payload(payload: Mapping[str, object]) -> JournalEntry:
