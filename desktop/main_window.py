@@ -25,6 +25,7 @@ from desktop.hours_views import GatewayHoursView, RentalHoursView, hour_meter_ch
 from desktop.inbox_view import InboxScreen
 from desktop.kpi_view import KpiDashboard
 from desktop.ops_screen import OpsScreen
+from desktop.people_screens import people_screens
 from desktop.pm_plans_view import PmPlansScreen
 from desktop.purchase_orders_view import PurchaseOrdersScreen
 from desktop.record_form import RecordForm
@@ -114,7 +115,7 @@ class MainWindow(QMainWindow):
         self.gateway = GatewayHoursView(store)
         self.rejected = RejectedChanges(store)
         self.ops: dict[str, OpsScreen] = {}
-        for title, screen_class in OPS_SCREENS:
+        for title, screen_class in [*OPS_SCREENS, *people_screens(roles)]:
             screen = screen_class(store, actor, roles)
             screen.changed.connect(self._after_ops_write)
             self.ops[title] = screen

@@ -1,0 +1,14 @@
+"""The people screens (issue 14) and who sees them: only roles that may read `hr.*` (hr, site_manager,
+administrator); each screen shows its forms only to roles that may write what they save."""
+
+from __future__ import annotations
+
+from desktop.ops_screen import OpsScreen
+from desktop.people_view import PeopleScreen
+from shared.permissions import allows
+
+PEOPLE_SCREENS: list[tuple[str, type[OpsScreen]]] = [("People", PeopleScreen)]
+
+
+def people_screens(roles: frozenset[str]) -> list[tuple[str, type[OpsScreen]]]:
+    return PEOPLE_SCREENS if allows(roles, "read", "hr.employee") else []
