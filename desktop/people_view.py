@@ -37,8 +37,10 @@ class EmployeeForm(RecordForm):
         self.mode.setObjectName("employee_mode")
         self.new_button = QPushButton("New employee")
         self.new_button.clicked.connect(lambda: self.edit(None))
-        self.layout().insertWidget(0, self.mode)
-        self.layout().insertWidget(1, self.new_button)
+        layout = self.layout()
+        assert isinstance(layout, QVBoxLayout)  # FieldsForm's
+        layout.insertWidget(0, self.mode)
+        layout.insertWidget(1, self.new_button)
 
     def edit(self, employee_id: str | None) -> None:
         record = self.store.get(EMPLOYEE, employee_id) if employee_id else None

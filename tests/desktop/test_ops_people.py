@@ -9,6 +9,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtCore import Qt
 
+from shared.domain.shifts import ShiftPattern
+
 from tests.desktop.test_ops_maintenance import click, from_hub, open_ops, type_into
 
 HR = frozenset({"hr"})
@@ -79,3 +81,88 @@ def test_people_screen_is_only_for_roles_that_read_hr_and_the_form_only_for_writ
     qtbot.addWidget(manager.window)
     assert manager.window.ops["People"].form is None  # reads hr.*, may not write it
     manager.close()
+
+
+def _attendance_desk(qtbot, tmp_path: Path):  # type: ignore[no-untyped-def]
+    desk = open_ops(tmp_path / "desk.db", actor="hana", roles=HR)
+    qtbot.addWidget(desk.window)
+    from_hub(desk.store, [
+        ("hr.employee", "emp-anna", ANNA),
+        ("hr.employee", "emp-ben", {**ANNA, "number": "E101", "name": "Ben Cole"}),
+        ("hr.employee", "emp-cara", {**ANNA, "number": "E102", "name": "Cara Diaz"}),
+        # Sydney's clocks fall back at 03:00 on 5 April 2026: the night from the 4th is 13 h long.
+        ("hr.roster_assignment", "emp-anna:2026-04-04", {"employee_id": "emp-anna", "shift_date": "2026-04-04",
+                                                         "kind": "night", "source": "generated"}),
+        ("hr.roster_assignment", "emp-ben:2026-04-04", {"employee_id": "emp-ben", "shift_date": "2026-04-04",
+                                                        "kind": "day", "source": "generated"}),
+    ])
+    desk.window.show_module("Attendance")
+    screen = desk.window.ops["Attendance"]
+    screen.pattern = ShiftPattern("Australia/Sydney")
+    screen.day.setText("2026-04-04")
+    screen.refresh()
+    return desk, screen
+
+
+def _row(screen, name: str) -> list[str]:  # type: ignore[no-untyped-def]
+    return next(r.cells for r in screen.model.rows if r.cells[0].endswith(name))
+
+
+def test_attendance_on_a_13_hour_night_shows_lateness_and_only_the_hour_past_the_real_end_as_overtime(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    desk, screen = _attendance_desk(qtbot, tmp_path)
+    form = screen.form
+    type_into(qtbot, form, {"employee_id": "E100", "shift_date": "2026-04-04", "shift": "night",
+                            "clock_in": "2026-04-04T18:10", "clock_out": "2026-04-05T07:00"})
+    click(qtbot, form.save_button)
+    type_into(qtbot, form, {"employee_id": "E102", "shift_date": "2026-04-04", "shift": "day",
+                            "clock_in": "2026-04-04T06:00", "clock_out": "2026-04-04T15:00"})
+    click(qtbot, form.save_button)
+    assert desk.store.outbox_depth() == 2
+    # 18:10 AEDT to 07:00 AEST is 13 h 50 min; the rostered night ends 06:00 AEST, so 1 h overtime, 10 min late.
+    assert _row(screen, "Anna Byrne")[1:9] == ["night", "night", "2026-04-04 18:10", "2026-04-05 07:00", "13.83",
+                                               "10", "0", "1.00"]
+    # Not rostered: worked hours only, nothing to be late for.
+    assert _row(screen, "Cara Diaz")[2:9] == ["no roster", "2026-04-04 06:00", "2026-04-04 15:00", "9.00", "", "",
+                                              ""]
+    assert _row(screen, "Ben Cole")[9] == "absent"  # rostered on days, never clocked, no leave
+    [anna] = [r for r in screen.model.rows if r.cells[0].endswith("Anna Byrne")]
+    [saved] = desk.store.query("hr.attendance", where={"employee_id": "emp-anna"})
+    assert anna.needs_review and (saved.state or {})["clock_in"] == "2026-04-04T18:10:00+11:00"
+    assert "2 clocked, 1 absent" in screen.summary.text()
+    desk.close()
+
+
+def test_clock_out_before_clock_in_is_refused_beside_clock_out_and_keeps_what_was_typed(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    desk, screen = _attendance_desk(qtbot, tmp_path)
+    form = screen.form
+    typed = {"employee_id": "E100", "shift_date": "2026-04-04", "shift": "night", "clock_in": "2026-04-04T18:00",
+             "clock_out": "2026-04-04T06:00", "notes": "forgot the date"}
+    type_into(qtbot, form, typed)
+    click(qtbot, form.save_button)
+    assert "must be after clock-in" in form.errors["clock_out"].text()
+    assert {n: form.inputs[n].text() for n in typed} == typed and desk.store.outbox_depth() == 0
+    # Clocked in now, out later: the clock-out alone completes the row and is checked against its clock-in.
+    form.inputs["clock_out"].clear()
+    click(qtbot, form.save_button)
+    assert desk.store.outbox_depth() == 1 and _row(screen, "Anna Byrne")[5] == "on shift"
+    out = {"employee_id": "E100", "shift_date": "2026-04-04", "shift": "night", "clock_out": "2026-04-04T17:00"}
+    type_into(qtbot, form, out)
+    click(qtbot, form.save_button)
+    assert "must be after clock-in" in form.errors["clock_out"].text()
+    assert form.inputs["clock_out"].text() == "2026-04-04T17:00" and desk.store.outbox_depth() == 1
+    type_into(qtbot, form, {"clock_out": "2026-04-05T06:00"})
+    click(qtbot, form.save_button)
+    assert form.errors["clock_out"].text() == "" and desk.store.outbox_depth() == 2
+    assert len(desk.store.query("hr.attendance")) == 1  # completed in place
+    assert _row(screen, "Anna Byrne")[5:9] == ["13.00", "0", "0", "0.00"]
+    desk.close()
+
+
+def test_an_unknown_employee_number_is_refused_beside_the_field(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    desk, screen = _attendance_desk(qtbot, tmp_path)
+    type_into(qtbot, screen.form, {"employee_id": "E999", "shift_date": "2026-04-04", "shift": "day",
+                                   "clock_in": "2026-04-04T06:00"})
+    click(qtbot, screen.form.save_button)
+    assert "no employee with number E999" in screen.form.errors["employee_id"].text()
+    assert desk.store.outbox_depth() == 0
+    desk.close()

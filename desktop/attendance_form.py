@@ -1,0 +1,68 @@
+"""The site office's clock-in/out form (`hr.attendance`). A person is named by their employee number. The
+first save for a person, date and shift clocks them in (clock-out optional); a later one with only the
+clock-out completes that row, and the whole row is checked by the shared rule (clock-out after clock-in,
+at most 24 h) before anything is written. Times typed without a zone are the site's local time."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from desktop.mutation_form import MutationForm, need_text
+from desktop.people_checks import employee_with_number
+from shared.domain.shifts import ShiftPattern
+from shared.entities import validate_mutation
+from shared.envelopes import Op
+from shared.errors import ValidationError
+from shared.ids import new_ulid
+from shared.store import LocalStore, MutationDraft
+
+ATTENDANCE = "hr.attendance"
+FIELDS = ["employee_id", "shift_date", "shift", "clock_in", "clock_out", "notes"]
+
+
+def employee_id_for(store: LocalStore, typed: str) -> str:
+    """The employee id behind a typed employee number (or an id), or a message beside the field."""
+    found = employee_with_number(store, typed)
+    if found is not None:
+        return found[0]
+    if store.get("hr.employee", typed) is not None:
+        return typed
+    raise ValidationError(f"no employee {typed}", {"employee_id": f"no employee with number {typed}"})
+
+
+def with_zone(text: Any, pattern: ShiftPattern) -> Any:
+    """An ISO time as typed; one without a zone is read as the site's wall clock. Unreadable text is returned
+    as it is, for the entity validation to name."""
+    try:
+        instant = datetime.fromisoformat(str(text))
+    except ValueError:
+        return text
+    return (instant if instant.tzinfo else instant.replace(tzinfo=pattern.zone)).isoformat()
+
+
+def attendance_form(store: LocalStore, actor: str, pattern: Callable[[], ShiftPattern]) -> MutationForm:
+    def build(values: dict[str, Any]) -> list[MutationDraft]:
+        employee_id = employee_id_for(store, need_text(values, "employee_id"))
+        shift_date, shift = need_text(values, "shift_date"), need_text(values, "shift")
+        typed = {**values, "employee_id": employee_id}
+        for name in ("clock_in", "clock_out"):
+            if name in typed:
+                typed[name] = with_zone(typed[name], pattern())
+        existing = store.query(ATTENDANCE, where={"employee_id": employee_id, "shift_date": shift_date,
+                                                  "shift": shift}, limit=1)
+        if not existing:
+            payload = {"source": "office", "status": "pending", **typed}
+            return [MutationDraft(ATTENDANCE, new_ulid(), Op.CREATE, payload, actor)]
+        row = existing[0]
+        state = row.state or {}
+        changed = {k: v for k, v in typed.items() if state.get(k) != v}
+        if not changed:
+            raise ValidationError("nothing to change", {"clock_out": "already recorded: type the clock-out"})
+        # The row as it will stand, through the entity's own record check (an update alone skips it).
+        validate_mutation(ATTENDANCE, Op.CREATE, {**state, **changed})
+        return [MutationDraft(ATTENDANCE, row.entity_id, Op.UPDATE, changed, actor)]
+
+    return MutationForm(store, ATTENDANCE, FIELDS, actor, build, draft_key="form:hr.attendance",
+                        save_label="Clock in / out")
