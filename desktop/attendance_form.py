@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from desktop.mutation_form import MutationForm, need_text
-from desktop.people_checks import employee_with_number
+from desktop.people_checks import employee_id_for
 from shared.domain.shifts import ShiftPattern
 from shared.entities import validate_mutation
 from shared.envelopes import Op
@@ -20,16 +20,6 @@ from shared.store import LocalStore, MutationDraft
 
 ATTENDANCE = "hr.attendance"
 FIELDS = ["employee_id", "shift_date", "shift", "clock_in", "clock_out", "notes"]
-
-
-def employee_id_for(store: LocalStore, typed: str) -> str:
-    """The employee id behind a typed employee number (or an id), or a message beside the field."""
-    found = employee_with_number(store, typed)
-    if found is not None:
-        return found[0]
-    if store.get("hr.employee", typed) is not None:
-        return typed
-    raise ValidationError(f"no employee {typed}", {"employee_id": f"no employee with number {typed}"})
 
 
 def with_zone(text: Any, pattern: ShiftPattern) -> Any:

@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 
+from shared.errors import ValidationError
 from shared.store import LocalStore
 
 EMPLOYEE = "hr.employee"
@@ -48,3 +49,13 @@ def employee_names(store: LocalStore) -> dict[str, str]:
         state = r.state or {}
         out[r.entity_id] = f"{state.get('number', '')} {state.get('name', '')}".strip()
     return out
+
+
+def employee_id_for(store: LocalStore, typed: str) -> str:
+    """The employee id behind a typed employee number (or an id), or a message beside the field."""
+    found = employee_with_number(store, typed)
+    if found is not None:
+        return found[0]
+    if store.get("hr.employee", typed) is not None:
+        return typed
+    raise ValidationError(f"no employee {typed}", {"employee_id": f"no employee with number {typed}"})

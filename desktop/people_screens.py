@@ -4,11 +4,13 @@ administrator); each screen shows its forms only to roles that may write what th
 from __future__ import annotations
 
 from desktop.attendance_view import AttendanceScreen
+from desktop.leave_view import LeaveScreen
 from desktop.ops_screen import OpsScreen
 from desktop.people_view import PeopleScreen
 from shared.permissions import allows
 
-PEOPLE_SCREENS: list[tuple[str, type[OpsScreen]]] = [("People", PeopleScreen), ("Attendance", AttendanceScreen)]
+PEOPLE_SCREENS: list[tuple[str, type[OpsScreen]]] = [("People", PeopleScreen), ("Attendance", AttendanceScreen),
+                                                     ("Leave", LeaveScreen)]
 
 
 def people_screens(roles: frozenset[str]) -> list[tuple[str, type[OpsScreen]]]:

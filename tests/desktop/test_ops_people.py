@@ -10,7 +10,6 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PySide6.QtCore import Qt
 
 from shared.domain.shifts import ShiftPattern
-
 from tests.desktop.test_ops_maintenance import click, from_hub, open_ops, type_into
 
 HR = frozenset({"hr"})
@@ -108,7 +107,7 @@ def _row(screen, name: str) -> list[str]:  # type: ignore[no-untyped-def]
     return next(r.cells for r in screen.model.rows if r.cells[0].endswith(name))
 
 
-def test_attendance_on_a_13_hour_night_shows_lateness_and_only_the_hour_past_the_real_end_as_overtime(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_13_hour_night_shows_lateness_and_only_time_past_its_real_end_as_overtime(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     desk, screen = _attendance_desk(qtbot, tmp_path)
     form = screen.form
     type_into(qtbot, form, {"employee_id": "E100", "shift_date": "2026-04-04", "shift": "night",
@@ -165,4 +164,70 @@ def test_an_unknown_employee_number_is_refused_beside_the_field(qtbot, tmp_path:
     click(qtbot, screen.form.save_button)
     assert "no employee with number E999" in screen.form.errors["employee_id"].text()
     assert desk.store.outbox_depth() == 0
+    desk.close()
+
+
+def _leave_desk(qtbot, tmp_path: Path):  # type: ignore[no-untyped-def]
+    desk = open_ops(tmp_path / "desk.db", actor="hana", roles=HR)
+    qtbot.addWidget(desk.window)
+    from_hub(desk.store, [
+        ("hr.employee", "emp-anna", {**ANNA, "hire_date": "2025-07-16"}),
+        ("hr.leave_type", "lt-al", {"code": "AL", "name": "Annual leave", "days_per_month": 1.5,
+                                    "carry_over_cap": 5}),
+        ("hr.leave_request", "lr-feb", {"employee_id": "emp-anna", "leave_type": "AL", "start_date": "2026-02-02",
+                                        "end_date": "2026-02-04", "days": 3, "status": "approved"}),
+    ])
+    desk.window.show_module("Leave")
+    return desk, desk.window.ops["Leave"]
+
+
+def test_the_leave_form_shows_the_balance_carried_capped_and_accrued_for_the_chosen_type(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    desk, screen = _leave_desk(qtbot, tmp_path)
+    type_into(qtbot, screen.form, {"employee_id": "E100", "leave_type": "AL", "start_date": "2026-03-10"})
+    # 2025 from 16 July: 1.5 x 16/31 = 0.77 + 5 x 1.5 = 8.27, capped to 5 at year end; 2026 to 10 March: Jan and
+    # Feb credited (3.00); February's 3 approved days booked: 5.00 available.
+    assert screen.balance.text() == ("AL balance on 2026-03-10: 5.00 days (carried in 5.00, accrued 3.00, "
+                                     "booked 3.00)")
+    type_into(qtbot, screen.form, {"leave_type": "XX"})
+    assert "Type an employee number and a leave type" in screen.balance.text()
+    desk.close()
+
+
+def test_overlapping_leave_and_leave_over_the_balance_are_refused_beside_the_field(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    desk, screen = _leave_desk(qtbot, tmp_path)
+    form = screen.form
+    typed = {"employee_id": "E100", "leave_type": "AL", "start_date": "2026-02-04", "end_date": "2026-02-05",
+             "reason": "family"}
+    type_into(qtbot, form, typed)
+    click(qtbot, form.save_button)
+    assert "overlaps leave lr-feb" in form.errors["start_date"].text()
+    assert {n: form.inputs[n].text() for n in typed} == typed and desk.store.outbox_depth() == 0
+    type_into(qtbot, form, {"start_date": "2026-03-10", "end_date": "2026-03-16"})  # 7 days, 5 available
+    click(qtbot, form.save_button)
+    assert "only 5.00 days available" in form.errors["end_date"].text() and form.errors["start_date"].text() == ""
+    assert form.inputs["end_date"].text() == "2026-03-16" and desk.store.outbox_depth() == 0
+    type_into(qtbot, form, {"end_date": "2026-03-14"})
+    click(qtbot, form.save_button)
+    assert form.errors["end_date"].text() == "" and desk.store.outbox_depth() == 1
+    [new] = [r for r in desk.store.query("hr.leave_request") if r.entity_id != "lr-feb"]
+    assert new.pending and new.state is not None
+    assert {k: new.state[k] for k in ("employee_id", "leave_type", "days", "status", "reason")} == {
+        "employee_id": "emp-anna", "leave_type": "AL", "days": 5.0, "status": "requested", "reason": "family"}
+    assert screen.model.rowCount() == 2
+    type_into(qtbot, form, {"employee_id": "E100", "leave_type": "AL", "start_date": "2026-03-20"})
+    assert "5.00 days" not in screen.balance.text() and "booked 8.00" in screen.balance.text()
+    desk.close()
+
+
+def test_a_site_manager_sees_leave_and_attendance_but_gets_no_forms(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    desk = open_ops(tmp_path / "desk.db", actor="max", roles=frozenset({"site_manager"}))
+    qtbot.addWidget(desk.window)
+    from_hub(desk.store, [("hr.employee", "emp-anna", ANNA),
+                          ("hr.leave_request", "lr-1", {"employee_id": "emp-anna", "leave_type": "AL",
+                                                        "start_date": "2026-02-02", "end_date": "2026-02-04",
+                                                        "days": 3, "status": "approved"})])
+    for title in ("Leave", "Attendance"):
+        desk.window.show_module(title)
+        assert desk.window.ops[title].form is None
+    assert desk.window.ops["Leave"].model.cell(0, 0) == "E100 Anna Byrne"
     desk.close()

@@ -1,0 +1,110 @@
+"""Leave: the requests on this PC and a request form that shows the person's balance for the chosen leave
+type as they type. The shared leave check refuses an overlap (beside the first day) and a request over the
+balance (beside the last day); nothing is written then and what was typed stays."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout
+
+from desktop.computed_model import ComputedRow, ComputedTableModel
+from desktop.leave_balance import balance_on, carried_into, leave_type, requests_of
+from desktop.mutation_form import MutationForm, need_text
+from desktop.ops_screen import OpsScreen, table_view
+from desktop.people_checks import employee_id_for, employee_names
+from shared.domain.leave import LeaveRequest, check_request
+from shared.envelopes import Op
+from shared.errors import ValidationError
+from shared.ids import new_ulid
+from shared.permissions import allows
+from shared.store import LocalStore, MutationDraft
+
+LEAVE = "hr.leave_request"
+HEADERS = ["Employee", "Type", "First day", "Last day", "Days", "Status"]
+
+
+def _date(values: dict[str, Any], name: str) -> date:
+    try:
+        return date.fromisoformat(need_text(values, name))
+    except ValueError:
+        raise ValidationError(f"{name} is not a date", {name: "must be a date (YYYY-MM-DD)"}) from None
+
+
+def _person_and_rule(store: LocalStore, values: dict[str, Any]):  # type: ignore[no-untyped-def]
+    employee_id = employee_id_for(store, need_text(values, "employee_id"))
+    code = need_text(values, "leave_type")
+    rule = leave_type(store, code)
+    if rule is None:
+        raise ValidationError(f"no leave type {code}", {"leave_type": f"no leave type {code}"})
+    employee = (r.state or {}) if (r := store.get("hr.employee", employee_id)) else {}
+    return employee_id, employee, rule
+
+
+def leave_form(store: LocalStore, actor: str) -> MutationForm:
+    def build(values: dict[str, Any]) -> list[MutationDraft]:
+        employee_id, employee, rule = _person_and_rule(store, values)
+        start, end = _date(values, "start_date"), _date(values, "end_date")
+        request = LeaveRequest(new_ulid(), employee_id, rule.code, start, end)
+        others = requests_of(store, employee_id)
+        hire = date.fromisoformat(str(employee["hire_date"]))
+        last = date.fromisoformat(str(employee["end_date"])) if employee.get("end_date") else None
+        cost = check_request(request, rule, hire, carried_into(rule, start.year, hire, others, last), others,
+                             end_date=last)
+        payload = {**values, "employee_id": employee_id, "leave_type": rule.code, "days": float(cost),
+                   "status": "requested"}
+        return [MutationDraft(LEAVE, request.id, Op.CREATE, payload, actor)]
+
+    return MutationForm(store, LEAVE, ["employee_id", "leave_type", "start_date", "end_date", "reason"], actor,
+                        build, draft_key="form:hr.leave_request", save_label="Request leave")
+
+
+class LeaveScreen(OpsScreen):
+    def __init__(self, store: LocalStore, actor: str, roles: frozenset[str]) -> None:
+        super().__init__(store, actor, roles)
+        self.model = ComputedTableModel(HEADERS)
+        self.view = table_view(self.model, "table:hr.leave_request")
+        layout = QHBoxLayout(self)
+        layout.addWidget(self.view, 3)
+        self.balance = QLabel("")
+        self.balance.setObjectName("leave_balance")
+        self.balance.setWordWrap(True)
+        self.form = leave_form(store, actor) if allows(roles, "write", LEAVE) else None
+        if self.form is not None:
+            right = QVBoxLayout()
+            right.addWidget(self.balance)
+            right.addWidget(self.form)
+            for name in ("employee_id", "leave_type", "start_date"):
+                self.form.inputs[name].textChanged.connect(self.show_balance)
+            self.form.saved.connect(lambda _id: self.after_write())
+            layout.addLayout(right, 2)
+        self.refresh()
+
+    def show_balance(self) -> None:
+        """The balance on the first day typed (today until then), after the person's other live requests."""
+        assert self.form is not None
+        values = self.form.values()
+        try:
+            employee_id, employee, rule = _person_and_rule(self.store, values)
+        except ValidationError:
+            self.balance.setText("Type an employee number and a leave type to see the balance.")
+            return
+        try:
+            as_of = _date(values, "start_date")
+        except ValidationError:
+            as_of = date.today()
+        b = balance_on(rule, employee, requests_of(self.store, employee_id), as_of)
+        self.balance.setText(f"{rule.code} balance on {as_of}: {b.available:.2f} days (carried in "
+                             f"{b.carried_in:.2f}, accrued {b.accrued:.2f}, booked {b.booked:.2f})")
+
+    def refresh(self) -> None:
+        names = employee_names(self.store)
+        rows = [ComputedRow(r.entity_id, [names.get(str(s.get("employee_id")), str(s.get("employee_id"))),
+                                          str(s.get("leave_type")), str(s.get("start_date")),
+                                          str(s.get("end_date")), f"{float(s.get('days') or 0):g}",
+                                          str(s.get("status"))], pending=r.pending)
+                for r in self.store.query(LEAVE) if (s := r.state or {})]
+        self.model.set_rows(rows)
+        if self.form is not None:
+            self.show_balance()
