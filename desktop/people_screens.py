@@ -7,10 +7,12 @@ from desktop.attendance_view import AttendanceScreen
 from desktop.leave_view import LeaveScreen
 from desktop.ops_screen import OpsScreen
 from desktop.people_view import PeopleScreen
+from desktop.reconciliation_view import ReconciliationScreen
 from shared.permissions import allows
 
 PEOPLE_SCREENS: list[tuple[str, type[OpsScreen]]] = [("People", PeopleScreen), ("Attendance", AttendanceScreen),
-                                                     ("Leave", LeaveScreen)]
+                                                     ("Leave", LeaveScreen),
+                                                     ("Hours reconciliation", ReconciliationScreen)]
 
 
 def people_screens(roles: frozenset[str]) -> list[tuple[str, type[OpsScreen]]]:

@@ -231,3 +231,62 @@ def test_a_site_manager_sees_leave_and_attendance_but_gets_no_forms(qtbot, tmp_p
         assert desk.window.ops[title].form is None
     assert desk.window.ops["Leave"].model.cell(0, 0) == "E100 Anna Byrne"
     desk.close()
+
+
+def _log(equipment: str, hours: float, source: str, operator: str | None = None) -> dict[str, object]:
+    log: dict[str, object] = {"equipment_id": equipment, "shift_date": "2026-07-01", "shift": "day",
+                              "operating_hours": hours, "source": source}
+    return {**log, "operator": operator} if operator else log
+
+
+def test_flagged_hours_are_reviewed_and_a_correction_needs_a_reason_and_paid_hours(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    desk = open_ops(tmp_path / "desk.db", actor="hana", roles=HR)
+    qtbot.addWidget(desk.window)
+    shift = {"shift_date": "2026-07-01", "shift": "day", "clock_in": "2026-07-01T06:00:00+00:00",
+             "clock_out": "2026-07-01T18:00:00+00:00", "source": "office", "status": "approved"}
+    from_hub(desk.store, [
+        ("hr.employee", "emp-anna", ANNA), ("hr.employee", "emp-ben", {**ANNA, "number": "E101", "name": "Ben Cole"}),
+        ("hr.employee", "emp-cara", {**ANNA, "number": "E102", "name": "Cara Diaz"}),
+        ("hr.attendance", "at-anna", {**shift, "employee_id": "emp-anna"}),
+        ("hr.attendance", "at-ben", {**shift, "employee_id": "emp-ben"}),
+        ("equipment.usage_log", "u1", _log("DT01", 10, "manual", "E100")),
+        ("equipment.usage_log", "u2", _log("DT01", 8, "telematics")),
+        ("equipment.usage_log", "u3", _log("EX02", 6, "manual", "Ben Cole")),
+        ("equipment.usage_log", "u4", _log("EX02", 6.2, "telematics")),  # 0.2 h off: within 0.5
+        ("equipment.usage_log", "u5", _log("LD03", 5, "manual", "E102")),  # Cara never clocked in
+    ])
+    desk.window.show_module("Hours reconciliation")
+    screen = desk.window.ops["Hours reconciliation"]
+    screen.day.setText("2026-07-01")
+    screen.refresh()
+    assert [(r.cells[0], r.cells[6], r.cells[7]) for r in screen.model.rows] == [
+        ("E100 Anna Byrne", "logged_vs_gateway", "open"), ("E102 Cara Diaz", "no_attendance", "open")]
+    assert all(r.needs_review for r in screen.model.rows)
+    assert screen.model.rows[0].cells[3:6] == ["8.00", "10.00", "12.00"]
+    form = screen.form
+    click(qtbot, form.save_button)  # no line chosen
+    assert form.errors["decision"].text() and desk.store.outbox_depth() == 0
+    assert screen.select("emp-anna:2026-07-01:day")
+    type_into(qtbot, form, {"decision": "correct"})
+    click(qtbot, form.save_button)
+    assert form.errors["reason"].text() == "say why (it is audited)" and desk.store.outbox_depth() == 0
+    type_into(qtbot, form, {"reason": "DT01 hour meter faulty"})
+    click(qtbot, form.save_button)
+    assert form.errors["paid_hours"].text() == "enter the hours to pay" and desk.store.outbox_depth() == 0
+    assert form.inputs["reason"].text() == "DT01 hour meter faulty"  # kept
+    type_into(qtbot, form, {"paid_hours": "9.5"})
+    click(qtbot, form.save_button)
+    assert desk.store.outbox_depth() == 1
+    review = desk.store.get("hr.reconciliation_review", "emp-anna:2026-07-01:day")
+    assert review is not None and review.pending and review.state is not None
+    assert {k: review.state[k] for k in ("decision", "paid_hours", "gateway_hours", "logged_hours", "flags",
+                                         "decided_by")} == {
+        "decision": "corrected", "paid_hours": 9.5, "gateway_hours": 8.0, "logged_hours": 10.0,
+        "flags": ["logged_vs_gateway"], "decided_by": "hana"}
+    anna = screen.model.rows[0]
+    assert anna.cells[7:10] == ["corrected", "9.50", "DT01 hour meter faulty"] and not anna.needs_review
+    assert screen.select("emp-cara:2026-07-01:day")
+    type_into(qtbot, form, {"decision": "reject", "reason": "not on site that day"})
+    click(qtbot, form.save_button)
+    assert desk.store.outbox_depth() == 2 and "0 open" in screen.summary.text()
+    desk.close()

@@ -1,0 +1,143 @@
+"""The reconciliation review list for one shift date: every operator line the shared rules flag (gateway vs
+logged vs attendance hours, over the threshold) with its decision; open ones red. Those who may write
+`hr.reconciliation_review` accept, correct or reject the selected line with a reason (checked by
+`reconciliation.check_decision`, the message beside the field; nothing written when refused)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QVBoxLayout
+
+from desktop.computed_model import ComputedRow, ComputedTableModel
+from desktop.fields_form import FieldsForm
+from desktop.ops_screen import OpsScreen, table_view
+from desktop.people_checks import employee_names
+from desktop.reconciliation_lines import lines_for
+from desktop.record_form import SAVED_HERE, person_draft_key
+from shared.domain.reconciliation import Decision, Line, check_decision, flags, review_payload
+from shared.envelopes import Op
+from shared.errors import ValidationError
+from shared.permissions import allows
+from shared.store import LocalStore, MutationDraft
+
+REVIEW = "hr.reconciliation_review"
+HEADERS = ["Operator", "Shift", "Equipment", "Gateway h", "Logged h", "Attendance h", "Flags", "Decision",
+           "Paid h", "Reason"]
+RECORDED = {"accept": "accepted", "correct": "corrected", "reject": "rejected"}
+
+
+def _h(value: Decimal | None) -> str:
+    return "" if value is None else f"{value:.2f}"
+
+
+def _hours(text: str, name: str) -> Decimal | None:
+    if not text:
+        return None
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        raise ValidationError(f"{name} is not a number", {name: "must be a number of hours"}) from None
+
+
+class ReviewForm(FieldsForm):
+    def __init__(self, owner: ReconciliationScreen) -> None:
+        self.owner = owner
+        super().__init__(owner.store, [("decision", "Decision (accept / correct / reject) *"),
+                                        ("paid_hours", "Paid hours (correct)"),
+                                        ("machine_hours", "Machine hours (correct)"), ("reason", "Reason *")],
+                         draft_key=person_draft_key("form:hr.reconciliation_review", owner.actor),
+                         save_label="Decide")
+
+    def write(self) -> tuple[str, str]:
+        picked = self.owner.selected()
+        if picked is None:
+            raise ValidationError("choose a line in the list first", {"decision": "choose a line in the list"})
+        line, threshold = picked
+        v = self.values()
+        decision = Decision(line.key, str(v.get("decision", "")).lower(), str(v.get("reason", "")),
+                            _hours(v.get("paid_hours", ""), "paid_hours"),
+                            _hours(v.get("machine_hours", ""), "machine_hours"))
+        check_decision(line, decision)
+        fields: dict[str, object] = {"decision": RECORDED[decision.decision], "reason": decision.reason,
+                                     "decided_by": self.owner.actor, "decided_at": datetime.now(UTC).isoformat()}
+        for name, value in (("paid_hours", decision.paid_hours), ("machine_hours", decision.machine_hours)):
+            if value is not None:
+                fields[name] = float(value)
+        actor = self.owner.actor
+        if self.store.get(REVIEW, line.key) is None:
+            payload = {**(review_payload(line, threshold) or {}), **fields}
+            draft = MutationDraft(REVIEW, line.key, Op.CREATE, payload, actor)
+        else:
+            draft = MutationDraft(REVIEW, line.key, Op.UPDATE, fields, actor)
+        self.store.enqueue_many([draft])
+        return line.key, SAVED_HERE
+
+
+class ReconciliationScreen(OpsScreen):
+    def __init__(self, store: LocalStore, actor: str, roles: frozenset[str]) -> None:
+        super().__init__(store, actor, roles)
+        self.model = ComputedTableModel(HEADERS)
+        self.view = table_view(self.model, "table:hr.reconciliation_review")
+        self.day = QLineEdit(date.today().isoformat())
+        # No per-site threshold is kept on the desktop yet (the hub's setting is still to be built).
+        self.threshold = QLineEdit("0.5")
+        for edit in (self.day, self.threshold):
+            edit.returnPressed.connect(self.refresh)
+        self.summary = QLabel("")
+        left = QVBoxLayout()
+        for label, edit in (("Shift date (Enter)", self.day), ("Threshold hours (Enter)", self.threshold)):
+            left.addWidget(QLabel(label))
+            left.addWidget(edit)
+        left.addWidget(self.view, 1)
+        left.addWidget(self.summary)
+        layout = QHBoxLayout(self)
+        layout.addLayout(left, 3)
+        self.form = ReviewForm(self) if allows(roles, "write", REVIEW) else None
+        if self.form is not None:
+            self.form.saved.connect(lambda _id: self.after_write())
+            layout.addWidget(self.form, 2)
+        self.lines: dict[str, tuple[Line, Decimal]] = {}
+        self.refresh()
+
+    def selected(self) -> tuple[Line, Decimal] | None:
+        index = self.view.currentIndex()
+        if not index.isValid() or index.row() >= len(self.model.rows):
+            return None
+        return self.lines.get(self.model.rows[index.row()].key)
+
+    def select(self, key: str) -> bool:
+        for row, r in enumerate(self.model.rows):
+            if r.key == key:
+                self.view.selectRow(row)
+                return True
+        return False
+
+    def refresh(self) -> None:
+        try:
+            day, threshold = date.fromisoformat(self.day.text().strip()), Decimal(self.threshold.text().strip())
+        except (ValueError, InvalidOperation):
+            self.summary.setText("Type a date as YYYY-MM-DD and the threshold in hours.")
+            self.model.set_rows([])
+            return
+        names = employee_names(self.store)
+        rows, self.lines = [], {}
+        for line in lines_for(self.store, day):
+            found = flags(line, threshold)
+            review = self.store.get(REVIEW, line.key)
+            s = (review.state or {}) if review else {}
+            if not found and review is None:
+                continue  # accepted as it stands: nothing to review
+            decision = str(s.get("decision") or "open")
+            paid = s.get("paid_hours")
+            self.lines[line.key] = (line, threshold)
+            rows.append(ComputedRow(line.key, [
+                names.get(line.employee_id, line.employee_id), line.shift, ", ".join(line.equipment_ids),
+                _h(line.gateway_hours), _h(line.logged_hours), _h(line.attendance_hours), ", ".join(found),
+                decision, "" if paid is None else f"{float(paid):.2f}", str(s.get("reason") or "")],
+                pending=bool(review and review.pending), needs_review=decision == "open"))
+        self.model.set_rows(rows)
+        self.view.resizeColumnsToContents()
+        waiting = sum(1 for r in rows if r.needs_review)
+        self.summary.setText(f"{len(rows)} line(s) to review on {day}; {waiting} open (red)")
