@@ -43,6 +43,38 @@ def folded(spec: SiteSpec) -> dict[tuple[str, str], tuple[dict[str, Any] | None,
     return records
 
 
+def people_extras(records: dict[tuple[str, str], tuple[dict[str, Any] | None, int]], today: date,
+                  machines: list[str]) -> None:
+    """The site's people as HR keeps them: an operator per machine here, clocked in for today's day shift, their
+    logged hours today (short of what they clocked), a leave type and a
+    few leave requests. Every fifth did not clock in: the reconciliation has lines to review."""
+    records[("hr.leave_type", "AL")] = ({"code": "AL", "name": "Annual leave", "days_per_month": 1.5,
+                                          "carry_over_cap": 10, "paid": True, "payroll_code": "AL"}, 1)
+    for n, machine in enumerate(machines):
+        name = f"Operator {n:03d}"
+        employee = f"emp-{n:03d}"
+        records[("hr.employee", employee)] = ({
+            "number": f"E{n:04d}", "name": name, "position": "Haul truck operator", "department": "Mining",
+            "site": SITE, "crew_id": f"crew-{n % 4}", "hire_date": "2020-01-06", "status": "active"}, 1)
+        if n % 5 == 0:
+            records[("equipment.usage_log", f"{machine}:{today.isoformat()}:day")] = ({
+                "equipment_id": machine, "shift_date": today.isoformat(), "shift": "day", "operator": name,
+                "operating_hours": 9.0, "standby_hours": 1.0, "source": "manual"}, 1)
+            continue  # logged hours on a machine, never clocked in: the reconciliation flags it
+        records[("hr.attendance", f"att-{employee}-{today.isoformat()}")] = ({
+            "employee_id": employee, "shift_date": today.isoformat(), "shift": "day",
+            "clock_in": f"{today.isoformat()}T06:00:00+00:00", "clock_out": f"{today.isoformat()}T18:00:00+00:00",
+            "source": "office", "status": "pending"}, 1)
+        records[("equipment.usage_log", f"{machine}:{today.isoformat()}:day")] = ({
+            "equipment_id": machine, "shift_date": today.isoformat(), "shift": "day", "operator": name,
+            "operating_hours": 8.0 + (n % 3), "standby_hours": 1.0, "source": "manual"}, 1)
+        if n % 8 == 0:
+            start = today + timedelta(days=14 + n)
+            records[("hr.leave_request", f"leave-{employee}")] = ({
+                "employee_id": employee, "leave_type": "AL", "start_date": start.isoformat(),
+                "end_date": (start + timedelta(days=4)).isoformat(), "days": 5, "status": "requested"}, 1)
+
+
 def office_extras(records: dict[tuple[str, str], tuple[dict[str, Any] | None, int]], today: date) -> None:
     """What the seed leaves out but a site office has, so no screen is empty: rental machines (every tenth,
     with a customer and rate), a PO waiting for the supervisor, a transfer still on the road, and conflicts
@@ -64,6 +96,7 @@ def office_extras(records: dict[tuple[str, str], tuple[dict[str, Any] | None, in
         "kind": "transfer_out", "store_id": "store-main", "item_id": "item-00001", "quantity": 2.0,
         "occurred_at": f"{today.isoformat()}T06:30:00+00:00", "by": "storeman", "transfer_id": "tr-on-the-road",
         "to_store_id": "store-workshop", "unit_cost": 120.0}, 1)
+    people_extras(records, today, [u[1] for u in units[:40]])
     for n in range(30):
         unit = units[n][1]
         records[("sync.conflict", f"conflict-{n:02d}")] = ({
