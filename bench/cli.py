@@ -13,8 +13,8 @@ RESULTS = Path(__file__).parent / "results" / "latest.json"
 @app.callback(invoke_without_command=True)
 def run(
     quick: bool = typer.Option(False, "--quick", help="small sizes: a smoke run of about a minute"),
-    only: list[str] = typer.Option([], "--only", help="store, push, receipts, backfill, live, edge, "
-                                   "telemetry, telemetry-query (the range query alone), load (repeatable)"),
+    only: list[str] = typer.Option([], "--only", help="store, push, receipts, ledger, backfill, live, "
+                                   "edge, telemetry, telemetry-query (the range query alone), load (repeatable)"),
     load_users: int = typer.Option(500, "--load-users", min=1, help="load: concurrent simulated users"),
     load_seconds: float = typer.Option(60.0, "--load-seconds", min=5, max=3600, help="load: duration (600 = 10 min)"),
     load_workers: int = typer.Option(2, "--load-workers", min=1, max=64, help="load: hub processes"),
@@ -27,15 +27,24 @@ def run(
                                             "is the issue's scale: ~15 GB and tens of minutes to fill)"),
 ) -> None:
     """Run the benchmarks and print the table (also written to bench/results/latest.json)."""
-    from bench import backfill_bench, edge_bench, live_bench, push_bench, receipts_bench, store_bench, telemetry_bench
+    from bench import (
+        backfill_bench,
+        edge_bench,
+        ledger_bench,
+        live_bench,
+        push_bench,
+        receipts_bench,
+        store_bench,
+        telemetry_bench,
+    )
     from bench.env import bench_env
     from bench.report import Row, show
 
-    wanted = set(only) or {"store", "push", "receipts", "backfill", "live", "edge", "telemetry", "load"}
+    wanted = set(only) or {"store", "push", "receipts", "ledger", "backfill", "live", "edge", "telemetry", "load"}
     sizes = {"store": 20_000 if quick else 50_000, "push": 10_000 if quick else 50_000,
              "backfill": 100_000 if quick else 1_000_000, "streams": 100 if quick else 500,
              "events": 20 if quick else 100, "edge": 10_000 if quick else 50_000,
-             "telemetry": 200_000 if quick else 2_000_000,
+             "ledger": 100_000 if quick else 1_000_000, "telemetry": 200_000 if quick else 2_000_000,
              "telemetry_table": telemetry_rows or (1_000_000 if quick else 10_000_000)}
     rows: list[Row] = []
     with bench_env() as env:
@@ -45,6 +54,8 @@ def run(
             rows.append(push_bench.run(env, sizes["push"]))
         if "receipts" in wanted:
             rows.append(receipts_bench.run(env, sizes["push"] // 2))
+        if "ledger" in wanted:
+            rows += ledger_bench.run(env, sizes["ledger"])
         if "backfill" in wanted:
             rows.append(backfill_bench.run(env, sizes["backfill"]))
         if "live" in wanted:

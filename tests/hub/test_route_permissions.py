@@ -170,6 +170,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/v1/telemetry"): DEVICE,
     ("GET", "/v1/telemetry/samples"): ANY_TOKEN,
     ("GET", "/v1/admin/devices/status"): frozenset({"administrator", "site_manager"}),  # devices.list
+    # read on finance.* (tenant-wide grants here): a viewer's finance.* is none, operators have no finance rule
+    ("GET", "/v1/finance/trial-balance"): frozenset({"administrator", "site_manager", "finance"}),
 }
 
 
@@ -223,8 +225,11 @@ def call(w: World, route: tuple[str, str], token: str | None) -> httpx.Response:
             "/v1/sync/push": {"device_id": w.hq.device_id, "mutations": []},
             "/v1/telemetry": {"batch_id": new_ulid(), "device_id": w.hq.device_id, "site_id": "s1", "samples": []},
         }.get(path)
-        params = {"equipment_id": "DT01", "start": "2026-01-01T00:00:00+00:00",
-                  "end": "2026-01-02T00:00:00+00:00"} if path == "/v1/telemetry/samples" else None
+        params: dict[str, str] | None = {
+            "/v1/telemetry/samples": {"equipment_id": "DT01", "start": "2026-01-01T00:00:00+00:00",
+                                      "end": "2026-01-02T00:00:00+00:00"},
+            "/v1/finance/trial-balance": {"as_of": "2026-11-30", "by": "site"},
+        }.get(path)
         return c.request(method, path, json=body, params=params)
 
 
