@@ -32,8 +32,9 @@ def check_entry(entry: LedgerEntry, chart: ChartOfAccounts, calendar: PeriodCale
 
 def _same_posting(a: LedgerEntry, b: LedgerEntry) -> bool:
     # Line order and memo text are presentation; the posting is the multiset of (account, amounts, dimensions).
-    def key(ln: LedgerLine) -> tuple[str, str, str, tuple[tuple[str, str], ...]]:
-        return (ln.account, str(ln.debit), str(ln.credit), tuple((str(d), v) for d, v in ln.dimensions))
+    # Amounts as whole cents: 125, 125.0 and 125.00 are one amount (Decimal's text keeps the exponent).
+    def key(ln: LedgerLine) -> tuple[str, int, int, tuple[tuple[str, str], ...]]:
+        return (ln.account, int(ln.debit * 100), int(ln.credit * 100), tuple((str(d), v) for d, v in ln.dimensions))
 
     return (a.posting_date == b.posting_date and a.reverses == b.reverses
             and sorted(map(key, a.lines)) == sorted(map(key, b.lines)))

@@ -127,6 +127,18 @@ def test_replaying_the_same_key_and_figures_is_a_duplicate_and_posts_nothing() -
     assert outcome is PostOutcome.DUPLICATE and again is ledger
 
 
+def test_the_same_amount_written_with_another_exponent_is_the_same_posting() -> None:
+    # A replay read back from storage says 125 where the first post said 125.00: the same figures.
+    ledger, _ = Ledger().post(receipt(), chart(), OPEN)
+    e = receipt()
+    rewritten = tuple(LedgerLine(ln.account, D(int(ln.debit)) if ln.debit == int(ln.debit) else ln.debit,
+                                 D(int(ln.credit)) if ln.credit == int(ln.credit) else ln.credit, ln.dimensions)
+                      for ln in e.lines)
+    assert any(str(a.debit or a.credit) != str(b.debit or b.credit) for a, b in zip(rewritten, e.lines, strict=True))
+    again, outcome = ledger.post(LedgerEntry(e.key, e.posting_date, rewritten), chart(), OPEN)
+    assert outcome is PostOutcome.DUPLICATE and again is ledger
+
+
 def test_the_same_key_with_other_figures_is_refused_not_posted_twice() -> None:
     ledger, _ = Ledger().post(receipt(), chart(), OPEN)
     with pytest.raises(IdempotencyConflictError, match=r"'goods_receipt:M1' was already posted, dated 2026-11-30 "
