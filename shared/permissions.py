@@ -57,6 +57,9 @@ ENTITY_RULES: Final[Mapping[str, Mapping[str, Access]]] = MappingProxyType({
         "maintenance.*": _R, "maintenance.work_order": _W, "maintenance.labour_entry": _W,
         "inventory.*": _R, "procurement.*": _R, "procurement.requisition": _W,
         "sync.conflict_resolution": _W,
+        # The crew's supervisor approves attendance and decides the hours reconciliation (issue 14); sees the
+        # people, rosters and leave of the site to plan shifts, but keeps the employee master and leave to HR.
+        "hr.*": _R, "hr.attendance": _W, "hr.reconciliation_review": _W,
     },
     "storeman": {
         "inventory.*": _W, "procurement.*": _R, "procurement.requisition": _W, "procurement.goods_receipt": _W,

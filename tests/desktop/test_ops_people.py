@@ -71,10 +71,17 @@ def test_editing_an_employee_keeps_its_own_number_and_sends_only_what_changed(qt
 
 
 def test_people_screen_is_only_for_roles_that_read_hr_and_the_form_only_for_writers(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    supervisor = open_ops(tmp_path / "desk.db", actor="sam", roles=frozenset({"supervisor"}))
+    storeman = open_ops(tmp_path / "desk.db", actor="sam", roles=frozenset({"storeman"}))
+    qtbot.addWidget(storeman.window)
+    assert "People" not in storeman.window.ops
+    assert not storeman.window.nav.findItems("People", Qt.MatchFlag.MatchExactly)
+    storeman.close()
+    # The crew's supervisor approves attendance and decides reconciliation lines, but keeps off the master data.
+    supervisor = open_ops(tmp_path / "desk.db", actor="sue", roles=frozenset({"supervisor"}))
     qtbot.addWidget(supervisor.window)
-    assert "People" not in supervisor.window.ops
-    assert not supervisor.window.nav.findItems("People", Qt.MatchFlag.MatchExactly)
+    assert supervisor.window.ops["People"].form is None and supervisor.window.ops["Leave"].form is None
+    assert supervisor.window.ops["Attendance"].form is not None
+    assert supervisor.window.ops["Hours reconciliation"].form is not None
     supervisor.close()
     manager = open_ops(tmp_path / "desk.db", actor="max", roles=frozenset({"site_manager"}))
     qtbot.addWidget(manager.window)

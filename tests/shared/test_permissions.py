@@ -59,6 +59,12 @@ TABLE: list[tuple[str, str, str | None, bool]] = [
     ("finance", "write", "inventory.movement", False),
     # HR: people, approvals (leave), forms
     ("hr", "write", "hr.employee", True),
+    ("supervisor", "read", "hr.employee", True),
+    ("supervisor", "write", "hr.employee", False),
+    ("supervisor", "write", "hr.attendance", True),
+    ("supervisor", "write", "hr.reconciliation_review", True),
+    ("supervisor", "write", "hr.leave_request", False),
+    ("storeman", "read", "hr.employee", False),
     ("hr", "write", "approvals.request", True),
     ("hr", "read", "equipment.usage_log", True),
     ("hr", "write", "equipment.usage_log", False),
