@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QVBoxLayout
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout
 
 from desktop.computed_model import ComputedRow, ComputedTableModel
 from desktop.fields_form import FieldsForm
 from desktop.ops_screen import OpsScreen, table_view
+from desktop.payroll_export import write_payroll_file
 from desktop.people_checks import employee_names
 from desktop.reconciliation_lines import lines_for
 from desktop.record_form import SAVED_HERE, person_draft_key
@@ -99,7 +101,48 @@ class ReconciliationScreen(OpsScreen):
             self.form.saved.connect(lambda _id: self.after_write())
             layout.addWidget(self.form, 2)
         self.lines: dict[str, tuple[Line, Decimal]] = {}
+        self.export_button: QPushButton | None = None
+        if allows(roles, "write", "hr.employee"):  # the payroll file is HR's to send
+            self._add_payroll_export(left)
         self.refresh()
+
+    def _add_payroll_export(self, layout: QVBoxLayout) -> None:
+        first = date.today().replace(day=1)
+        self.period_start, self.period_end = QLineEdit(first.isoformat()), QLineEdit(date.today().isoformat())
+        self.export_folder = Path.home() / "Pitline exports"
+        self.export_button = QPushButton("Export payroll CSV for the period")
+        self.export_status = QLabel("")
+        self.export_status.setWordWrap(True)
+        row = QHBoxLayout()
+        for label, edit in (("Payroll from", self.period_start), ("to", self.period_end)):
+            row.addWidget(QLabel(label))
+            row.addWidget(edit)
+        row.addWidget(self.export_button)
+        layout.addLayout(row)
+        layout.addWidget(self.export_status)
+        self.export_button.clicked.connect(self.export_payroll)
+
+    def export_payroll(self) -> None:
+        try:
+            start = date.fromisoformat(self.period_start.text().strip())
+            end = date.fromisoformat(self.period_end.text().strip())
+            threshold = Decimal(self.threshold.text().strip())
+        except (ValueError, InvalidOperation):
+            self.export_status.setText("Type the period as two dates (YYYY-MM-DD) and the threshold in hours.")
+            return
+        try:
+            self.export_folder.mkdir(parents=True, exist_ok=True)
+            path = write_payroll_file(self.store, start, end, threshold, self.export_folder)
+        except ValidationError as exc:
+            self.export_status.setText(f"Not exported: {exc}")
+            self.export_status.setStyleSheet("color: #b00020")
+            return
+        except OSError as exc:
+            self.export_status.setText(f"Not exported: cannot write to {self.export_folder}: {exc.strerror}")
+            self.export_status.setStyleSheet("color: #b00020")
+            return
+        self.export_status.setStyleSheet("")
+        self.export_status.setText(f"Payroll written to {path}")
 
     def selected(self) -> tuple[Line, Decimal] | None:
         index = self.view.currentIndex()

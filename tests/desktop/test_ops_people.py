@@ -270,6 +270,14 @@ def test_flagged_hours_are_reviewed_and_a_correction_needs_a_reason_and_paid_hou
         ("E100 Anna Byrne", "logged_vs_gateway", "open"), ("E102 Cara Diaz", "no_attendance", "open")]
     assert all(r.needs_review for r in screen.model.rows)
     assert screen.model.rows[0].cells[3:6] == ["8.00", "10.00", "12.00"]
+    # Payroll waits for every flagged line of the period to be decided.
+    assert screen.export_button is not None
+    screen.period_start.setText("2026-07-01")
+    screen.period_end.setText("2026-07-01")
+    screen.export_folder = tmp_path / "exports"
+    click(qtbot, screen.export_button)
+    assert "2 reconciliation line(s) still open" in screen.export_status.text()
+    assert not list(screen.export_folder.glob("*.csv"))
     form = screen.form
     click(qtbot, form.save_button)  # no line chosen
     assert form.errors["decision"].text() and desk.store.outbox_depth() == 0
@@ -296,4 +304,17 @@ def test_flagged_hours_are_reviewed_and_a_correction_needs_a_reason_and_paid_hou
     type_into(qtbot, form, {"decision": "reject", "reason": "not on site that day"})
     click(qtbot, form.save_button)
     assert desk.store.outbox_depth() == 2 and "0 open" in screen.summary.text()
+    click(qtbot, screen.export_button)
+    path = screen.export_folder / "payroll-2026-07-01..2026-07-01.csv"
+    assert screen.export_status.text() == f"Payroll written to {path}"
+    # Anna: corrected to 9.5 h; Ben: within the threshold, his 12 clocked hours as they stand; Cara: rejected, 0.
+    lines = path.read_text().splitlines()
+    assert lines[0] == "period,employee_number,employee_name,kind,code,quantity,unit"
+    ordinary = [ln for ln in lines[1:] if ",hours,ORD," in ln]
+    assert ordinary == ["2026-07-01..2026-07-01,E100,Anna Byrne,hours,ORD,9.50,h",
+                        "2026-07-01..2026-07-01,E101,Ben Cole,hours,ORD,12.00,h",
+                        "2026-07-01..2026-07-01,E102,Cara Diaz,hours,ORD,0.00,h"]
+    first = path.read_bytes()
+    click(qtbot, screen.export_button)  # the same period again: the same file, byte for byte
+    assert path.read_bytes() == first
     desk.close()
