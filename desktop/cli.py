@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -104,7 +105,8 @@ def check(
     from shared.store import DeviceIdentity, PassphraseKeyProvider
 
     _refuse_broken_binding()
-    path = store or Path(tempfile.mkdtemp(prefix="pitline-desk-")) / "desk.db"
+    scratch = None if store else Path(tempfile.mkdtemp(prefix="pitline-desk-"))  # removed at the end
+    path = store if scratch is None else scratch / "desk.db"
     qt = QApplication.instance() or QApplication([])
     key = PassphraseKeyProvider("desktop check", n=2**14)
     desktop = build(path, key, identity=DeviceIdentity(device, tenant, site), actor="check", hub_url=hub_url,
@@ -118,3 +120,5 @@ def check(
     typer.echo(f"desktop check: window ready in {ready:.2f} s; outbox {desktop.store.outbox_depth()}; "
                f"records {sum(m.total for m in desktop.window.models.values())}")
     desktop.close()
+    if scratch is not None:
+        shutil.rmtree(scratch, ignore_errors=True)

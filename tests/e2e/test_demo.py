@@ -57,3 +57,12 @@ def test_run_sh_advertises_only_options_the_demo_has() -> None:
     advertised = set(re.findall(r"(?<![\w-])--[a-z][\w-]*", comments))
     assert advertised, "run.sh should say which options it passes on"
     assert advertised <= known, f"run.sh advertises {sorted(advertised - known)}; the demo has {sorted(known)}"
+
+
+def test_the_desktop_check_leaves_no_store_behind(tmp_path: Path) -> None:
+    # The demo runs it once per run: each left an encrypted store in /tmp.
+    env = {**os.environ, "TMPDIR": str(tmp_path), "QT_QPA_PLATFORM": "offscreen"}
+    done = subprocess.run([sys.executable, "-m", "pitline", "desktop", "check"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "desktop check: window ready" in done.stdout, done.stdout + done.stderr[-2000:]
+    assert list(tmp_path.iterdir()) == [], list(tmp_path.iterdir())
