@@ -47,17 +47,25 @@ def money(value: Decimal | int | float | str) -> Decimal:
 
 
 @dataclass(frozen=True)
-class AccountMap:
-    """The accounts the operational postings use (configurable per tenant's chart of accounts)."""
+class LedgerAccounts:
+    """The accounts the posting rules use (shared.domain.postings and the helpers below); a tenant maps them onto
+    its own chart."""
 
+    bank: str = "1100"
+    receivable: str = "1200"
     inventory: str = "1400"
-    grir: str = "2150"
+    fixed_assets: str = "1500"
+    accumulated_depreciation: str = "1590"
     payable: str = "2100"
+    grir: str = "2150"
+    equity: str = "3100"
+    rental_income: str = "4100"
     price_variance: str = "5400"
     consumption: str = "6100"  # parts issued to work orders and cost centres
+    depreciation: str = "6500"
 
 
-DEFAULT_ACCOUNTS = AccountMap()
+DEFAULT_ACCOUNTS = LedgerAccounts()
 
 
 @dataclass(frozen=True)
@@ -124,7 +132,7 @@ def balances(entries: Iterable[JournalEntry]) -> dict[str, Decimal]:
 
 
 def receipt_entry(
-    reference: str, quantity: Decimal, po_unit_price: Decimal, accounts: AccountMap = DEFAULT_ACCOUNTS
+    reference: str, quantity: Decimal, po_unit_price: Decimal, accounts: LedgerAccounts = DEFAULT_ACCOUNTS
 ) -> JournalEntry:
     """Goods received against a PO line: Dr inventory / Cr GR/IR at the PO price.
     A negative quantity (a return to vendor) posts the reverse."""
@@ -141,7 +149,7 @@ def invoice_entry(
     quantity: Decimal,
     po_unit_price: Decimal,
     invoice_unit_price: Decimal,
-    accounts: AccountMap = DEFAULT_ACCOUNTS,
+    accounts: LedgerAccounts = DEFAULT_ACCOUNTS,
 ) -> JournalEntry:
     """A matched invoice line: Dr GR/IR at the PO price (clears the receipt), Cr AP at the invoice
     price, and the difference to price variance (Dr when the vendor charged more)."""

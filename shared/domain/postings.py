@@ -17,37 +17,17 @@ becomes money), so each rule only places them.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
 from shared.domain.accounts import Account, AccountType, ChartOfAccounts, Dimension, dims
-from shared.domain.finance import ZERO, money
+from shared.domain.finance import DEFAULT_ACCOUNTS, ZERO, LedgerAccounts, money
 from shared.domain.finance_errors import FinanceError, MissingDimensionError, UnmatchedInvoiceError
 from shared.domain.journal import LedgerEntry, LedgerLine, credit, debit, line
 from shared.domain.matching import MatchResult
 from shared.domain.periods import Period
 
-
-@dataclass(frozen=True)
-class LedgerAccounts:
-    """The accounts the posting rules use; a tenant maps them onto its own chart."""
-
-    bank: str = "1100"
-    receivable: str = "1200"
-    inventory: str = "1400"
-    fixed_assets: str = "1500"
-    accumulated_depreciation: str = "1590"
-    payable: str = "2100"
-    grir: str = "2150"
-    equity: str = "3100"
-    rental_income: str = "4100"
-    price_variance: str = "5400"
-    consumption: str = "6100"
-    depreciation: str = "6500"
-
-
-ACCOUNTS = LedgerAccounts()
+ACCOUNTS = DEFAULT_ACCOUNTS
 
 _SITE = frozenset({Dimension.SITE})
 
