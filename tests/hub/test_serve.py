@@ -4,7 +4,6 @@ only from configured proxies (the sign-in rate limit cannot be dodged with X-For
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ from pathlib import Path
 import httpx
 
 from pitline.harness import ROOT, free_port
+from tests.hub.test_hub_faults_cli import stop
 
 STRICT_SIGNIN = {"PITLINE_SIGNIN_RATE_BURST": "3", "PITLINE_SIGNIN_RATE_PER_MINUTE": "1"}
 
@@ -44,13 +44,7 @@ def served(dsn: str, *args: str, env: dict[str, str] | None = None, scheme: str 
             time.sleep(0.1)
         yield url
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(5)
+        stop(proc)
 
 
 def signin_statuses(url: str, forwarded_for: list[str]) -> list[int]:
