@@ -2,6 +2,7 @@
 the desktop and the hub run the same rules."""
 
 from shared.domain import (  # noqa: F401  (each module registers its entities on import)
+    allowances,
     approvals,
     core_entities,
     finance,
@@ -10,4 +11,5 @@ from shared.domain import (  # noqa: F401  (each module registers its entities o
     notifications,
     people,
     procurement,
+    site_calendar,
 )

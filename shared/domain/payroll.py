@@ -1,11 +1,14 @@
 """Payroll export: a period's ordinary hours, overtime, allowances and leave per employee as CSV.
 
 Layout (docs/people.md): UTF-8, `\\n` line ends, a header row, then one row per employee per item:
-`period,employee_number,employee_name,kind,code,quantity,unit`
+`period,employee_number,employee_name,kind,code,quantity,unit,multiplier,rate_cents,amount_cents`
 - `period` is `<first day>..<last day>` (ISO dates, both inclusive); shifts belong to the date they start on.
 - `kind` is `hours` (codes `ORD` ordinary, `OT` overtime; unit `h`), `allowance` (the allowance's code and
   unit) or `leave` (the leave type's payroll code; unit `d`).
 - `quantity` has exactly two decimals, rounded half up after summing.
+- `multiplier`, `rate_cents`, `amount_cents` are filled on allowance rows only (`shared.domain.allowances`):
+  the loading a holiday's hours are paid at (two decimals), or the rate per unit and quantity × rate in whole
+  cents (half up); empty otherwise.
 - Rows are sorted by employee number, then kind (hours, allowance, leave), then code; equal items are summed.
 Same inputs in any order give byte-identical text: a period can be exported again and compared.
 Pure: rows in, text out; no clock, no I/O."""
@@ -23,7 +26,8 @@ from shared.domain.leave import LeaveRequest
 from shared.domain.reconciliation import Line, Outcome
 from shared.errors import ValidationError
 
-COLUMNS = ("period", "employee_number", "employee_name", "kind", "code", "quantity", "unit")
+COLUMNS = ("period", "employee_number", "employee_name", "kind", "code", "quantity", "unit", "multiplier",
+           "rate_cents", "amount_cents")
 KIND_ORDER = {"hours": 0, "allowance": 1, "leave": 2}
 CENT = Decimal("0.01")
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would run these as formulas
@@ -52,6 +56,8 @@ class WorkedShift:
     shift_date: date
     paid_hours: Decimal  # accepted hours (reconciliation), overtime included
     overtime_hours: Decimal = Decimal(0)
+    shift: str = "day"  # day | night: the night allowance counts nights
+    site: str | None = None  # where it was worked: site allowances and public holidays are per site
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,8 @@ class Allowance:
     code: str
     quantity: Decimal
     unit: str = "ea"
+    rate_cents: int | None = None  # money per unit (allowances.py); None: the payroll system prices it
+    multiplier: Decimal | None = None  # the loading of holiday hours
 
 
 @dataclass(frozen=True)
@@ -80,10 +88,19 @@ class Row:
     unit: str
     employee_name: str
     quantity: Decimal
+    multiplier: Decimal | None = None
+    rate_cents: int | None = None
+
+    @property
+    def amount_cents(self) -> int | None:
+        if self.rate_cents is None:
+            return None
+        return int((self.quantity * self.rate_cents).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 def worked_from_reconciliation(lines: Iterable[Line], outcome: Outcome, employee_numbers: Mapping[str, str],
-                               overtime_by_key: Mapping[str, Decimal] | None = None) -> list[WorkedShift]:
+                               overtime_by_key: Mapping[str, Decimal] | None = None,
+                               site: str | None = None) -> list[WorkedShift]:
     """Paid shifts from reconciled lines: accepted paid hours, overtime (from attendance) capped at them.
     Refused while any of the lines is still open for review."""
     lines = list(lines)
@@ -99,7 +116,7 @@ def worked_from_reconciliation(lines: Iterable[Line], outcome: Outcome, employee
                                   {"employee_number": f"set one for {ln.employee_id}"})
         paid = outcome.accepted[ln.key].paid_hours
         overtime = min((overtime_by_key or {}).get(ln.key, Decimal(0)), paid)
-        shifts.append(WorkedShift(number, ln.shift_date, paid, overtime))
+        shifts.append(WorkedShift(number, ln.shift_date, paid, overtime, ln.shift, site))
     return shifts
 
 
@@ -141,15 +158,17 @@ def rows(period: Period, employees: Mapping[str, str], shifts: Iterable[WorkedSh
          allowances: Iterable[Allowance] = (), leave: Iterable[LeaveTaken] = ()) -> list[Row]:
     """The period's rows. `employees` maps employee number to name; items dated outside the period are
     left for the period they belong to."""
-    totals: dict[tuple[str, str, str, str], Decimal] = {}
+    Key = tuple[str, str, str, str, Decimal | None, int | None]
+    totals: dict[Key, Decimal] = {}
 
-    def add(number: str, kind: str, code: str, unit: str, q: Decimal) -> None:
+    def add(number: str, kind: str, code: str, unit: str, q: Decimal, multiplier: Decimal | None = None,
+            rate_cents: int | None = None) -> None:
         if number not in employees:
             raise ValidationError(f"employee {number} is not in this payroll",
                                   {"employee_number": f"{number} is not a known employee number"})
         if not code.strip():
             raise ValidationError(f"a {kind} item of {number} has no code", {"code": "is required"})
-        key = (number, kind, code, unit)
+        key = (number, kind, code, unit, multiplier, rate_cents)
         totals[key] = totals.get(key, Decimal(0)) + q
 
     for s in shifts:
@@ -165,14 +184,22 @@ def rows(period: Period, employees: Mapping[str, str], shifts: Iterable[WorkedSh
     for a in allowances:
         if a.day in period:
             _check_quantity(f"allowance {a.code}", a.quantity)
-            add(a.employee_number, "allowance", a.code, a.unit, a.quantity)
+            if a.rate_cents is not None and a.rate_cents < 0:
+                raise ValidationError(f"allowance {a.code} has a negative rate", {"rate_cents": "must be 0 or more"})
+            add(a.employee_number, "allowance", a.code, a.unit, a.quantity, a.multiplier, a.rate_cents)
     for lv in leave:
         if lv.day in period:
             _check_quantity(f"leave {lv.code}", lv.days)
             add(lv.employee_number, "leave", lv.code, "d", lv.days)
-    return sorted(Row(number, KIND_ORDER[kind], code, kind, unit, employees[number],
-                      q.quantize(CENT, rounding=ROUND_HALF_UP))
-                  for (number, kind, code, unit), q in totals.items())
+    return sorted((Row(number, KIND_ORDER[kind], code, kind, unit, employees[number],
+                       q.quantize(CENT, rounding=ROUND_HALF_UP), multiplier, rate)
+                   for (number, kind, code, unit, multiplier, rate), q in totals.items()), key=_order)
+
+
+def _order(r: Row) -> tuple[str, int, str, str, Decimal, int, str, Decimal]:
+    # None sorts first (no total order between None and numbers): the same rows sort the same in any order.
+    return (r.employee_number, r.kind_rank, r.code, r.unit, r.multiplier if r.multiplier is not None
+            else Decimal(-1), -1 if r.rate_cents is None else r.rate_cents, r.employee_name, r.quantity)
 
 
 def _cell(text: str) -> str:
@@ -184,9 +211,12 @@ def to_csv(period: Period, payroll_rows: Iterable[Row]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow(COLUMNS)
-    for r in sorted(payroll_rows):
+    for r in sorted(payroll_rows, key=_order):
+        amount = r.amount_cents
         writer.writerow((period.id, _cell(r.employee_number), _cell(r.employee_name), r.kind, _cell(r.code),
-                         f"{r.quantity:.2f}", _cell(r.unit)))
+                         f"{r.quantity:.2f}", _cell(r.unit),
+                         "" if r.multiplier is None else f"{r.multiplier.quantize(CENT, rounding=ROUND_HALF_UP):.2f}",
+                         "" if r.rate_cents is None else str(r.rate_cents), "" if amount is None else str(amount)))
     return out.getvalue()
 
 

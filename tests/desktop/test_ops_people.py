@@ -309,11 +309,11 @@ def test_flagged_hours_are_reviewed_and_a_correction_needs_a_reason_and_paid_hou
     assert screen.export_status.text() == f"Payroll written to {path}"
     # Anna: corrected to 9.5 h; Ben: within the threshold, his 12 clocked hours as they stand; Cara: rejected, 0.
     lines = path.read_text().splitlines()
-    assert lines[0] == "period,employee_number,employee_name,kind,code,quantity,unit"
+    assert lines[0] == "period,employee_number,employee_name,kind,code,quantity,unit,multiplier,rate_cents,amount_cents"
     ordinary = [ln for ln in lines[1:] if ",hours,ORD," in ln]
-    assert ordinary == ["2026-07-01..2026-07-01,E100,Anna Byrne,hours,ORD,9.50,h",
-                        "2026-07-01..2026-07-01,E101,Ben Cole,hours,ORD,12.00,h",
-                        "2026-07-01..2026-07-01,E102,Cara Diaz,hours,ORD,0.00,h"]
+    assert ordinary == ["2026-07-01..2026-07-01,E100,Anna Byrne,hours,ORD,9.50,h,,,",
+                        "2026-07-01..2026-07-01,E101,Ben Cole,hours,ORD,12.00,h,,,",
+                        "2026-07-01..2026-07-01,E102,Cara Diaz,hours,ORD,0.00,h,,,"]
     first = path.read_bytes()
     click(qtbot, screen.export_button)  # the same period again: the same file, byte for byte
     assert path.read_bytes() == first

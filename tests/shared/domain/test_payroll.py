@@ -39,14 +39,14 @@ LEAVE = [LeaveTaken("E002", date(2026, 11, 10), "AL"), LeaveTaken("E002", date(2
 # E001: ORD = (12.00 − 0) + (12.50 − 0.50) = 24.00; OT = 0.50; NIGHT = 1 + 1 = 2.
 # E002: ORD = 14.00 − 1.00 = 13.00; OT = 1.00; TRAVEL = 1 (31 Oct is outside); AL = 2 days.
 EXPECTED = (
-    "period,employee_number,employee_name,kind,code,quantity,unit\n"
-    "2026-11-01..2026-11-14,E001,Ana Soto,hours,ORD,24.00,h\n"
-    "2026-11-01..2026-11-14,E001,Ana Soto,hours,OT,0.50,h\n"
-    "2026-11-01..2026-11-14,E001,Ana Soto,allowance,NIGHT,2.00,ea\n"
-    '2026-11-01..2026-11-14,E002,"Ben Ruiz, Jr.",hours,ORD,13.00,h\n'
-    '2026-11-01..2026-11-14,E002,"Ben Ruiz, Jr.",hours,OT,1.00,h\n'
-    '2026-11-01..2026-11-14,E002,"Ben Ruiz, Jr.",allowance,TRAVEL,1.00,ea\n'
-    '2026-11-01..2026-11-14,E002,"Ben Ruiz, Jr.",leave,AL,2.00,d\n'
+    "period,employee_number,employee_name,kind,code,quantity,unit,multiplier,rate_cents,amount_cents\n"
+    "2026-11-01..2026-11-14,E001,Ana Soto,hours,ORD,24.00,h,,,\n"
+    "2026-11-01..2026-11-14,E001,Ana Soto,hours,OT,0.50,h,,,\n"
+    "2026-11-01..2026-11-14,E001,Ana Soto,allowance,NIGHT,2.00,ea,,,\n"
+    '2026-11-01..2026-11-14,E002,"Ben Ruiz, Jr.",hours,ORD,13.00,h,,,\n'
+    '2026-11-01..2026-11-14,E002,"Ben Ruiz, Jr.",hours,OT,1.00,h,,,\n'
+    '2026-11-01..2026-11-14,E002,"Ben Ruiz, Jr.",allowance,TRAVEL,1.00,ea,,,\n'
+    '2026-11-01..2026-11-14,E002,"Ben Ruiz, Jr.",leave,AL,2.00,d,,,\n'
 )
 
 
@@ -75,8 +75,8 @@ def test_paid_hours_come_from_reconciliation_and_wait_for_open_lines() -> None:
     outcome = reconcile([ln], D("0.5"), [Decision(ln.key, "correct", "left at 16:00", paid_hours=D("10.00"))])
     shifts = worked_from_reconciliation([ln], outcome, numbers, {ln.key: D("1.00")})
     assert export(PERIOD, {"E001": "Ana Soto"}, shifts).splitlines()[1:] == [
-        "2026-11-01..2026-11-14,E001,Ana Soto,hours,ORD,9.00,h",
-        "2026-11-01..2026-11-14,E001,Ana Soto,hours,OT,1.00,h",
+        "2026-11-01..2026-11-14,E001,Ana Soto,hours,ORD,9.00,h,,,",
+        "2026-11-01..2026-11-14,E001,Ana Soto,hours,OT,1.00,h,,,",
     ]
     outcome = reconcile([ln], D("0.5"), [Decision(ln.key, "correct", "sent home", paid_hours=D("2.00"))])
     assert worked_from_reconciliation([ln], outcome, numbers, {ln.key: D("3")})[0].overtime_hours == D("2.00")
@@ -128,8 +128,8 @@ def test_approved_leave_becomes_one_payroll_day_per_charged_date() -> None:
     assert [(i.employee_number, i.day.day, i.code) for i in items] == [
         ("E001", 13, "ANNUAL"), ("E001", 14, "ANNUAL"), ("E002", 9, "ANNUAL"), ("E002", 10, "ANNUAL")]
     assert export(PERIOD, EMPLOYEES, leave=items).splitlines()[1:] == [
-        "2026-11-01..2026-11-14,E001,Ana Soto,leave,ANNUAL,2.00,d",
-        '2026-11-01..2026-11-14,E002,"Ben Ruiz, Jr.",leave,ANNUAL,2.00,d',
+        "2026-11-01..2026-11-14,E001,Ana Soto,leave,ANNUAL,2.00,d,,,",
+        '2026-11-01..2026-11-14,E002,"Ben Ruiz, Jr.",leave,ANNUAL,2.00,d,,,',
     ]
     with pytest.raises(ValidationError) as err:
         leave_items(requests, {}, numbers)
