@@ -34,7 +34,7 @@ MAX_THRESHOLD = 24
 
 @dataclass(frozen=True)
 class SiteSettings:
-    pattern: ShiftPattern = ShiftPattern()
+    pattern: ShiftPattern = field(default_factory=ShiftPattern)
     threshold: Decimal = DEFAULT_THRESHOLD
     problems: tuple[str, ...] = field(default=(), compare=False)  # stored values that were unreadable
 
