@@ -12,6 +12,7 @@ caller passes the roles that apply where the change happens.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final, Literal
 
@@ -166,3 +167,73 @@ def event_visible(allowed: frozenset[str] | None, entity: str, about: str | None
     if entity == CONFLICT_RECORD:
         return about is not None and about in allowed
     return entity in allowed
+
+
+# --- own records (issue 14, D58) --------------------------------------------------------------------------
+# A role may write some records only when they are about the person themselves: an operator requests leave for
+# themselves, never for a colleague. The matrix above gives such a role nothing on the entity (so `allows`
+# stays false and every entity-level check is unchanged); this table adds the row-level grant. "Themselves" is
+# the employee whose `hr.employee.user_id` is the acting user; the record names the employee in `owner_field`.
+@dataclass(frozen=True)
+class OwnRule:
+    owner_field: str  # the record's field holding the employee id it is about
+    fields: frozenset[str]  # the fields the person may write (never the approver's)
+    statuses: tuple[str, ...]  # the statuses the person may set
+    open_statuses: tuple[str, ...]  # an existing record may be changed only while it has one of these
+
+
+OWN_RECORDS: Final[Mapping[str, Mapping[str, OwnRule]]] = MappingProxyType({
+    "operator": {
+        "hr.leave_request": OwnRule(
+            "employee_id", frozenset({"employee_id", "leave_type", "start_date", "end_date", "days", "status",
+                                      "reason"}),
+            statuses=("requested", "cancelled"), open_statuses=("requested",)),
+    },
+})
+
+# What a role with own records sees of the people entities at the desktop: only the rows about the person
+# (the desktop filters; the hub's read rules stay entity-level and give these roles no hr.* read).
+OWN_READS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType({
+    "operator": ("hr.employee", "hr.roster_assignment", "hr.attendance", "hr.leave_request", "hr.leave_type",
+                 "hr.reconciliation_review"),
+})
+
+
+def own_rule(roles: Iterable[str], entity: str) -> OwnRule | None:
+    """The own-records rule that lets `roles` write `entity` when no entity-level grant does; None when an
+    entity grant already allows it (nothing row-level applies) or no role has one."""
+    roles = tuple(roles)
+    if allows(roles, "write", entity):
+        return None
+    return next((OWN_RECORDS[r][entity] for r in roles if entity in OWN_RECORDS.get(r, {})), None)
+
+
+def has_own_records(roles: Iterable[str]) -> bool:
+    return any(r in OWN_RECORDS for r in roles)
+
+
+def own_write_refusal(rule: OwnRule, op: str, payload: Mapping[str, object], current: Mapping[str, object] | None,
+                      user_of: Mapping[str, str | None], actor: str) -> str | None:
+    """Why `actor` may not make this write under `rule` (None: allowed). `current` is the record's state before
+    it (None: new), `user_of` maps employee ids to their sign-in users (only those the check needs)."""
+    if op not in ("create", "update"):
+        return f"may only create or update their own {rule.owner_field} records, not {op}"
+    extra = sorted(set(payload) - rule.fields)
+    if extra:
+        return "may not set " + ", ".join(extra) + " (an approver's fields)"
+    status = payload.get("status")
+    if status is not None and status not in rule.statuses:
+        return f"may not set status {status!r} (only " + ", ".join(rule.statuses) + ")"
+    if op == "update":
+        if current is None:
+            return "the record does not exist"
+        if current.get("status") not in rule.open_statuses:
+            return f"the record is {current.get('status')!r}: only an approver changes it now"
+        owner = payload.get(rule.owner_field, current.get(rule.owner_field))
+        if owner != current.get(rule.owner_field):
+            return "may not move the record to another person"
+    else:
+        owner = payload.get(rule.owner_field)
+    if not owner or user_of.get(str(owner)) != actor:
+        return f"{owner} is not the employee signed in as {actor}: only their own records"
+    return None
