@@ -1,7 +1,8 @@
 """The payroll file of a period from the local replica, by the shared rules: every day's reconciliation lines
 (usage logs and attendance), the supervisors' decisions on them (`hr.reconciliation_review`), and approved leave
-under each leave type's payroll code (`shared.domain.payroll`, layout in docs/people.md). Refused while any
-flagged line of the period is still open, so payroll never pays hours nobody looked at."""
+under each leave type's payroll code, and the allowances the tenant's rules derive from the paid shifts and the
+site's public holidays (`shared.domain.allowances`; layout in docs/people.md). Refused while any flagged line of
+the period is still open, so payroll never pays hours nobody looked at."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from pathlib import Path
 
 from desktop.leave_balance import requests_of
 from desktop.reconciliation_lines import lines_for
+from desktop.site_settings_store import allowance_rules, site_holidays, site_of
+from shared.domain.allowances import allowance_items
 from shared.domain.payroll import Period, export, leave_items, worked_from_reconciliation
 from shared.domain.reconciliation import Decision, Line, reconcile
 from shared.errors import ValidationError
@@ -53,7 +56,10 @@ def payroll_csv(store: LocalStore, start: date, end: date, threshold: Decimal) -
     codes = {str(s.get("code")): str(s.get("payroll_code") or s.get("code"))
              for s in (r.state or {} for r in store.query("hr.leave_type"))}
     leave = leave_items([req for eid in employees for req in requests_of(store, eid)], codes, numbers)
-    return export(Period(start, end), names, worked_from_reconciliation(lines, outcome, numbers), leave=leave)
+    site = site_of(store)
+    worked = worked_from_reconciliation(lines, outcome, numbers, site=site)
+    allowances = allowance_items(worked, allowance_rules(store), {site: site_holidays(store)})
+    return export(Period(start, end), names, worked, allowances, leave)
 
 
 def write_payroll_file(store: LocalStore, start: date, end: date, threshold: Decimal, folder: Path) -> Path:

@@ -1,5 +1,6 @@
-"""The people screens (issue 14) and who sees them: only roles that may read `hr.*` (hr, site_manager,
-administrator); each screen shows its forms only to roles that may write what they save."""
+"""The people screens (issue 14) and who sees them: roles that may read `hr.*` (hr, site_manager, supervisor,
+administrator) get the HR screens, each with its forms only for roles that may write what they save; a role
+with own records (an operator, `shared.permissions.OWN_RECORDS`) gets its own roster and leave only."""
 
 from __future__ import annotations
 
@@ -8,12 +9,21 @@ from desktop.leave_view import LeaveScreen
 from desktop.ops_screen import OpsScreen
 from desktop.people_view import PeopleScreen
 from desktop.reconciliation_view import ReconciliationScreen
-from shared.permissions import allows
+from desktop.roster_view import RosterScreen
+from desktop.self_service_view import SelfServiceScreen
+from desktop.site_settings_view import SiteSettingsScreen
+from shared.permissions import allows, has_own_records
 
-PEOPLE_SCREENS: list[tuple[str, type[OpsScreen]]] = [("People", PeopleScreen), ("Attendance", AttendanceScreen),
+PEOPLE_SCREENS: list[tuple[str, type[OpsScreen]]] = [("People", PeopleScreen), ("Rosters", RosterScreen),
+                                                     ("Attendance", AttendanceScreen),
                                                      ("Leave", LeaveScreen),
-                                                     ("Hours reconciliation", ReconciliationScreen)]
+                                                     ("Hours reconciliation", ReconciliationScreen),
+                                                     ("Site settings", SiteSettingsScreen)]
+SELF_SERVICE: tuple[str, type[OpsScreen]] = ("My roster & leave", SelfServiceScreen)
 
 
 def people_screens(roles: frozenset[str]) -> list[tuple[str, type[OpsScreen]]]:
-    return PEOPLE_SCREENS if allows(roles, "read", "hr.employee") else []
+    screens = list(PEOPLE_SCREENS) if allows(roles, "read", "hr.employee") else []
+    if has_own_records(roles):
+        screens.append(SELF_SERVICE)
+    return screens

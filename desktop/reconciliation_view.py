@@ -18,6 +18,7 @@ from desktop.payroll_export import write_payroll_file
 from desktop.people_checks import employee_names
 from desktop.reconciliation_lines import lines_for
 from desktop.record_form import SAVED_HERE, person_draft_key
+from desktop.site_settings_store import current_settings
 from shared.domain.reconciliation import Decision, Line, check_decision, flags, review_payload
 from shared.envelopes import Op
 from shared.errors import ValidationError
@@ -83,13 +84,15 @@ class ReconciliationScreen(OpsScreen):
         self.model = ComputedTableModel(HEADERS)
         self.view = table_view(self.model, "table:hr.reconciliation_review")
         self.day = QLineEdit(date.today().isoformat())
-        # No per-site threshold is kept on the desktop yet (the hub's setting is still to be built).
-        self.threshold = QLineEdit("0.5")
-        for edit in (self.day, self.threshold):
-            edit.returnPressed.connect(self.refresh)
+        # The site's threshold (hr.site_settings, Site settings screen): shown, not typed, so every office of
+        # the site flags the same lines.
+        self.threshold = QLineEdit(str(current_settings(store).threshold))
+        self.threshold.setReadOnly(True)
+        self.threshold.setObjectName("reconciliation_threshold")
+        self.day.returnPressed.connect(self.refresh)
         self.summary = QLabel("")
         left = QVBoxLayout()
-        for label, edit in (("Shift date (Enter)", self.day), ("Threshold hours (Enter)", self.threshold)):
+        for label, edit in (("Shift date (Enter)", self.day), ("Site threshold hours (Site settings)", self.threshold)):
             left.addWidget(QLabel(label))
             left.addWidget(edit)
         left.addWidget(self.view, 1)
@@ -158,6 +161,7 @@ class ReconciliationScreen(OpsScreen):
         return False
 
     def refresh(self) -> None:
+        self.threshold.setText(str(current_settings(self.store).threshold))
         try:
             day, threshold = date.fromisoformat(self.day.text().strip()), Decimal(self.threshold.text().strip())
         except (ValueError, InvalidOperation):

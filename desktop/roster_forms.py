@@ -37,6 +37,7 @@ class GenerateForm(FieldsForm):
         self.actor = actor
         self.last_gaps: list[tuple[date, str]] = []
         self.last_summary = ""
+        self.last_window: tuple[date, int] | None = None  # (first date, weeks) of the last generation
         super().__init__(store, [("crew_id", "Crew *"), ("start_date", "From (YYYY-MM-DD) *"),
                                  ("weeks", "Weeks ahead *")],
                          draft_key=person_draft_key("form:roster.generate", actor), save_label="Generate roster")
@@ -56,6 +57,7 @@ class GenerateForm(FieldsForm):
         if drafts:
             self.store.enqueue_many(drafts)
         self.last_gaps = gaps(merged_rows(existing, plan).values(), plan.start, plan.end)
+        self.last_window = (start, weeks)
         kept = f"; {len(plan.kept_edits)} hand-edited day(s) kept" if plan.kept_edits else ""
         self.last_summary = (f"Crew {crew_id}, {plan.start} to {plan.end}: {len(plan.creates)} new, "
                              f"{len(plan.updates)} changed, {plan.unchanged} already so{kept}.")

@@ -53,20 +53,21 @@ class RosterScreen(OpsScreen):
         if allows(roles, "write", ROSTER):
             self.generate_form, self.edit_form = GenerateForm(store, actor), EditDayForm(store, actor)
             right = QVBoxLayout()
+            self.generate_form.saved.connect(self._after_generate)
+            self.edit_form.saved.connect(lambda _id: self.after_write())
             for form in (self.generate_form, self.edit_form):
-                form.saved.connect(lambda _id: self._after_save())
                 right.addWidget(form)
             right.addStretch(1)
             layout.addLayout(right, 2)
         self.refresh()
 
-    def _after_save(self) -> None:
-        if self.generate_form is not None:
-            typed = self.generate_form.values()
-            if typed.get("crew_id") and typed.get("start_date"):
-                self.crew.setText(str(typed["crew_id"]))
-                self.start.setText(str(typed["start_date"]))
-                self.weeks.setText(str(typed.get("weeks") or self.weeks.text()))
+    def _after_generate(self, crew_id: str) -> None:
+        """Show what was generated: the crew (by id, whatever name was typed) from the first generated date."""
+        assert self.generate_form is not None and self.generate_form.last_window is not None
+        start, weeks = self.generate_form.last_window
+        self.crew.setText(crew_id)
+        self.start.setText(start.isoformat())
+        self.weeks.setText(str(min(weeks, MAX_SHOWN_WEEKS)))
         self.after_write()
 
     def window(self) -> tuple[date, date] | None:
