@@ -20,7 +20,9 @@ from typing import Any
 import orjson
 
 from shared.conflicts import apply_op
+from shared.domain.rosters import assignment_payloads, parse_blocks, rotation_calendar
 from shared.domain.seed import SiteSpec, generate
+from shared.domain.shifts import ShiftPattern
 from shared.envelopes import Op, Outcome, OutcomeStatus
 from shared.store import DeviceIdentity, KeyProvider, LocalStore
 
@@ -50,6 +52,26 @@ def people_extras(records: dict[tuple[str, str], tuple[dict[str, Any] | None, in
     few leave requests. Every fifth did not clock in: the reconciliation has lines to review."""
     records[("hr.leave_type", "AL")] = ({"code": "AL", "name": "Annual leave", "days_per_month": 1.5,
                                           "carry_over_cap": 10, "paid": True, "payroll_code": "AL"}, 1)
+    # The site's settings and calendar, and four crews on a 14/7 a week apart with their roster generated four
+    # weeks from today (the Rosters and Site settings screens have rows).
+    records[("hr.site_settings", SITE)] = ({"time_zone": "UTC", "day_start": "06:00", "night_start": "18:00",
+                                            "threshold_hours": 0.5}, 1)
+    records[("hr.public_holiday", f"{SITE}:{today.year}-12-25")] = ({"day": f"{today.year}-12-25",
+                                                                      "name": "Christmas Day"}, 1)
+    records[("hr.allowance_rule", "NIGHT")] = ({"code": "NIGHT", "name": "Night shift", "basis": "night_shift",
+                                                "rate_cents": 4500}, 1)
+    blocks = [{"kind": "day", "days": 7}, {"kind": "night", "days": 7}, {"kind": "travel", "days": 1},
+              {"kind": "off", "days": 5}, {"kind": "travel", "days": 1}]
+    records[("hr.rotation_pattern", "r-14-7")] = ({"name": "14/7", "blocks": blocks}, 1)
+    rotation = parse_blocks("14/7", blocks)
+    for c in range(4):
+        anchor = today - timedelta(days=7 * c)
+        records[("hr.crew", f"crew-{c}")] = ({"name": f"Crew {c}", "site": SITE, "rotation_id": "r-14-7",
+                                              "rotation_anchor": anchor.isoformat()}, 1)
+        members = [f"emp-{n:03d}" for n in range(len(machines)) if n % 4 == c]
+        calendar = rotation_calendar(rotation, anchor, today, today + timedelta(days=27), ShiftPattern())
+        for row_id, payload in assignment_payloads(members, f"crew-{c}", calendar).items():
+            records[("hr.roster_assignment", row_id)] = (payload, 1)
     for n, machine in enumerate(machines):
         name = f"Operator {n:03d}"
         employee = f"emp-{n:03d}"
