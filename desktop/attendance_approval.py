@@ -22,9 +22,9 @@ ATTENDANCE = "hr.attendance"
 
 
 class ApprovalBar(QWidget):
-    def __init__(self, screen: AttendanceScreen) -> None:
+    def __init__(self, owner: AttendanceScreen) -> None:
         super().__init__()
-        self.screen = screen
+        self.owner = owner
         self.reason = QLineEdit()
         self.reason.setObjectName("approval_reason")
         self.reason.setPlaceholderText("Reason (needed to reject)")
@@ -55,13 +55,13 @@ class ApprovalBar(QWidget):
             return None
         self.reason.clear()
         self.status.setText(f"{status.capitalize()}. {SAVED_HERE}")
-        self.screen.after_write()
-        self.screen.select(row_id)
+        self.owner.after_write()
+        self.owner.select(row_id)
         return row_id
 
     def _write(self, status: str) -> str:
-        key = self.screen.selected_key()
-        record = self.screen.store.get(ATTENDANCE, key) if key else None
+        key = self.owner.selected_key()
+        record = self.owner.store.get(ATTENDANCE, key) if key else None
         if record is None or record.deleted:
             raise ValidationError("choose a row", {"reason": "choose an attendance row in the list first"})
         state = record.state or {}
@@ -72,10 +72,10 @@ class ApprovalBar(QWidget):
         reason = self.reason.text().strip()
         if status == "rejected" and not reason:
             raise ValidationError("a rejection needs a reason", {"reason": "type why this attendance is rejected"})
-        change: dict[str, object] = {"status": status, "approved_by": self.screen.actor}
+        change: dict[str, object] = {"status": status, "approved_by": self.owner.actor}
         if reason:
             notes = str(state.get("notes") or "")
             change["notes"] = f"{notes}\n{status}: {reason}".strip()[-2000:]
-        self.screen.store.enqueue_many([MutationDraft(ATTENDANCE, record.entity_id, Op.UPDATE, change,
-                                                      self.screen.actor)])
+        self.owner.store.enqueue_many([MutationDraft(ATTENDANCE, record.entity_id, Op.UPDATE, change,
+                                                      self.owner.actor)])
         return record.entity_id

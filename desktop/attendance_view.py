@@ -113,8 +113,7 @@ class AttendanceScreen(OpsScreen):
                     cells[8] = f"{result.overtime_hours:.2f}"
                     late = bool(result.late or result.early_leave)
                 overtime = bool(result.overtime) and cells[9] == "pending"  # waits for the supervisor
-            rows.append(ComputedRow(record.entity_id, cells, pending=record.pending, needs_review=late or overtime,
-                                    data={"complete": bool(out_text), "status": cells[9]}))
+            rows.append(ComputedRow(record.entity_id, cells, pending=record.pending, needs_review=late or overtime))
         rows.extend(self._absent(day, names, clocked, pattern))
         self.model.set_rows(rows)
         self.view.resizeColumnsToContents()

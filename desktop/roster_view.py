@@ -70,7 +70,7 @@ class RosterScreen(OpsScreen):
         self.weeks.setText(str(min(weeks, MAX_SHOWN_WEEKS)))
         self.after_write()
 
-    def window(self) -> tuple[date, date] | None:
+    def date_window(self) -> tuple[date, date] | None:
         try:
             start, weeks = date.fromisoformat(self.start.text().strip()), int(self.weeks.text().strip())
         except ValueError:
@@ -80,7 +80,7 @@ class RosterScreen(OpsScreen):
         return start, start + timedelta(days=7 * weeks - 1)
 
     def refresh(self) -> None:
-        window = self.window()
+        window = self.date_window()
         if window is None:
             self.summary.setText(f"Type the first date as YYYY-MM-DD and 1 to {MAX_SHOWN_WEEKS} weeks.")
             self.model.set_rows([])

@@ -18,6 +18,7 @@ from desktop.site_settings_store import current_settings
 from shared.domain.attendance import evaluate
 from shared.domain.roster_generation import rostered_hours
 from shared.domain.rosters import WORK_KINDS, assignment_id, rostered_shift
+from shared.domain.shifts import ShiftPattern
 from shared.store import LocalStore
 
 ROSTER_WEEKS = 4
@@ -96,7 +97,7 @@ class SelfServiceScreen(OpsScreen):
                 lines.append(f"{rule.code}: {b.available:.2f} days available on {day}")
         self.balance.setText("; ".join(lines) or "No leave types yet.")
 
-    def _attendance(self, employee_id: str, day: date, pattern) -> None:  # type: ignore[no-untyped-def]
+    def _attendance(self, employee_id: str, day: date, pattern: ShiftPattern) -> None:
         first = day - timedelta(days=ATTENDANCE_DAYS - 1)
         reviewed = {(str(s.get("shift_date")), str(s.get("shift"))): s.get("paid_hours")
                     for r in self.store.query("hr.reconciliation_review", where={"employee_id": employee_id})
