@@ -295,3 +295,18 @@ def test_two_offices_generating_the_same_roster_offline_leave_one_row_per_person
     assert replicas[0] == replicas[1] and len(replicas[0]) == 28
     for desk in desks:
         desk.close()
+
+
+def test_readers_see_rosters_and_site_settings_without_forms_and_the_supervisor_gets_the_approval(  # type: ignore[no-untyped-def]
+        qtbot, tmp_path: Path) -> None:
+    for actor, roles in (("max", frozenset({"site_manager"})), ("sue", frozenset({"supervisor"}))):
+        desk = open_ops(tmp_path / f"{actor}.db", actor=actor, roles=roles)
+        qtbot.addWidget(desk.window)
+        from_hub(desk.store, [("hr.site_settings", "north", SANTIAGO), *_crews()])
+        desk.window.show_module("Site settings")  # a screen recomputes when shown
+        rosters, settings = desk.window.ops["Rosters"], desk.window.ops["Site settings"]
+        assert rosters.generate_form is None and rosters.edit_form is None
+        assert settings.settings_form is None and settings.holiday_form is None and settings.allowance_form is None
+        assert "America/Santiago" in settings.summary.text()
+        assert (desk.window.ops["Attendance"].approval is not None) == (actor == "sue")  # the site manager reads
+        desk.close()
