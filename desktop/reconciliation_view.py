@@ -83,7 +83,7 @@ class ReconciliationScreen(OpsScreen):
         super().__init__(store, actor, roles)
         self.model = ComputedTableModel(HEADERS)
         self.view = table_view(self.model, "table:hr.reconciliation_review")
-        self.day = QLineEdit(date.today().isoformat())
+        self.day = QLineEdit(datetime.now(current_settings(store).pattern.zone).date().isoformat())
         # The site's threshold (hr.site_settings, Site settings screen): shown, not typed, so every office of
         # the site flags the same lines.
         self.threshold = QLineEdit(str(current_settings(store).threshold))

@@ -4,7 +4,7 @@ generate a crew's weeks from its rotation and change single days (`roster_forms`
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QVBoxLayout
 
@@ -25,7 +25,7 @@ MAX_SHOWN_WEEKS = 26
 class RosterScreen(OpsScreen):
     def __init__(self, store: LocalStore, actor: str, roles: frozenset[str]) -> None:
         super().__init__(store, actor, roles)
-        today = date.today()
+        today = datetime.now(current_settings(store).pattern.zone).date()  # the site's today, not the PC's
         self.crew, self.start, self.weeks = QLineEdit(""), QLineEdit(today.isoformat()), QLineEdit("4")
         bar = QHBoxLayout()
         for label, edit, name in (("Crew (empty: all)", self.crew, "roster_crew"), ("From", self.start,

@@ -30,7 +30,7 @@ class SelfServiceScreen(OpsScreen):
         super().__init__(store, actor, roles)
         self.who = QLabel("")
         self.who.setObjectName("self_who")
-        self.day = QLineEdit(date.today().isoformat())
+        self.day = QLineEdit(datetime.now(current_settings(store).pattern.zone).date().isoformat())
         self.day.setObjectName("self_date")
         self.day.returnPressed.connect(self.refresh)
         self.roster = ComputedTableModel(["Date", "Rostered", "Hours"])
