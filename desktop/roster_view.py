@@ -1,6 +1,7 @@
 """Rosters (issue 14): the rostered days of a window (one crew or all), each with its real hours in the site's
 zone (a DST night shows 11 or 13 h), and the shifts nobody covers in that window (red). HR and administrators
-generate a crew's weeks from its rotation and change single days (`roster_forms`); others read."""
+generate a crew's weeks from its rotation (off the UI thread: `roster_worker`) and change single days
+(`roster_forms`); others read."""
 
 from __future__ import annotations
 
@@ -54,12 +55,18 @@ class RosterScreen(OpsScreen):
             self.generate_form, self.edit_form = GenerateForm(store, actor), EditDayForm(store, actor)
             right = QVBoxLayout()
             self.generate_form.saved.connect(self._after_generate)
+            # No single-day edit while a generation is being written: it could land between its read and write.
+            self.generate_form.busy_changed.connect(self._generating)
             self.edit_form.saved.connect(lambda _id: self.after_write())
             for form in (self.generate_form, self.edit_form):
                 right.addWidget(form)
             right.addStretch(1)
             layout.addLayout(right, 2)
         self.refresh()
+
+    def _generating(self, busy: bool) -> None:
+        if self.edit_form is not None:
+            self.edit_form.setEnabled(not busy)
 
     def _after_generate(self, crew_id: str) -> None:
         """Show what was generated: the crew (by id, whatever name was typed) from the first generated date."""

@@ -85,6 +85,7 @@ class LocalStore:
         # apsw's rows are typed as unions of SQLite values; the schema above is what types them here.
         self.connection: Any = conn
         self._thread = threading.get_ident()
+        self._opener: Callable[[], LocalStore] | None = None  # set by `open`: how `open_another` opens the file
 
     # --- opening -------------------------------------------------------------------------------
     @classmethod
@@ -109,7 +110,16 @@ class LocalStore:
         except BaseException:
             store.close()
             raise
+        store._opener = lambda: cls.open(path, key_provider)
         return store
+
+    def open_another(self) -> LocalStore:
+        """Another connection to the same file with the same key, for another thread: an apsw connection carries
+        its transaction, so a worker writing on this one would take in (or break on) whatever the UI thread
+        writes meanwhile. The caller closes it. StoreError when this store was not opened by `open`."""
+        if self._opener is None:
+            raise StoreError(f"{self.path.name} was not opened with a key here: cannot open it again")
+        return self._opener()
 
     @staticmethod
     def open_patiently(opener: Callable[[], LocalStore], stop: threading.Event) -> LocalStore | None:

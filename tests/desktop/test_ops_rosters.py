@@ -25,6 +25,13 @@ FOURTEEN_SEVEN = [{"kind": "day", "days": 7}, {"kind": "night", "days": 7}, {"ki
 SANTIAGO = {"time_zone": "America/Santiago", "day_start": "06:00", "night_start": "18:00", "threshold_hours": 0.25}
 
 
+def generate(qtbot, gen) -> None:  # type: ignore[no-untyped-def]
+    """Click Generate and wait for its answer (it is written off the UI thread)."""
+    click(qtbot, gen.save_button)
+    assert gen.busy and not gen.save_button.isEnabled()
+    qtbot.waitUntil(lambda: not gen.busy, timeout=30_000)
+
+
 def _crews() -> list[tuple[str, str, dict[str, object]]]:
     return [("hr.rotation_pattern", "r-14-7", {"name": "14/7", "blocks": FOURTEEN_SEVEN}),
             ("hr.crew", "A", {"name": "Alpha", "rotation_id": "r-14-7", "rotation_anchor": "2026-08-24"}),
@@ -81,13 +88,13 @@ def test_generating_a_roster_shows_the_11_hour_dst_night_and_the_gaps_beside_the
     gen = screen.generate_form
     assert gen is not None and screen.edit_form is not None
     type_into(qtbot, gen, {"crew_id": "Zulu", "start_date": "2026-08-31", "weeks": "2"})
-    click(qtbot, gen.save_button)
+    generate(qtbot, gen)
     assert gen.errors["crew_id"].text() == "no crew Zulu" and desk.store.outbox_depth() == 0
     type_into(qtbot, gen, {"crew_id": "alpha", "weeks": "0"})
-    click(qtbot, gen.save_button)
+    generate(qtbot, gen)
     assert "from 1 to 104" in gen.errors["weeks"].text() and desk.store.outbox_depth() == 0
     type_into(qtbot, gen, {"weeks": "2"})
-    click(qtbot, gen.save_button)
+    generate(qtbot, gen)
     assert desk.store.outbox_depth() == 28  # 2 people x 14 days
     # One crew alone leaves every day shift of its night week and its R&R uncovered: said beside the crew.
     assert gen.errors["crew_id"].text().startswith("roster gap: nobody is rostered on 2026-08-31 day")
@@ -100,7 +107,7 @@ def test_generating_a_roster_shows_the_11_hour_dst_night_and_the_gaps_beside_the
     gap_rows = [tuple(r.cells) for r in screen.gap_model.rows]
     assert ("2026-08-31", "day") in gap_rows and ("2026-09-05", "night") not in gap_rows
     # Generating again writes nothing.
-    click(qtbot, gen.save_button)
+    generate(qtbot, gen)
     assert desk.store.outbox_depth() == 28 and "Nothing to write" in gen.status.text()
     desk.close()
 
@@ -114,7 +121,7 @@ def test_a_hand_edit_survives_regeneration_and_an_edit_opening_a_gap_needs_a_sec
     screen = desk.window.ops["Rosters"]
     gen, edit = screen.generate_form, screen.edit_form
     type_into(qtbot, gen, {"crew_id": "A", "start_date": "2026-08-31", "weeks": "1"})
-    click(qtbot, gen.save_button)
+    generate(qtbot, gen)
     assert desk.store.outbox_depth() == 14
     type_into(qtbot, edit, {"employee_id": "E100", "shift_date": "2026-09-01", "kind": "holiday"})
     click(qtbot, edit.save_button)
@@ -135,7 +142,7 @@ def test_a_hand_edit_survives_regeneration_and_an_edit_opening_a_gap_needs_a_sec
     # The crew's anchor moves a week; regenerating changes the generated days and keeps both edits.
     desk.store.enqueue("hr.crew", "A", Op.UPDATE, {"rotation_anchor": "2026-08-31"}, actor="hana")
     type_into(qtbot, gen, {"crew_id": "A", "start_date": "2026-08-31", "weeks": "1"})
-    click(qtbot, gen.save_button)
+    generate(qtbot, gen)
     assert "2 hand-edited day(s) kept" in gen.status.text()
     assert (desk.store.get("hr.roster_assignment", "emp-anna:2026-09-01").state or {})["kind"] == "leave"
     assert (desk.store.get("hr.roster_assignment", "emp-ben:2026-09-01").state or {})["kind"] == "off"
@@ -271,7 +278,7 @@ def test_two_offices_generating_the_same_roster_offline_leave_one_row_per_person
         desk.window.show_module("Rosters")
         gen = desk.window.ops["Rosters"].generate_form
         type_into(qtbot, gen, {"crew_id": "A", "start_date": "2026-08-31", "weeks": "2"})
-        click(qtbot, gen.save_button)  # both offline: neither has seen the other's rows
+        generate(qtbot, gen)  # both offline: neither has seen the other's rows
         assert desk.store.outbox_depth() == 28
         desks.append(desk)
     for desk in desks:
