@@ -11,6 +11,10 @@ Strategies (roadmap 1.4.3):
   keep the server's value and are listed in the conflict record.
 - manual: a stale change waits in a conflict record that a person resolves.
 - adjustment: quantities move as deltas (op=adjust); deltas commute and are never stale.
+
+Whatever the strategy, a create of a record that already exists with exactly the same data changes nothing
+(`UNCHANGED`, D61): two devices that compute the same id from the same inputs (roster rows, payroll results)
+converge without a new version and without a conflict record.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ class DecisionKind(StrEnum):
     MERGE = "merge"  # write new_state (a three-way merge) as the next version
     CONFLICT = "conflict"  # record a conflict; write new_state only if it is not None
     REJECT = "reject"  # nothing written
+    UNCHANGED = "unchanged"  # nothing written: the record already is what the mutation says (accepted as applied)
 
 
 @dataclass(frozen=True)
@@ -122,6 +127,20 @@ def three_way_merge(
     return FieldMerge(merged=merged, conflicting=tuple(sorted(conflicting)))
 
 
+def same_data(a: Any, b: Any) -> bool:
+    """Equal as JSON values: like `==`, except that a boolean never equals a number (`True == 1` in Python, not
+    in JSON); 1 and 1.0 are the same JSON number."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return isinstance(a, bool) and isinstance(b, bool) and a == b
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+        return a.keys() == b.keys() and all(same_data(v, b[k]) for k, v in a.items())
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return len(a) == len(b) and all(same_data(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return a == b
+    return type(a) is type(b) and a == b
+
+
 def decide(
     strategy: Strategy,
     op: Op,
@@ -142,6 +161,10 @@ def decide(
                     DecisionKind.REJECT, code="not_found", message="cannot adjust a record that does not exist"
                 )
             return Decision(DecisionKind.APPLY, new_state=apply_op(current.data, op, payload))
+        if op is Op.CREATE and current.exists and same_data(current.data, payload):
+            # Created again exactly as it stands (another device's identical create, or this device's own
+            # again): nothing to write, nothing to record, whatever was written in between.
+            return Decision(DecisionKind.UNCHANGED, resolution="already so: the hub holds this record as created")
         if op is Op.CREATE and current.exists and not stale:
             # The device's own earlier create: a re-create replaces its state.
             return Decision(DecisionKind.APPLY, new_state=apply_op(None, op, payload))

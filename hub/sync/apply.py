@@ -280,6 +280,8 @@ async def _apply_one(ctx: ApplyContext, m: Mutation, spec: EntitySpec, history: 
 
     decision = decide(spec.strategy, m.op, m.payload, Record(cur.version, cur.data, cur.deleted),
                       stale=stale, base_state=base_state)
+    if decision.kind is DecisionKind.UNCHANGED:  # created again as it stands: no version, no conflict record (D61)
+        return outcome(OutcomeStatus.APPLIED, version=cur.version, resolution=decision.resolution)
     site_id = cur.site_id if cur.in_db and cur.site_id is not None else m.site_id
 
     if decision.kind is DecisionKind.REJECT:

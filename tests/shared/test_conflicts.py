@@ -106,9 +106,13 @@ def test_delete_then_apply_op_returns_none() -> None:
     assert d.kind is DecisionKind.APPLY and d.delete and d.new_state is None
 
 
-def test_create_over_a_record_someone_else_created_is_a_conflict() -> None:
-    d = decide(Strategy.SERVER_WINS, Op.CREATE, dict(BASE), Record(1, dict(BASE)), stale=True, base_state=None)
+def test_create_over_a_record_someone_else_created_otherwise_is_a_conflict() -> None:
+    d = decide(Strategy.SERVER_WINS, Op.CREATE, {**BASE, "status": "down"}, Record(1, dict(BASE)), stale=True,
+               base_state=None)
     assert d.kind is DecisionKind.CONFLICT
+    # Created exactly as it stands: nothing to decide (D61, tests/shared/test_conflicts_identical_create.py).
+    same = decide(Strategy.SERVER_WINS, Op.CREATE, dict(BASE), Record(1, dict(BASE)), stale=True, base_state=None)
+    assert same.kind is DecisionKind.UNCHANGED
 
 
 def test_apply_op_rejects_boolean_delta() -> None:
