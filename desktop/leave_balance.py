@@ -10,14 +10,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from shared.domain.leave import (
-    LIVE_STATUSES,
-    LeaveRequest,
-    LeaveType,
-    accrued,
-    request_days,
-    year_end,
-)
+from shared.domain.leave import LeaveRequest, LeaveType, accrued
+from shared.domain.leave_approval import booked, carried_into, request_from
 from shared.store import LocalStore
 
 
@@ -44,27 +38,11 @@ def leave_type(store: LocalStore, code: str) -> LeaveType | None:
 
 
 def requests_of(store: LocalStore, employee_id: str) -> list[LeaveRequest]:
-    out = []
-    for record in store.query("hr.leave_request", where={"employee_id": employee_id}):
-        s = record.state or {}
-        out.append(LeaveRequest(record.entity_id, employee_id, str(s.get("leave_type")),
-                                date.fromisoformat(str(s["start_date"])), date.fromisoformat(str(s["end_date"])),
-                                str(s.get("status") or "requested"), bool(s.get("approved_negative"))))
-    return out
-
-
-def _booked(rule: LeaveType, requests: list[LeaveRequest], year: int, skip: str | None = None) -> Decimal:
-    return sum((request_days(r.start, r.end) for r in requests if r.leave_type == rule.code and r.id != skip
-                and r.status in LIVE_STATUSES and r.start.year == year), Decimal(0))
-
-
-def carried_into(rule: LeaveType, year: int, hire: date, requests: list[LeaveRequest],
-                 end: date | None = None) -> Decimal:
-    carried = Decimal(0)
-    for y in range(hire.year, year):
-        closing = carried + accrued(rule, y, hire, date(y, 12, 31), end) - _booked(rule, requests, y)
-        carried = year_end(rule, closing).carried
-    return carried
+    """The person's requests; an `approved_negative` flag counts only as the shared rule says (an approver's)."""
+    employee = (r.state or {}) if (r := store.get("hr.employee", employee_id)) else {}
+    user = str(employee["user_id"]) if employee.get("user_id") else None
+    return [request_from(record.entity_id, {**(record.state or {}), "employee_id": employee_id}, user)
+            for record in store.query("hr.leave_request", where={"employee_id": employee_id})]
 
 
 def balance_on(rule: LeaveType, employee: dict[str, Any], requests: list[LeaveRequest], as_of: date,
@@ -72,4 +50,4 @@ def balance_on(rule: LeaveType, employee: dict[str, Any], requests: list[LeaveRe
     hire = date.fromisoformat(str(employee["hire_date"]))
     end = date.fromisoformat(str(employee["end_date"])) if employee.get("end_date") else None
     return Balance(carried_into(rule, as_of.year, hire, requests, end), accrued(rule, as_of.year, hire, as_of, end),
-                   _booked(rule, requests, as_of.year, skip))
+                   booked(rule, requests, as_of.year, skip))
