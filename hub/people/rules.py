@@ -11,6 +11,7 @@ Rules, per where they belong:
 - A leave request's status moves only forward (`leave_approval.check_transition`): else `rejected`.
 - A live leave request overlapping another live one of the same person (two offices approving offline) is not
   booked: `conflict`, code `leave_overlap`, an open conflict record a person resolves (`client` books it after all).
+- A decided reconciliation review is complete (a reason; paid hours for a correction): else `rejected`.
 - A live leave request over the balance without an approver's flag, across the year end or before the hire date
   is `rejected` with the rule's message (`leave_approval.balance_check`).
 - A payroll result (or import) created again with other figures than the hub holds (two offices importing two
@@ -19,6 +20,7 @@ Rules, per where they belong:
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +31,8 @@ from shared.conflicts import Decision, DecisionKind
 from shared.domain.leave import LeaveType
 from shared.domain.leave_approval import Employment, Overlap, balance_check, check_transition
 from shared.domain.payroll_import import same_figures
+from shared.domain.reconciliation import Decision as ReviewDecision
+from shared.domain.reconciliation import Line, check_decision
 from shared.entities import EntitySpec
 from shared.envelopes import Mutation, Op, Outcome, OutcomeStatus
 from shared.errors import ValidationError
@@ -37,6 +41,8 @@ if TYPE_CHECKING:
     from hub.sync.apply import ApplyContext
 
 LEAVE = "hr.leave_request"
+REVIEW = "hr.reconciliation_review"
+DECIDED = {"accepted": "accept", "corrected": "correct", "rejected": "reject"}  # as recorded -> the rule's words
 PAYROLL = frozenset({"hr.payroll_result", "hr.payroll_import"})
 CONFLICT_ENTITY = "sync.conflict"
 # A change to any of these re-runs the leave rules; an edit of the reason alone does not re-price the request.
@@ -78,6 +84,8 @@ async def judge(ctx: ApplyContext, m: Mutation, spec: EntitySpec, cur: RecordSta
                 return None
             check_transition(None if before is None else str(before.get("status")), str(after.get("status")))
             await _leave(ctx, m.entity_id, after)
+        if m.entity == REVIEW:
+            _review(after)
     except Overlap as exc:
         return _overlap(ctx, m, cur, exc)
     except ValidationError as exc:
@@ -99,6 +107,26 @@ async def _leave(ctx: ApplyContext, leave_id: str, leave: dict[str, Any]) -> Non
     rule = LeaveType(str(t["code"]), Decimal(str(t["days_per_month"])), None if cap is None else Decimal(str(cap)))
     others = await reads.where_field(ctx, LEAVE, "employee_id", employee_id)
     balance_check(leave_id, leave, rule, Employment.from_record(employee), others.items())
+
+
+def _review(review: dict[str, Any]) -> None:
+    """A decided review is complete (`reconciliation.check_decision`): a reason, and paid hours for a correction.
+    Hours left from an earlier correction do not make a later accept or reject incomplete."""
+    word = DECIDED.get(str(review.get("decision")))
+    if word is None:
+        return  # still open
+    try:
+        line = Line(str(review["employee_id"]), date.fromisoformat(str(review["shift_date"])), str(review["shift"]),
+                    None, None, None)
+    except (KeyError, ValueError):
+        raise ValidationError("a review names its operator and shift", {"shift_date": "must be a date"}) from None
+
+    def hours(name: str) -> Decimal | None:
+        value = review.get(name)
+        return None if value is None or word != "correct" else Decimal(str(value))
+
+    check_decision(line, ReviewDecision(line.key, word, str(review.get("reason") or ""), hours("paid_hours"),
+                                        hours("machine_hours")))
 
 
 def _open_conflict(ctx: ApplyContext, m: Mutation, cur: RecordState, *, conflict_id: str, kind: str, reason: str,

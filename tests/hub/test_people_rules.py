@@ -152,3 +152,25 @@ def test_the_same_payroll_result_from_two_offices_converges_and_other_figures_wa
     assert differs["status"] == "conflict" and differs["code"] == "payroll_result_differs", differs
     assert records(live_hub, tenant, "hr.payroll_result")[rid]["gross"] == "1500.00"
     assert records(live_hub, tenant, "sync.conflict")[differs["conflict_id"]]["status"] == "open"
+
+
+def test_a_reconciliation_decision_without_its_reason_or_a_correction_without_hours_is_rejected(
+        live_hub: HubProcess) -> None:
+    tenant = _tenant("review")
+    dev = make_device(live_hub, tenant, "s1", "office")
+    review = {"employee_id": "E100", "shift_date": "2026-04-04", "shift": "night", "gateway_hours": 12.0,
+              "logged_hours": 9.0, "attendance_hours": 13.0, "flags": ["logged_vs_gateway"], "decision": "open"}
+    assert dev.push_ok([dev.mutation("hr.reconciliation_review", "R1", "create", review)])[0]["status"] == "applied"
+    [no_hours] = dev.push_ok([dev.mutation("hr.reconciliation_review", "R1", "update",
+                                           {"decision": "corrected", "reason": "meter fault"}, base_version=1)])
+    assert no_hours["status"] == "rejected" and "a correction needs the paid hours" in no_hours["message"]
+    [no_reason] = dev.push_ok([dev.mutation("hr.reconciliation_review", "R1", "update",
+                                            {"decision": "rejected"}, base_version=1)])
+    assert no_reason["status"] == "rejected" and "needs a reason" in no_reason["message"]
+    [corrected] = dev.push_ok([dev.mutation("hr.reconciliation_review", "R1", "update", {
+        "decision": "corrected", "reason": "meter fault", "paid_hours": 12.5}, base_version=1)])
+    assert corrected["status"] == "applied", corrected
+    # Changing one's mind to accept leaves the earlier hours in the record: still a complete decision.
+    [accepted] = dev.push_ok([dev.mutation("hr.reconciliation_review", "R1", "update",
+                                           {"decision": "accepted", "reason": "gateway was right"}, base_version=2)])
+    assert accepted["status"] == "applied", accepted
