@@ -22,11 +22,17 @@ def _overlay(ctx: ApplyContext, entity: str, rows: Rows, keep: Any) -> Rows:
     return rows
 
 
+# The fields records are looked up by; literal in the SQL so the partial indexes of migration 0014 serve them.
+LOOKUPS = {("hr.leave_request", "employee_id"), ("hr.leave_type", "code")}
+
+
 async def where_field(ctx: ApplyContext, entity: str, field: str, value: str) -> Rows:
     """Live records of `entity` whose `field` equals `value` (text), committed or written by this transaction."""
+    if (entity, field) not in LOOKUPS:
+        raise ValueError(f"{entity}.{field} is not a lookup the hub indexes")
     found = await ctx.conn.fetch(
-        "SELECT entity_id, data FROM sync.records WHERE tenant_id = $1 AND entity = $2 AND data->>$3 = $4 "
-        "AND NOT deleted", ctx.principal.tenant_id, entity, field, value)
+        f"SELECT entity_id, data FROM sync.records WHERE tenant_id = $1 AND entity = $2 "
+        f"AND data->>'{field}' = $3 AND NOT deleted", ctx.principal.tenant_id, entity, value)
     rows: Rows = {r["entity_id"]: dict(r["data"]) for r in found}
     return _overlay(ctx, entity, rows, lambda d: str(d.get(field)) == value)
 
