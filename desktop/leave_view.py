@@ -10,13 +10,13 @@ from typing import Any
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from desktop.computed_model import ComputedRow, ComputedTableModel
-from desktop.leave_balance import balance_on, cancel_leave, carried_into, decide_leave, leave_type, requests_of
+from desktop.leave_balance import balance_on, cancel_leave, decide_leave, leave_type, requests_of
 from desktop.mutation_form import MutationForm, need_text
 from desktop.ops_screen import OpsScreen, table_view
 from desktop.people_checks import employee_id_for, employee_names
 from shared.domain.approvals import Verdict
 from shared.domain.leave import LeaveRequest, check_request
-from shared.domain.leave_approval import approval_payload, approval_request_id
+from shared.domain.leave_approval import approval_payload, approval_request_id, carried_into
 from shared.envelopes import Op
 from shared.errors import ValidationError
 from shared.ids import new_ulid
@@ -76,7 +76,7 @@ class LeaveScreen(OpsScreen):
         self.balance.setObjectName("leave_balance")
         self.balance.setWordWrap(True)
         self.form = leave_form(store, actor) if allows(roles, "write", LEAVE) else None
-        self.actions: LeaveActions | None = None
+        self.leave_actions: LeaveActions | None = None
         if self.form is not None:
             right = QVBoxLayout()
             right.addWidget(self.balance)
@@ -85,8 +85,8 @@ class LeaveScreen(OpsScreen):
                 self.form.inputs[name].textChanged.connect(self.show_balance)
             self.form.saved.connect(lambda _id: self.after_write())
             layout.addLayout(right, 2)
-            self.actions = LeaveActions(self)
-            right.addWidget(self.actions)
+            self.leave_actions = LeaveActions(self)
+            right.addWidget(self.leave_actions)
         self.refresh()
 
     def show_balance(self) -> None:
@@ -138,7 +138,7 @@ class LeaveActions(QWidget):
 
     def __init__(self, screen: LeaveScreen) -> None:
         super().__init__()
-        self.screen = screen
+        self.owner = screen  # not `screen`: QWidget.screen() is Qt's
         layout = QVBoxLayout(self)
         self.comment = QLineEdit()
         self.comment.setPlaceholderText("Comment on the decision")
@@ -163,7 +163,7 @@ class LeaveActions(QWidget):
     def _act(self, what: str) -> None:
         for label in self.errors.values():
             label.setText("")
-        s = self.screen
+        s = self.owner
         leave_id = s.selected_id()
         try:
             if leave_id is None:
@@ -175,8 +175,10 @@ class LeaveActions(QWidget):
                              below_zero=self.below_zero.isChecked(), comment=self.comment.text().strip())
         except ValidationError as exc:
             for name, message in (exc.field_errors or {"decision": str(exc)}).items():
-                label = self.errors.get(name)
-                (label or self.errors["decision"]).setText(message if label else f"{name}: {message}")
+                if name in self.errors:
+                    self.errors[name].setText(message)
+                else:
+                    self.errors["decision"].setText(f"{name}: {message}")
             return
         self.comment.clear()
         self.below_zero.setChecked(False)

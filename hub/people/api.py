@@ -37,7 +37,7 @@ async def _grants(pool: asyncpg.Pool, principal: Principal) -> set[tuple[str, st
         if disabled is not None:
             grants = (await grants_of(pool, principal.tenant_id, [principal.user_id])).get(principal.user_id)
             return set(grants.pairs) if grants else set()
-    scope: list[str | None] = [None] if principal.site_ids is None else sorted(principal.site_ids)
+    scope: list[str | None] = [None] if principal.site_ids is None else [*sorted(principal.site_ids)]
     return {(role, site) for role in principal.roles for site in scope}
 
 

@@ -37,8 +37,8 @@ def test_a_request_opens_its_approval_and_the_approver_s_decision_moves_it_to_ap
     assert (approval.state["document_type"], approval.state["amount"], approval.state["requested_by"]) == (
         "leave", 3.0, "anna")
     assert screen.select(leave.entity_id)
-    click(qtbot, screen.actions.approve_button)  # anna asked for it: she cannot approve it
-    assert "not your level to decide (or your own request)" in screen.actions.errors["decision"].text()
+    click(qtbot, screen.leave_actions.approve_button)  # anna asked for it: she cannot approve it
+    assert "not your level to decide (or your own request)" in screen.leave_actions.errors["decision"].text()
     assert desk.store.outbox_depth() == 2
     desk.close()
 
@@ -47,17 +47,17 @@ def test_a_request_opens_its_approval_and_the_approver_s_decision_moves_it_to_ap
     desk.window.show_module("Leave")
     screen = desk.window.ops["Leave"]
     assert screen.select(leave.entity_id)
-    screen.actions.comment.setText("enjoy")
-    click(qtbot, screen.actions.approve_button)
-    assert screen.actions.errors["decision"].text() == "" and desk.store.outbox_depth() == 4
+    screen.leave_actions.comment.setText("enjoy")
+    click(qtbot, screen.leave_actions.approve_button)
+    assert screen.leave_actions.errors["decision"].text() == "" and desk.store.outbox_depth() == 4
     state = desk.store.get("hr.leave_request", leave.entity_id).state  # type: ignore[union-attr]
     assert (state["status"], state["approved_by"]) == ("approved", "hana") and "approved_negative" not in state
     [decision] = [r.state for r in desk.store.query("approvals.decision")]
     assert decision is not None and (decision["verdict"], decision["by"], decision["comment"]) == (
         "approve", "hana", "enjoy")
     assert screen.model.rows[0].cells[5] == "approved"
-    click(qtbot, screen.actions.approve_button)
-    assert "nothing to decide" in screen.actions.errors["decision"].text() and desk.store.outbox_depth() == 4
+    click(qtbot, screen.leave_actions.approve_button)
+    assert "nothing to decide" in screen.leave_actions.errors["decision"].text() and desk.store.outbox_depth() == 4
     desk.close()
 
 
@@ -69,11 +69,11 @@ def test_approving_over_the_balance_needs_the_below_zero_tick_beside_it(qtbot, t
                                            "end_date": "2026-03-24", "days": 5, "status": "requested"})
     desk, screen = _desk(qtbot, tmp_path, extra=[first, second])
     assert screen.select("lr-2")
-    click(qtbot, screen.actions.approve_button)
-    assert "only 3.00 days available" in screen.actions.errors["below_zero"].text()
+    click(qtbot, screen.leave_actions.approve_button)
+    assert "only 3.00 days available" in screen.leave_actions.errors["below_zero"].text()
     assert desk.store.outbox_depth() == 0  # nothing written, not even the decision
-    screen.actions.below_zero.setChecked(True)
-    click(qtbot, screen.actions.approve_button)
+    screen.leave_actions.below_zero.setChecked(True)
+    click(qtbot, screen.leave_actions.approve_button)
     state = desk.store.get("hr.leave_request", "lr-2").state  # type: ignore[union-attr]
     assert (state["status"], state["approved_negative"], state["approved_by"]) == ("approved", True, "hana")
     assert desk.store.get("approvals.request", "leave:lr-2") is not None  # opened now: typed before the chains
@@ -87,14 +87,14 @@ def test_reject_and_cancel_move_the_status_and_a_cancelled_request_stays_cancell
             for n, status in ((2, "requested"), (4, "approved"))]
     desk, screen = _desk(qtbot, tmp_path, extra=rows)
     assert screen.select("lr-2")
-    click(qtbot, screen.actions.reject_button)
+    click(qtbot, screen.leave_actions.reject_button)
     assert desk.store.get("hr.leave_request", "lr-2").state["status"] == "rejected"  # type: ignore[union-attr]
     assert screen.select("lr-4")
-    click(qtbot, screen.actions.cancel_button)
+    click(qtbot, screen.leave_actions.cancel_button)
     assert desk.store.get("hr.leave_request", "lr-4").state["status"] == "cancelled"  # type: ignore[union-attr]
     assert screen.select("lr-4")
-    click(qtbot, screen.actions.cancel_button)
-    assert "already cancelled" in screen.actions.errors["decision"].text()
+    click(qtbot, screen.leave_actions.cancel_button)
+    assert "already cancelled" in screen.leave_actions.errors["decision"].text()
     type_into(qtbot, screen.form, {"employee_id": "E100", "leave_type": "AL", "start_date": "2026-03-10"})
     assert "booked 0.00" in screen.balance.text()  # the rejected and the cancelled day are back
     desk.close()
