@@ -174,3 +174,20 @@ def test_a_reconciliation_decision_without_its_reason_or_a_correction_without_ho
     [accepted] = dev.push_ok([dev.mutation("hr.reconciliation_review", "R1", "update",
                                            {"decision": "accepted", "reason": "gateway was right"}, base_version=2)])
     assert accepted["status"] == "applied", accepted
+
+
+def test_approving_a_request_the_balance_no_longer_covers_needs_the_approver_s_flag(live_hub: HubProcess) -> None:
+    tenant = _tenant("reapprove")
+    dev = make_device(live_hub, tenant, "s1", "office")
+    _master(dev)
+    assert dev.push_ok([_leave(dev, "L1", "2026-03-10", "2026-03-17")])[0]["status"] == "applied"  # 8 of 8 days
+    # HR corrects the leave type's accrual meanwhile: 1 day a month, so 5 carried + 2 accrued = 7 on 10 March.
+    assert dev.push_ok([dev.mutation("hr.leave_type", "AL", "update", {"days_per_month": 1},
+                                     base_version=1)])[0]["status"] == "applied"
+    [plain] = dev.push_ok([dev.mutation("hr.leave_request", "L1", "update",
+                                        {"status": "approved", "approved_by": "boss"}, base_version=1)])
+    assert plain["status"] == "rejected" and "8 days requested, 7.00 available" in plain["message"], plain
+    [flagged] = dev.push_ok([dev.mutation("hr.leave_request", "L1", "update", {
+        "status": "approved", "approved_by": "boss", "approved_negative": True}, base_version=1)])
+    assert flagged["status"] == "applied", flagged
+    assert records(live_hub, tenant, "hr.leave_request")["L1"]["approved_negative"] is True
