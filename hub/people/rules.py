@@ -10,7 +10,8 @@ Rules, per where they belong:
   attendance row: the device checks a create, only the hub knows the merged record): else `rejected`.
 - A leave request's status moves only forward (`leave_approval.check_transition`): else `rejected`.
 - A live leave request overlapping another live one of the same person (two offices approving offline) is not
-  booked: `conflict`, code `leave_overlap`, an open conflict record a person resolves (`client` books it after all).
+  booked: `conflict`, code `leave_overlap`, an open conflict record a person resolves (`client` books it after all);
+  later changes to a request never booked wait in that record (`follows_refused`) rather than being lost.
 - A decided reconciliation review is complete (a reason; paid hours for a correction): else `rejected`.
 - A live leave request over the balance without an approver's flag, across the year end or before the hire date
   is `rejected` with the rule's message (`leave_approval.balance_check`).
@@ -45,6 +46,7 @@ REVIEW = "hr.reconciliation_review"
 DECIDED = {"accepted": "accept", "corrected": "correct", "rejected": "reject"}  # as recorded -> the rule's words
 PAYROLL = frozenset({"hr.payroll_result", "hr.payroll_import"})
 CONFLICT_ENTITY = "sync.conflict"
+OVERLAP_PREFIX = "leave_overlap:"
 # A change to any of these re-runs the leave rules; an edit of the reason alone does not re-price the request.
 LEAVE_RULE_FIELDS = ("employee_id", "leave_type", "start_date", "end_date", "status", "approved_negative",
                      "approved_by")
@@ -67,6 +69,8 @@ async def judge(ctx: ApplyContext, m: Mutation, spec: EntitySpec, cur: RecordSta
         return None
     if m.entity in PAYROLL:
         return _payroll(ctx, m, cur, decision)
+    if m.entity == LEAVE and m.op is Op.UPDATE and not cur.exists and decision.kind is DecisionKind.REJECT:
+        return await _follow_refused(ctx, m)
     if decision.kind not in (DecisionKind.APPLY, DecisionKind.MERGE) or decision.delete or decision.new_state is None:
         return None
     after = decision.new_state
@@ -87,7 +91,7 @@ async def judge(ctx: ApplyContext, m: Mutation, spec: EntitySpec, cur: RecordSta
         if m.entity == REVIEW:
             _review(after)
     except Overlap as exc:
-        return _overlap(ctx, m, cur, exc)
+        return await _overlap(ctx, m, cur, exc)
     except ValidationError as exc:
         return rejected(exc)
     return None
@@ -145,14 +149,42 @@ def _open_conflict(ctx: ApplyContext, m: Mutation, cur: RecordState, *, conflict
                    conflict_id=conflict_id, code=code, resolution="not booked: a person decides", message=reason)
 
 
-def _overlap(ctx: ApplyContext, m: Mutation, cur: RecordState, exc: Overlap) -> Outcome:
+async def _overlap(ctx: ApplyContext, m: Mutation, cur: RecordState, exc: Overlap) -> Outcome:
     """Not booked: the other request stands until a person decides (`server` keeps it out, `client` books it)."""
     other = exc.other
     server = {"request": cur.data if cur.exists else None,
               "overlaps": {"id": other.id, "leave_type": other.leave_type, "start_date": other.start.isoformat(),
                            "end_date": other.end.isoformat(), "status": other.status}}
-    return _open_conflict(ctx, m, cur, conflict_id=f"leave_overlap:{m.id}", kind="leave_overlap", reason=str(exc),
-                          server_data=server, code="leave_overlap")
+    return _open_conflict(ctx, m, cur, conflict_id=await _overlap_id(ctx, m, cur), kind="leave_overlap",
+                          reason=str(exc), server_data=server, code="leave_overlap")
+
+
+async def _overlap_id(ctx: ApplyContext, m: Mutation, cur: RecordState) -> str:
+    """A request never booked is named by its own id, so its later changes find the conflict (`_follow_refused`);
+    a change to a booked request (or a second refusal of the same id) by the mutation's."""
+    if not cur.exists:
+        by_request = f"{OVERLAP_PREFIX}{m.entity_id}"
+        if not (await ctx.state_of((CONFLICT_ENTITY, by_request))).exists:
+            return by_request
+    return f"{OVERLAP_PREFIX}{m.id}"
+
+
+async def _follow_refused(ctx: ApplyContext, m: Mutation) -> Outcome | None:
+    """A change to a leave request that was refused for an overlap and never booked (its approval, made at the
+    same office before it synced) waits in the refusal: a person booking it after all books it as last changed."""
+    key = (CONFLICT_ENTITY, f"{OVERLAP_PREFIX}{m.entity_id}")
+    refusal = await ctx.state_of(key)
+    if not refusal.exists or refusal.data is None or refusal.data.get("status") != "open":
+        return None
+    c = dict(refusal.data)
+    c["client_payload"] = {**c["client_payload"], **m.payload}
+    c["fields"] = sorted(c["client_payload"])
+    c["followed_by"] = [*c.get("followed_by", []), m.id]
+    ctx.write(key, c, deleted=False, site_id=refusal.site_id, device_id=None, mutation_id=m.id,
+              type_="sync.conflict.updated", correlation_id=m.id)
+    return Outcome(mutation_id=m.id, device_seq=m.device_seq, status=OutcomeStatus.CONFLICT, version=0,
+                   conflict_id=key[1], code="follows_refused", resolution="not booked: waits with the request",
+                   message=f"leave {m.entity_id} was not booked ({c.get('reason', '')}); this change waits with it")
 
 
 def _payroll(ctx: ApplyContext, m: Mutation, cur: RecordState, decision: Decision) -> Outcome | None:

@@ -284,11 +284,11 @@ async def _apply_one(ctx: ApplyContext, m: Mutation, spec: EntitySpec, history: 
                       stale=stale, base_state=base_state)
     site_id = cur.site_id if cur.in_db and cur.site_id is not None else m.site_id
 
-    if decision.kind is DecisionKind.REJECT:
-        return outcome(OutcomeStatus.REJECTED, code=decision.code, message=decision.message)
     judged = await people_rules.judge(ctx, m, spec, cur, decision)  # hr rules across records (hub/people, D50)
     if judged is not None:
         return judged
+    if decision.kind is DecisionKind.REJECT:
+        return outcome(OutcomeStatus.REJECTED, code=decision.code, message=decision.message)
 
     if decision.kind in (DecisionKind.APPLY, DecisionKind.MERGE):
         w = ctx.write(key, decision.new_state, deleted=decision.delete, site_id=site_id, device_id=m.device_id,

@@ -242,6 +242,8 @@ def test_a_reconciled_week_exports_the_same_payroll_at_the_other_office_as_a_ser
     [overlap] = [c for c in records(live_hub, TENANT, "sync.conflict").values() if c.get("kind") == "leave_overlap"]
     assert overlap["entity_id"] == "leave-b" and overlap["status"] == "open" and "overlaps leave leave-a" in overlap[
         "reason"]
+    assert overlap["client_payload"]["status"] == "approved"  # office B's approval waits with it, nothing lost
+    assert b.rejections() == [] and a.rejections() == []
     assert b.get("hr.leave_request", "leave-b") is None or b.get("hr.leave_request", "leave-b").deleted  # type: ignore[union-attr]
 
     # Office B cannot pay the week yet: four flagged lines wait for a decision.

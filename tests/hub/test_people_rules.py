@@ -112,11 +112,17 @@ def test_overlapping_leave_approved_at_two_offline_offices_books_one_and_asks_a_
     # The retry of the same push answers the same, and books nothing more.
     again = (a if loser == "desk-a" else b).push_ok(batches[loser])
     assert again[0]["status"] == "duplicate" and again[0]["original"]["code"] == "leave_overlap"
-    # The person decides the second one stands after all: booked once.
+    # The loser's office had also recorded the approver's comment on it before syncing: it waits in the refusal.
+    dev = a if loser == "desk-a" else b
+    [follows] = dev.push_ok([dev.mutation("hr.leave_request", loser_id, "update", {"reason": "wedding"})])
+    assert follows["status"] == "conflict" and follows["code"] == "follows_refused", follows
+    assert follows["conflict_id"] == refused["conflict_id"] == f"leave_overlap:{loser_id}"
+    # The person decides the second one stands after all: booked once, as last changed.
     hq_resolution = hq.push_ok([hq.mutation("sync.conflict_resolution", new_ulid(), "create", {
         "conflict_id": refused["conflict_id"], "choice": "client"})])
     assert hq_resolution[0]["status"] == "applied", hq_resolution
-    assert set(records(live_hub, tenant, "hr.leave_request")) == {"LA", "LB"}
+    booked = records(live_hub, tenant, "hr.leave_request")
+    assert set(booked) == {"LA", "LB"} and booked[loser_id]["reason"] == "wedding"
 
 
 def test_leave_in_one_batch_with_its_employee_is_judged_and_a_reason_edit_is_not_repriced(
