@@ -124,7 +124,7 @@ def decide_leave(store: LocalStore, leave_id: str, verdict: Verdict, user: str, 
     delegated = delegations_from(_rows(store, "approvals.delegation"))
     now = datetime.now(UTC)
     if state.current_level is None:
-        raise ValidationError(f"leave {leave_id} waits for no decision", {"decision": "nothing to decide"})
+        return _follow_chain(store, leave_id, leave, state, verdict, user, below_zero)
     view = RequestView(request_id, "leave", leave_id, Decimal(str(request.get("amount") or 0)),
                        str(request.get("requested_by") or ""), str(request.get("title") or ""), levels, state)
     if not may_decide(view, user, roles, delegated, now.date()):
@@ -147,6 +147,24 @@ def decide_leave(store: LocalStore, leave_id: str, verdict: Verdict, user: str, 
     if changes:
         drafts.append(MutationDraft("hr.leave_request", leave_id, Op.UPDATE, changes, user))
     store.enqueue_many(drafts)
+    return changes
+
+
+def _follow_chain(store: LocalStore, leave_id: str, leave: dict[str, Any], state: ApprovalState, verdict: Verdict,
+                  user: str, below_zero: bool) -> dict[str, Any]:
+    """The chain was decided elsewhere (the approvals inbox writes only the decision): bring the leave's status to
+    what it says, naming the person whose decision counted last. Nothing to decide when it already agrees."""
+    counted = [h.decision.by for h in state.history if h.counted]
+    if str(leave.get("status") or "requested") != "requested" or not counted:
+        raise ValidationError(f"leave {leave_id} waits for no decision", {"decision": "nothing to decide"})
+    changes = after_decision(leave, state, approver=counted[-1], below_zero=below_zero)
+    if changes.get("status") != {Verdict.APPROVE: "approved", Verdict.REJECT: "rejected"}[verdict]:
+        raise ValidationError(f"the approval chain already {changes.get('status')} leave {leave_id}",
+                              {"decision": f"the chain {changes.get('status')} it: press "
+                                           f"{'Approve' if changes.get('status') == 'approved' else 'Reject'}"})
+    if changes.get("status") == "approved":
+        _check_balance(store, leave_id, {**leave, **changes}, below_zero)
+    store.enqueue("hr.leave_request", leave_id, Op.UPDATE, changes, actor=user)
     return changes
 
 

@@ -98,3 +98,25 @@ def test_reject_and_cancel_move_the_status_and_a_cancelled_request_stays_cancell
     type_into(qtbot, screen.form, {"employee_id": "E100", "leave_type": "AL", "start_date": "2026-03-10"})
     assert "booked 0.00" in screen.balance.text()  # the rejected and the cancelled day are back
     desk.close()
+
+
+def test_leave_decided_in_the_inbox_takes_the_chain_s_status_on_the_leave_screen(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    leave = ("hr.leave_request", "lr-1", {"employee_id": "emp-anna", "leave_type": "AL", "start_date": "2026-03-02",
+                                          "end_date": "2026-03-03", "days": 2, "status": "requested",
+                                          "approval_request_id": "leave:lr-1"})
+    request = ("approvals.request", "leave:lr-1", {"document_type": "leave", "document_id": "lr-1", "amount": 2,
+                                                   "requested_by": "anna"})
+    inbox = ("approvals.decision", "d-1", {"request_id": "leave:lr-1", "level": 0, "verdict": "approve", "by": "hugo",
+                                           "roles": ["hr"], "at": "2026-02-20T10:00:00+00:00", "amount": 2})
+    desk, screen = _desk(qtbot, tmp_path, extra=[leave, request, inbox])
+    assert screen.select("lr-1")
+    click(qtbot, screen.leave_actions.reject_button)  # the chain approved it: rejecting here is not following it
+    assert "the chain approved it: press Approve" in screen.leave_actions.errors["decision"].text()
+    assert desk.store.outbox_depth() == 0
+    click(qtbot, screen.leave_actions.approve_button)
+    state = desk.store.get("hr.leave_request", "lr-1").state  # type: ignore[union-attr]
+    assert (state["status"], state["approved_by"]) == ("approved", "hugo") and desk.store.outbox_depth() == 1
+    assert desk.store.count("approvals.decision") == 1  # no second decision
+    click(qtbot, screen.leave_actions.approve_button)
+    assert "nothing to decide" in screen.leave_actions.errors["decision"].text() and desk.store.outbox_depth() == 1
+    desk.close()
