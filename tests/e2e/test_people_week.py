@@ -257,6 +257,7 @@ def test_a_reconciled_week_exports_the_same_payroll_at_the_other_office_as_a_ser
     assert a.rejections() == [] and b.count("hr.reconciliation_review") == 4
 
     exported = payroll_csv(b, START, END, THRESHOLD)
+    assert payroll_csv(a, START, END, THRESHOLD) == exported  # both offices' replicas say the same
     leave_order = [("leave-a", {**leave["leave-a"]}),
                    ("leave-b", {"employee_id": "emp-2", "leave_type": "AL", "start_date": "2026-04-04",
                                 "end_date": "2026-04-05", "status": "approved", "approved_by": "sara"})]
