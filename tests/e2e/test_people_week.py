@@ -1,5 +1,6 @@
 """The issue's must-show (issue 14): two site offices offline for a week (Santiago, with the 13 h night of the
-fall-back change on 4 April 2026) and a gateway deriving the machines' hours, all through a real hub. Office A
+fall-back change on 4 April 2026) and a gateway (a real edge agent on a real Mosquitto, the machines publishing
+their week) deriving the machines' hours, all through a real hub. Office A
 clocks the day crew, office B the night crew, the operators log their machine hours by hand; both offices
 approve leave for the same person offline (the hub books one, the other is a conflict for a person). Then every
 device syncs, a supervisor at office A reconciles the flagged lines (accept / correct / reject), office A syncs,
@@ -8,26 +9,27 @@ records through the pure rules."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 
 from desktop.leave_balance import decide_leave
 from desktop.payroll_export import payroll_csv
 from desktop.reconciliation_lines import lines_for
 from desktop.table_query import ensure_indexes
-from edge.derive import derive_usage_logs
-from edge.storage import prepare, write_batch
+from edge.agent import EdgeAgent, EdgeConfig
 from shared.domain.approvals import Verdict
 from shared.domain.leave_approval import approval_payload, approval_request_id, overlapping, request_from
 from shared.domain.payroll import Period, export, leave_items, worked_from_reconciliation
 from shared.domain.reconciliation import Decision, Line, UsageLog, check_decision, flags, lines_from_logs, reconcile
 from shared.domain.reconciliation import review_payload as reconciliation_review_payload
-from shared.domain.shifts import ShiftPattern
 from shared.envelopes import Op
 from shared.errors import ValidationError
 from shared.ids import new_ulid
@@ -35,10 +37,11 @@ from shared.store import DeviceIdentity, LocalStore, MutationDraft, PassphraseKe
 from shared.sync import SyncClient
 from shared.telemetry import TelemetrySample
 from tests.fixtures.hubserver import HubProcess, provision_device
+from tests.fixtures.mosquitto import Broker
 from tests.hub.test_consume_once import records
+from tests.waiting import wait_until
 
 ZONE = ZoneInfo("America/Santiago")
-PATTERN = ShiftPattern("America/Santiago")
 KEY = PassphraseKeyProvider("people week", n=2**10)
 START, END = date(2026, 3, 30), date(2026, 4, 5)  # Monday to Sunday; the clocks go back at 00:00 on the 5th
 WORK_DAYS = [START + timedelta(days=i) for i in range(6)]  # Monday to Saturday, Sunday off
@@ -59,13 +62,12 @@ DECISIONS = {  # what the supervisor decides on each flagged line: (decision, pa
 }
 
 
-def _device(hub: HubProcess, tmp_path: Path, name: str, kind: str = "desktop") -> tuple[LocalStore, SyncClient]:
+def _device(hub: HubProcess, tmp_path: Path, name: str) -> tuple[LocalStore, SyncClient]:
     path = tmp_path / f"{name}.db"
     store = LocalStore.open(path, KEY)
     store.set_identity(DeviceIdentity(name, TENANT, "north"))
-    if kind == "desktop":
-        ensure_indexes(store)  # what the desktop's window does when it opens a store
-    token = provision_device(hub.dsn, TENANT, "north", name, kind=kind)
+    ensure_indexes(store)  # what the desktop's window does when it opens a store
+    token = provision_device(hub.dsn, TENANT, "north", name)
     return store, SyncClient(lambda: LocalStore.open(path, KEY), hub.url, lambda: token)
 
 
@@ -99,6 +101,59 @@ def _samples() -> list[tuple[str, str, TelemetrySample]]:
                 meter += 1 / 60 if on else 0
                 ts += timedelta(minutes=1)
     return rows
+
+
+def _expected_gateway_hours() -> dict[tuple[str, str], float]:
+    """What the gateway must measure: each machine's run, 11 h a shift and 12 h on the long night."""
+    out = {}
+    for employee_id, (_n, _name, shift, machine, _office) in PEOPLE.items():
+        for day in _worked(employee_id):
+            starts, ends = _shift(day, shift)
+            out[(machine, day.isoformat())] = (ends.astimezone(UTC) - starts.astimezone(UTC)).total_seconds() / 3600 - 1
+    return out
+
+
+def _gateway_week(hub: HubProcess, broker: Broker, tmp_path: Path) -> list[dict[str, Any]]:
+    """The gateway: a real edge agent subscribed to the site's real Mosquitto, the machines publishing their week
+    (QoS 1), the agent storing, deriving each shift's hours in the site's zone and syncing them to the hub. Returns
+    the usage logs the gateway derived, read from its own store once they all reached the hub."""
+    token = provision_device(hub.dsn, TENANT, "north", "gateway", kind="edge")
+    config = EdgeConfig(tenant_id=TENANT, site_id="north", device_id="gateway", store_path=tmp_path / "gateway.db",
+                        passphrase="people week", broker_host=broker.host, broker_port=broker.port, hub_url=hub.url,
+                        token=token, time_zone="America/Santiago", derive_seconds=0.5)
+    agent = EdgeAgent(config)
+    agent._open = lambda: LocalStore.open(config.store_path, KEY)  # a cheaper KDF for the test
+    stop = threading.Event()
+    runner = threading.Thread(target=agent.run, args=(stop,), daemon=True)
+    runner.start()
+    expected = _expected_gateway_hours()
+    samples = _samples()
+    try:
+        assert wait_until(lambda: agent.ingest.stats.connected, 30)
+        pub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="people-week-fleet", protocol=mqtt.MQTTv5)
+        pub.max_inflight_messages_set(1000)
+        pub.connect(broker.host, broker.port)
+        pub.loop_start()
+        infos = [pub.publish(f"site/north/equipment/{machine}/telemetry", sample.model_dump_json(), qos=1)
+                 for _site, machine, sample in samples]
+        for info in infos:
+            info.wait_for_publish(30)
+        pub.disconnect()
+        pub.loop_stop()
+
+        def at_hub() -> dict[tuple[str, str], float]:
+            return {(d["equipment_id"], d["shift_date"]): d["operating_hours"]
+                    for d in records(hub, TENANT, "equipment.usage_log").values() if d.get("source") == "telematics"
+                    and d.get("operating_hours")}
+
+        assert wait_until(lambda: at_hub() == expected, 120), (sorted(set(at_hub().items()) ^ set(expected.items())))
+    finally:
+        stop.set()
+        runner.join(30)
+    assert agent.ingest.stats.stored == len(samples)
+    with LocalStore.open(config.store_path, KEY) as gw:
+        assert gw.outbox_depth() == 0
+        return [dict(r.state or {}) for r in gw.query("equipment.usage_log")]
 
 
 def _master(hq: LocalStore) -> list[MutationDraft]:
@@ -206,11 +261,10 @@ def _serial_replay(typed: list[MutationDraft], gateway_logs: list[dict[str, Any]
 
 
 def test_a_reconciled_week_exports_the_same_payroll_at_the_other_office_as_a_serial_replay(
-        live_hub: HubProcess, tmp_path: Path) -> None:
+        live_hub: HubProcess, mqtt_broker: Broker, tmp_path: Path) -> None:
     hq, hq_sync = _device(live_hub, tmp_path, "hq")
     a, a_sync = _device(live_hub, tmp_path, "office-a")
     b, b_sync = _device(live_hub, tmp_path, "office-b")
-    gw, gw_sync = _device(live_hub, tmp_path, "gateway", kind="edge")
     master = _master(hq)
     hq.enqueue_many(master)
     hq_sync.push_until_empty()
@@ -224,19 +278,16 @@ def test_a_reconciled_week_exports_the_same_payroll_at_the_other_office_as_a_ser
     b.enqueue_many(week_b)
     _approved_leave(a, "leave-a", *E2_LEAVE, approver="hana")
     _approved_leave(b, "leave-b", date(2026, 4, 4), date(2026, 4, 5), approver="sara")  # overlaps office A's
-    prepare(gw)
-    write_batch(gw, _samples(), [])
-    derive_usage_logs(gw, PATTERN, now=datetime.combine(END + timedelta(days=1), time(9), ZONE))
-    gateway_logs = [dict(m.payload) for m in gw.outbox_batch(10_000) if m.entity == "equipment.usage_log"]
-    long_night = {(p["equipment_id"], p["shift_date"]): p["operating_hours"] for p in gateway_logs}
-    assert long_night[("DT03", "2026-04-04")] == 12.0 and long_night[("DT03", "2026-04-03")] == 11.0  # 13 h night
+    gateway_logs = _gateway_week(live_hub, mqtt_broker, tmp_path)
+    measured = {(p["equipment_id"], p["shift_date"]): p["operating_hours"] for p in gateway_logs}
+    assert measured[("DT03", "2026-04-04")] == 12.0 and measured[("DT03", "2026-04-03")] == 11.0  # the 13 h night
 
-    # Back online: the gateway, then office A, then office B push; everyone catches up.
-    for sync in (gw_sync, a_sync, b_sync):
+    # Back online: office A, then office B push; everyone catches up.
+    for sync in (a_sync, b_sync):
         sync.push_until_empty()
     for sync in (a_sync, b_sync):
         sync.catch_up()
-    assert a.outbox_depth() == b.outbox_depth() == gw.outbox_depth() == 0
+    assert a.outbox_depth() == b.outbox_depth() == 0
     leave = records(live_hub, TENANT, "hr.leave_request")
     assert set(leave) == {"leave-a"} and leave["leave-a"]["status"] == "approved"
     [overlap] = [c for c in records(live_hub, TENANT, "sync.conflict").values() if c.get("kind") == "leave_overlap"]
@@ -271,5 +322,5 @@ def test_a_reconciled_week_exports_the_same_payroll_at_the_other_office_as_a_ser
         f"{period},E1,Ana Rojas,hours,ORD,71.50,h", f"{period},E2,Luis Soto,hours,ORD,48.00,h",
         f"{period},E2,Luis Soto,leave,VAC,2.00,d", f"{period},E3,Eva Pinto,hours,ORD,61.00,h",
         f"{period},E4,Tom Vera,hours,ORD,73.00,h"]
-    for store in (hq, a, b, gw):
+    for store in (hq, a, b):
         store.close()
