@@ -22,17 +22,22 @@ def _overlay(ctx: ApplyContext, entity: str, rows: Rows, keep: Any) -> Rows:
     return rows
 
 
-# The fields records are looked up by; literal in the SQL so the partial indexes of migration 0014 serve them.
+# The fields records are looked up by. Entity and field are literals in the SQL (from this fixed list), so the
+# planner can prove the partial indexes of migration 0014 serve the lookup even for a prepared statement's generic
+# plan, which a parameter for the entity would not let it do.
 LOOKUPS = {("hr.leave_request", "employee_id"), ("hr.leave_type", "code")}
+
+
+def lookup_sql(entity: str, field: str) -> str:
+    if (entity, field) not in LOOKUPS:
+        raise ValueError(f"{entity}.{field} is not a lookup the hub indexes")
+    return (f"SELECT entity_id, data FROM sync.records WHERE tenant_id = $1 AND entity = '{entity}' "
+            f"AND data->>'{field}' = $2 AND NOT deleted")
 
 
 async def where_field(ctx: ApplyContext, entity: str, field: str, value: str) -> Rows:
     """Live records of `entity` whose `field` equals `value` (text), committed or written by this transaction."""
-    if (entity, field) not in LOOKUPS:
-        raise ValueError(f"{entity}.{field} is not a lookup the hub indexes")
-    found = await ctx.conn.fetch(
-        f"SELECT entity_id, data FROM sync.records WHERE tenant_id = $1 AND entity = $2 "
-        f"AND data->>'{field}' = $3 AND NOT deleted", ctx.principal.tenant_id, entity, value)
+    found = await ctx.conn.fetch(lookup_sql(entity, field), ctx.principal.tenant_id, value)
     rows: Rows = {r["entity_id"]: dict(r["data"]) for r in found}
     return _overlay(ctx, entity, rows, lambda d: str(d.get(field)) == value)
 

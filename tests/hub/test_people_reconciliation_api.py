@@ -62,3 +62,38 @@ def test_hq_reads_the_period_s_lines_decisions_and_accepted_hours_for_its_sites(
     with person_client(live_hub.url, live_hub.dsn, tenant, roles=("finance",), user_id="fin") as finance:
         r = finance.get("/v1/hr/reconciliation", params={"from": "2026-04-01", "to": "2026-04-07"})
         assert r.status_code == 403 and "needs a role that reads hr.*" in r.json()["message"]
+
+
+
+def test_a_person_s_leave_and_a_period_s_records_are_read_through_their_indexes(live_hub: HubProcess) -> None:
+    """The statements the people rules and the summary run, planned generically (as a prepared statement is after
+    its first runs) with sequential scans priced out, use migration 0014's partial indexes."""
+    from hub.people.api import BY_DATE_SQL
+    from hub.people.reads import lookup_sql
+
+    for sql, index in ((lookup_sql("hr.leave_request", "employee_id"), "records_leave_by_employee"),
+                       (BY_DATE_SQL, "records_by_shift_date")):
+        plan = _generic_plan(live_hub.dsn, sql)
+        assert index in plan, plan
+
+
+def _generic_plan(dsn: str, sql: str) -> str:
+    import re
+
+    import asyncpg
+
+    from pitline.harness import run_sync
+
+    async def run() -> str:
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute("SET plan_cache_mode = force_generic_plan; SET enable_seqscan = off")
+            n = max(int(i) for i in re.findall(r"\$(\d+)", sql))
+            types = ", ".join("text[]" if f"${i}::text[]" in sql else "text" for i in range(1, n + 1))
+            await conn.execute(f"PREPARE q ({types}) AS {sql}")
+            rows = await conn.fetch(f"EXPLAIN EXECUTE q({', '.join('NULL' for _ in range(n))})")
+            return "\n".join(r[0] for r in rows)
+        finally:
+            await conn.close()
+
+    return run_sync(run())
