@@ -152,9 +152,10 @@ def _open_conflict(ctx: ApplyContext, m: Mutation, cur: RecordState, *, conflict
 async def _overlap(ctx: ApplyContext, m: Mutation, cur: RecordState, exc: Overlap) -> Outcome:
     """Not booked: the other request stands until a person decides (`server` keeps it out, `client` books it)."""
     other = exc.other
-    server = {"request": cur.data if cur.exists else None,
-              "overlaps": {"id": other.id, "leave_type": other.leave_type, "start_date": other.start.isoformat(),
-                           "end_date": other.end.isoformat(), "status": other.status}}
+    # The booked request it overlaps, in the leave request's own fields, so a conflicts screen showing the hub's side
+    # beside this office's shows the two requests' dates side by side.
+    server = {"overlaps": other.id, "employee_id": other.employee_id, "leave_type": other.leave_type,
+              "start_date": other.start.isoformat(), "end_date": other.end.isoformat(), "status": other.status}
     return _open_conflict(ctx, m, cur, conflict_id=await _overlap_id(ctx, m, cur), kind="leave_overlap",
                           reason=str(exc), server_data=server, code="leave_overlap")
 

@@ -108,7 +108,8 @@ def test_overlapping_leave_approved_at_two_offline_offices_books_one_and_asks_a_
     assert set(records(live_hub, tenant, "hr.leave_request")) == {winner_id}
     conflict = records(live_hub, tenant, "sync.conflict")[refused["conflict_id"]]
     assert conflict["status"] == "open" and conflict["needs_person"] and conflict["entity_id"] == loser_id
-    assert conflict["server_data"]["overlaps"]["id"] == winner_id
+    assert conflict["server_data"]["overlaps"] == winner_id and conflict["server_data"]["start_date"] == (
+        "2026-03-04" if winner_id == "LB" else "2026-03-02")
     # The retry of the same push answers the same, and books nothing more.
     again = (a if loser == "desk-a" else b).push_ok(batches[loser])
     assert again[0]["status"] == "duplicate" and again[0]["original"]["code"] == "leave_overlap"
