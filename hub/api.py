@@ -11,6 +11,7 @@ from hub.identity import router as identity_router
 from hub.ops.device_status import router as device_status_router
 from hub.ops.health import router as ops_router
 from hub.ops.metrics import router as metrics_router
+from hub.people.api import router as people_router
 from hub.sync.conflicts_api import router as conflicts_router
 from hub.sync.pull import router as pull_router
 from hub.sync.push import router as push_router
@@ -19,7 +20,7 @@ from hub.telemetry.api import router as telemetry_router
 
 def routers() -> list[APIRouter]:
     return [push_router, pull_router, conflicts_router, audit_router, ops_router, identity_router, telemetry_router,
-            device_status_router, metrics_router, finance_router]
+            device_status_router, metrics_router, finance_router, people_router]
 
 
 # Most of a fleet's requests (hub.ops.fast_routes serves them without FastAPI's per-request machinery).

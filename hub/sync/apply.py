@@ -15,6 +15,7 @@ import asyncpg
 from hub.auth.principal import Principal
 from hub.errors import Conflict
 from hub.identity.enforce import forbidden_mutations
+from hub.people import rules as people_rules
 from hub.sync.consume import Bookings, judge, lock_documents, refused_conflict_id
 from hub.sync.derived import add_to_stock, booked_movement, stock_key
 from hub.sync.ledger import REUSED_ID, audit_applied, ledger_rows, replay_duplicates, reused_ids, write_ledger
@@ -205,6 +206,7 @@ async def _apply_run(ctx: ApplyContext, run: list[Mutation]) -> dict[str, Outcom
         keys |= _related_keys(f)
     # Documents first, then records, each in a fixed order: pushes claiming the same document queue (D27).
     await lock_documents(ctx.conn, ctx.principal.tenant_id, {c.document for c in claims})
+    await people_rules.lock(ctx, run)  # a person's leave requests, judged one push at a time (hub/people, D50)
     ctx.states.update(await lock_records(ctx.conn, ctx.principal.tenant_id, sorted(keys)))
     await ctx.bookings.load(ctx, claims)
     wanted: set[tuple[Key, int, str]] = set()
@@ -282,6 +284,9 @@ async def _apply_one(ctx: ApplyContext, m: Mutation, spec: EntitySpec, history: 
                       stale=stale, base_state=base_state)
     site_id = cur.site_id if cur.in_db and cur.site_id is not None else m.site_id
 
+    judged = await people_rules.judge(ctx, m, spec, cur, decision)  # hr rules across records (hub/people, D50)
+    if judged is not None:
+        return judged
     if decision.kind is DecisionKind.REJECT:
         return outcome(OutcomeStatus.REJECTED, code=decision.code, message=decision.message)
 

@@ -172,6 +172,9 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/admin/devices/status"): frozenset({"administrator", "site_manager"}),  # devices.list
     # read on finance.* (tenant-wide grants here): a viewer's finance.* is none, operators have no finance rule
     ("GET", "/v1/finance/trial-balance"): frozenset({"administrator", "site_manager", "finance"}),
+    # read on hr.* and equipment.usage_log: hr, supervisors (who decide the reviews), site managers, administrators;
+    # a viewer's hr.* is none, finance, storemen, planners and operators have no hr.* read
+    ("GET", "/v1/hr/reconciliation"): frozenset({"administrator", "site_manager", "supervisor", "hr"}),
 }
 
 
@@ -229,6 +232,7 @@ def call(w: World, route: tuple[str, str], token: str | None) -> httpx.Response:
             "/v1/telemetry/samples": {"equipment_id": "DT01", "start": "2026-01-01T00:00:00+00:00",
                                       "end": "2026-01-02T00:00:00+00:00"},
             "/v1/finance/trial-balance": {"as_of": "2026-11-30", "by": "site"},
+            "/v1/hr/reconciliation": {"from": "2026-04-01", "to": "2026-04-07"},
         }.get(path)
         return c.request(method, path, json=body, params=params)
 
