@@ -318,9 +318,10 @@ def test_a_reconciled_week_exports_the_same_payroll_at_the_other_office_as_a_ser
     # clocked) and two days of leave; E3 six nights, Tuesday rejected, Saturday's the 13 h night; E4 six nights,
     # Thursday corrected to 12 without a clock-in.
     period = "2026-03-30..2026-04-05"
+    # Hours and leave rows carry no allowance figures: their multiplier, rate and amount columns are empty (D59).
     assert [ln for ln in exported.splitlines() if ",ORD," in ln or ",VAC," in ln] == [
-        f"{period},E1,Ana Rojas,hours,ORD,71.50,h", f"{period},E2,Luis Soto,hours,ORD,48.00,h",
-        f"{period},E2,Luis Soto,leave,VAC,2.00,d", f"{period},E3,Eva Pinto,hours,ORD,61.00,h",
-        f"{period},E4,Tom Vera,hours,ORD,73.00,h"]
+        f"{period},E1,Ana Rojas,hours,ORD,71.50,h,,,", f"{period},E2,Luis Soto,hours,ORD,48.00,h,,,",
+        f"{period},E2,Luis Soto,leave,VAC,2.00,d,,,", f"{period},E3,Eva Pinto,hours,ORD,61.00,h,,,",
+        f"{period},E4,Tom Vera,hours,ORD,73.00,h,,,"]
     for store in (hq, a, b):
         store.close()
