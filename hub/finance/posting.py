@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from hub.sync.apply import ApplyContext
 
 # The modules that register posters (imported once, on the first push). Each helper adds its own here.
-POSTER_MODULES: tuple[str, ...] = ("hub.finance.stock_posting",)
+POSTER_MODULES: tuple[str, ...] = ("hub.finance.stock_posting", "hub.finance.chart_posting")
 
 
 @dataclass(frozen=True)
