@@ -173,6 +173,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     # read on finance.* (tenant-wide grants here): a viewer's finance.* is none, operators have no finance rule
     ("GET", "/v1/finance/trial-balance"): frozenset({"administrator", "site_manager", "finance"}),
     ("GET", "/v1/finance/periods"): frozenset({"administrator", "site_manager", "finance"}),
+    ("GET", "/v1/finance/ledger"): frozenset({"administrator", "site_manager", "finance"}),
     # write on finance.* tenant-wide: a site manager reads finance, only finance and administrators close periods
     ("POST", "/v1/finance/periods/{period}/close"): frozenset({"administrator", "finance"}),
     ("POST", "/v1/finance/periods/{period}/reopen"): frozenset({"administrator", "finance"}),
