@@ -19,9 +19,9 @@ from hub.finance.posting import PostingWrite, open_posting_date, posted_entries,
 from hub.sync.derived import booked_movement, set_stock_value, stock_key, stock_position
 from shared.domain import stock_postings as sp
 from shared.domain.accounts import Dimension
-from shared.domain.costing import StockPosition
+from shared.domain.costing import Costed, StockPosition
 from shared.domain.finance import ZERO, as_decimal, money
-from shared.domain.inventory import MovementKind
+from shared.domain.inventory import Movement, MovementKind
 from shared.domain.journal import LedgerEntry
 from shared.domain.procurement import ProcurementError, po_lines_from_payload
 
@@ -66,9 +66,10 @@ async def receipt_price(ctx: ApplyContext, data: Mapping[str, Any]) -> Decimal:
     return standard if standard is not None else ZERO
 
 
-async def _transit(ctx: ApplyContext, transfer_id: str, movement_id: str) -> tuple[Decimal, Decimal, str | None]:
+async def _transit(ctx: ApplyContext, transfer_id: str, movement_id: str, booked: set[str] | None = None
+                   ) -> tuple[Decimal, Decimal, str | None]:
     """(quantity, value, site) still in transit on a transfer before this receipt: shipped minus received, the
-    value from the shipments' and earlier receipts' posted entries."""
+    value from the shipments' and earlier receipts' posted entries (only `booked` ones, when given)."""
     rows = {r["entity_id"]: dict(r["data"]) for r in await ctx.conn.fetch(
         "SELECT entity_id, data FROM sync.records WHERE tenant_id = $1 AND entity = $2 AND data->>'transfer_id' = $3 "
         "AND NOT deleted", ctx.principal.tenant_id, MOVEMENT, transfer_id)}
@@ -76,6 +77,8 @@ async def _transit(ctx: ApplyContext, transfer_id: str, movement_id: str) -> tup
         if w.key[0] == MOVEMENT and w.data.get("transfer_id") == transfer_id:
             rows[w.key[1]] = w.data
     rows.pop(movement_id, None)
+    if booked is not None:
+        rows = {i: d for i, d in rows.items() if i in booked}
     kinds = {MovementKind.TRANSFER_OUT.value: "stock_transfer_out", MovementKind.TRANSFER_IN.value: "stock_transfer_in"}
     moved = {i: d for i, d in rows.items() if d.get("kind") in kinds}
     entries = await posted_entries(ctx, [f"{kinds[d['kind']]}:{i}" for i, d in moved.items()])
@@ -108,21 +111,11 @@ async def _reverse_replaced(ctx: ApplyContext, w: PostingWrite, position: StockP
     return StockPosition(position.quantity, position.value - inventory, position.last_cost), [reversal]
 
 
-async def post_movement(ctx: ApplyContext, w: PostingWrite) -> list[LedgerEntry]:
-    if w.data is None:
-        return []  # movements are never deleted; a correction is another movement
-    movement = booked_movement(w.entity_id, dict(w.data))
-    if movement is None:
-        return []
-    skey = stock_key(movement)
-    stock = await ctx.state_of(skey)
-    after_qty = stock_position(stock.data).quantity
-    position = stock_position(stock.data)
-    position = StockPosition(after_qty - movement.delta, position.value, position.last_cost)
-    site = stock.site_id or w.site_id or ""
-    day, note = await open_posting_date(ctx, _day(movement.occurred_at))
-    position, entries = await _reverse_replaced(ctx, w, position, day) if w.old else (position, [])
-    data, kind = w.data, movement.kind
+async def cost_movement(ctx: ApplyContext, movement: Movement, data: Mapping[str, Any], position: StockPosition,
+                        site: str, day: date, *, booked: set[str] | None = None) -> tuple[Costed, LedgerEntry | None]:
+    """One movement costed against the position before it, and its entry (None when it moves no value).
+    `booked`: the movements that count as booked before this one (a history replay); None: all stored."""
+    kind = movement.kind
     entry: LedgerEntry | None
     if kind is MovementKind.RECEIPT:
         price = await receipt_price(ctx, data)
@@ -139,7 +132,7 @@ async def post_movement(ctx: ApplyContext, w: PostingWrite) -> list[LedgerEntry]
         costed = sp.cost(position, sp.StockMove(kind, movement.quantity))
         entry = sp.transfer_out(movement.id, day, costed.amount, site, movement.transfer_id or "")
     elif kind is MovementKind.TRANSFER_IN:
-        tqty, tvalue, tsite = await _transit(ctx, movement.transfer_id or "", movement.id)
+        tqty, tvalue, tsite = await _transit(ctx, movement.transfer_id or "", movement.id, booked)
         if tqty > 0 and tvalue > 0:
             value = tvalue if movement.quantity >= tqty else money(tvalue * movement.quantity / tqty)
         else:  # nothing known in transit: the row's own cost, and the transit account shows the gap
@@ -149,6 +142,24 @@ async def post_movement(ctx: ApplyContext, w: PostingWrite) -> list[LedgerEntry]
     else:
         costed = sp.cost(position, sp.StockMove(kind, movement.quantity))
         entry = sp.count_adjustment(movement.id, day, costed.amount, site, str(data.get("note") or ""))
+    return costed, entry
+
+
+async def post_movement(ctx: ApplyContext, w: PostingWrite) -> list[LedgerEntry]:
+    if w.data is None:
+        return []  # movements are never deleted; a correction is another movement
+    movement = booked_movement(w.entity_id, dict(w.data))
+    if movement is None:
+        return []
+    skey = stock_key(movement)
+    stock = await ctx.state_of(skey)
+    after_qty = stock_position(stock.data).quantity
+    position = stock_position(stock.data)
+    position = StockPosition(after_qty - movement.delta, position.value, position.last_cost)
+    site = stock.site_id or w.site_id or ""
+    day, note = await open_posting_date(ctx, _day(movement.occurred_at))
+    position, entries = await _reverse_replaced(ctx, w, position, day) if w.old else (position, [])
+    costed, entry = await cost_movement(ctx, movement, w.data, position, site, day)
     set_stock_value(ctx, skey, costed.position)
     entry = sp.with_memo(entry, note)
     if entries and entry is not None:  # the replaced row's entry keeps its key; the new one gets its own
