@@ -21,6 +21,7 @@ from shared.domain import stock_postings as sp
 from shared.domain.accounts import Dimension
 from shared.domain.costing import Costed, StockPosition
 from shared.domain.finance import ZERO, as_decimal, money
+from shared.domain.finance_errors import MissingDimensionError
 from shared.domain.inventory import Movement, MovementKind
 from shared.domain.journal import LedgerEntry
 from shared.domain.procurement import ProcurementError, po_lines_from_payload
@@ -64,6 +65,24 @@ async def receipt_price(ctx: ApplyContext, data: Mapping[str, Any]) -> Decimal:
     item = await read_record(ctx, ("inventory.item", str(data.get("item_id"))))
     standard = _number(item.get("standard_price")) if item else None
     return standard if standard is not None else ZERO
+
+
+def stock_existed(ctx: ApplyContext, key: tuple[str, str]) -> bool:
+    """Whether the balance was stored before this push (its first version is this push's own otherwise)."""
+    pending = ctx.derived.get(key)
+    return pending is None or pending.version > 1
+
+
+async def _store_site(ctx: ApplyContext, store_id: str) -> str:
+    """The site of a store, for a movement pushed without one (a tenant-wide device): inventory is per site."""
+    site = await ctx.conn.fetchval("SELECT site_id FROM sync.records WHERE tenant_id = $1 AND entity = "
+                                   "'inventory.store' AND entity_id = $2 AND NOT deleted", ctx.principal.tenant_id,
+                                   store_id)
+    if not site:
+        raise MissingDimensionError(
+            f"store {store_id} belongs to no site and the movement names none; stock is valued per site: push it "
+            "from the store's site, or record the store with its site", {"store_id": "store without a site"})
+    return str(site)
 
 
 async def _transit(ctx: ApplyContext, transfer_id: str, movement_id: str, booked: set[str] | None = None
@@ -156,7 +175,10 @@ async def post_movement(ctx: ApplyContext, w: PostingWrite) -> list[LedgerEntry]
     after_qty = stock_position(stock.data).quantity
     position = stock_position(stock.data)
     position = StockPosition(after_qty - movement.delta, position.value, position.last_cost)
-    site = stock.site_id or w.site_id or ""
+    site = stock.site_id or w.site_id or await _store_site(ctx, movement.store_id)
+    pending = ctx.derived.get(skey)
+    if stock.site_id is None and pending is not None and not stock_existed(ctx, skey):
+        pending.site_id = stock.site_id = site  # a balance created by this push lives at its store's site
     day, note = await open_posting_date(ctx, _day(movement.occurred_at))
     position, entries = await _reverse_replaced(ctx, w, position, day) if w.old else (position, [])
     costed, entry = await cost_movement(ctx, movement, w.data, position, site, day)
