@@ -10,7 +10,7 @@ is that one mutation's REJECTED outcome with the rule's message, and everything 
     from hub.finance.posting import PostingWrite, register_poster
 
     async def post_invoice(ctx: ApplyContext, w: PostingWrite) -> list[LedgerEntry]:
-        ...  # raise a FinanceError to refuse the write; return [] to post nothing
+        ...  # raise a FinanceError (any ValidationError) to refuse the write; return [] to post nothing
     register_poster("finance.vendor_invoice", post_invoice)
 
 and add the module's name to `POSTER_MODULES` so the hub imports it. A poster may read records through
@@ -32,6 +32,7 @@ from shared.domain.finance_errors import FinanceError
 from shared.domain.journal import LedgerEntry
 from shared.domain.ledger import replay_outcome
 from shared.domain.periods import Period, PeriodCalendar
+from shared.errors import ValidationError
 
 if TYPE_CHECKING:
     from hub.sync.context import ApplyContext
@@ -199,7 +200,7 @@ async def collect(ctx: ApplyContext, write: PostingWrite) -> str | None:
         entries = await poster(ctx, write)
         if entries:
             await admit(ctx, entries, unposted=write.old is None and write.entity in _KEYED_BY_RECORD)
-    except FinanceError as exc:
+    except ValidationError as exc:  # FinanceError and any other rule's refusal: a message, never a 500
         return str(exc)
     return None
 
