@@ -186,3 +186,28 @@ def test_a_push_that_loses_a_deadlock_is_retried_whole_and_posts_once(live_hub: 
     assert entries_per_movement(live_hub, tenant)[issue] == 1
     assert lines(live_hub, tenant)[f"goods_issue:{issue}"][1][2] == "6.00"  # 3 of 10 at 2.00
     assert balances(live_hub, tenant)["1400"] == Decimal("14.00") == stock_value(live_hub, tenant)
+
+
+def test_booking_a_refused_receipt_that_cannot_be_posted_books_nothing(live_hub: HubProcess) -> None:
+    """The person's 'book it after all' runs the poster too: when the ledger refuses, the answer says why and
+    neither the receipt, its stock nor any entry is booked (through the API and through a device's resolution)."""
+    tenant = f"t-glf-{new_ulid()[-6:].lower()}"
+    hq, a, b = (make_device(live_hub, tenant, "s1", n) for n in ("hq", "desk-a", "desk-b"))
+    setup_po(hq)
+    a.push_ok([movement(a, "receipt", 10, po_id="PO1", po_line_id="1")])
+    [refused] = b.push_ok([movement(b, "receipt", 10, po_id="PO1", po_line_id="1")])
+    assert refused["status"] == "conflict"
+    # Finance now lists the sites the ledger knows, and s1 is not among them.
+    assert hq.push_ok([hq.mutation("finance.dimension_value", "site:s9", "create",
+                                   {"dimension": "site", "value": "s9"})])[0]["status"] == "applied"
+    buyer = person_client(live_hub.url, live_hub.dsn, tenant)
+    r = buyer.post(f"/v1/conflicts/{refused['conflict_id']}/resolve", json={"choice": "client"})
+    assert r.status_code == 409 and "site 's1' is not a known site" in r.json()["message"], r.text
+    [out] = hq.push_ok([hq.mutation("sync.conflict_resolution", new_ulid(), "create",
+                                    {"conflict_id": refused["conflict_id"], "choice": "client"})])
+    assert (out["status"], out["code"]) == ("rejected", "conflict_not_resolvable")
+    assert "cannot be booked: site 's1' is not a known site" in out["message"]
+    [stock] = records(live_hub, tenant, "inventory.stock").values()
+    assert stock["on_hand"] == 10 and stock["value_cents"] == 12500
+    assert records(live_hub, tenant, "sync.conflict")[refused["conflict_id"]]["status"] == "open"  # still a person's
+    assert len(lines(live_hub, tenant)) == 1
