@@ -120,8 +120,8 @@ async def calendar(ctx: ApplyContext) -> PeriodCalendar:
 
 async def chart(ctx: ApplyContext) -> TenantChart:
     p = ctx.posting
-    if p.chart is None:
-        p.chart = await load_chart(ctx.conn, ctx.principal.tenant_id)
+    if p.chart is None:  # with this push's own chart changes, which are not saved yet
+        p.chart = await load_chart(ctx.conn, ctx.principal.tenant_id, ctx.writes)
     return p.chart
 
 

@@ -302,3 +302,19 @@ def run_sql(dsn: str, sql: str, *args: Any) -> None:
             await conn.close()
 
     run_sync(go())
+
+
+def test_a_push_checks_its_later_postings_against_its_own_earlier_chart_changes(live_hub: HubProcess) -> None:
+    tenant = tenant_id()
+    dev = make_device(live_hub, tenant, "s1", "finance-desk")
+    out = dev.push_ok([
+        movement(dev, "receipt", 5, unit_cost=2),
+        dev.mutation("finance.dimension_value", "cost_centre:CRUSH", "create",
+                     {"dimension": "cost_centre", "value": "CRUSH"}),
+        dev.mutation("finance.account", "6120", "create", {"code": "6120", "name": "x", "type": "expense",
+                                                           "parent": "6999"}),  # refused: the chart reloads
+        movement(dev, "issue", 1, cost_centre="OTHER"),  # cost centres are listed now (CRUSH), in this very push
+        movement(dev, "issue", 1, cost_centre="CRUSH"),
+    ])
+    assert [o["status"] for o in out] == ["applied", "applied", "rejected", "rejected", "applied"], out
+    assert "cost centre 'OTHER' is not a known cost centre" in out[3]["message"]
