@@ -38,10 +38,13 @@ async def value_stock(conn: asyncpg.Connection, principal: Principal) -> dict[st
         "AND NOT (data ? 'value_cents')", tenant, STOCK)]
     ctx.states.update(await lock_records(conn, tenant, sorted(unvalued)))
     todo = {k for k in unvalued if ctx.states[k].exists and "value_cents" not in (ctx.states[k].data or {})}
+    # The hub's order is its event log's. Events past retention are gone: those movements are the oldest, so they
+    # come first, in the order they happened.
     rows = await conn.fetch(
-        "SELECT r.entity_id, r.data, f.first FROM sync.records r JOIN (SELECT entity_id, min(seq) AS first "
+        "SELECT r.entity_id, r.data, f.first FROM sync.records r LEFT JOIN (SELECT entity_id, min(seq) AS first "
         "FROM sync.events WHERE tenant_id = $1 AND entity = $2 GROUP BY entity_id) f ON f.entity_id = r.entity_id "
-        "WHERE r.tenant_id = $1 AND r.entity = $2 AND NOT r.deleted ORDER BY f.first", tenant, MOVEMENT)
+        "WHERE r.tenant_id = $1 AND r.entity = $2 AND NOT r.deleted "
+        "ORDER BY f.first NULLS FIRST, r.data->>'occurred_at', r.entity_id", tenant, MOVEMENT)
     positions: dict[tuple[str, str], StockPosition] = {}
     booked: set[str] = set()
     entries: list[LedgerEntry] = []
