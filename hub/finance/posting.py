@@ -23,6 +23,7 @@ import importlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from hub.finance.chart import TenantChart, load_chart
@@ -99,6 +100,9 @@ class Posting:
     notes: dict[str, Any] = field(default_factory=dict)  # posters' per-push scratch (e.g. transit values)
     reads: dict[Key, Mapping[str, Any] | None] = field(default_factory=dict)  # read_record's unlocked reads
 
+
+# Lines are stored in cents as bigint.
+MAX_AMOUNT = Decimal(2**63 - 1).scaleb(-2).quantize(Decimal("0.01"))
 
 # Posting pushes hold this lock shared from their first calendar read to COMMIT; closing or reopening a period
 # takes it exclusively, so no entry lands in a period closed after the push read the calendar.
@@ -180,6 +184,9 @@ async def admit(ctx: ApplyContext, entries: Sequence[LedgerEntry], *, unposted: 
         if e.key in known:
             replay_outcome(known[e.key], e)  # raises IdempotencyConflictError on other figures
             continue
+        if any(ln.debit > MAX_AMOUNT or ln.credit > MAX_AMOUNT for ln in e.lines):
+            raise FinanceError(f"entry {e.key!r} has an amount beyond what the ledger holds (at most {MAX_AMOUNT} "
+                               "per line); check the quantity and the price", {"amount": "too large"})
         cal.check_open(e.posting_date, f"entry {e.key!r}")
         for ln in e.lines:
             tenant_chart.check_line(ln.account, ln.dimensions)
@@ -202,6 +209,9 @@ async def collect(ctx: ApplyContext, write: PostingWrite) -> str | None:
             await admit(ctx, entries, unposted=write.old is None and write.entity in _KEYED_BY_RECORD)
     except ValidationError as exc:  # FinanceError and any other rule's refusal: a message, never a 500
         return str(exc)
+    except ArithmeticError:  # Decimal past its precision: quantities × prices no ledger holds
+        return (f"the amounts of {write.entity} {write.entity_id} are beyond what the ledger holds (at most "
+                f"{MAX_AMOUNT} per line); check the quantity and the price")
     return None
 
 

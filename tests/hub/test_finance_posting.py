@@ -205,3 +205,15 @@ def test_a_movement_from_a_tenant_wide_device_is_valued_at_its_stores_site(live_
     [row] = db_fetch(live_hub.dsn, "SELECT site_id FROM sync.records WHERE tenant_id = $1 AND entity_id = 'PIT:FILTER'",
                      tenant)
     assert row["site_id"] == "s2"  # the balance lives where its value is posted
+
+
+def test_amounts_beyond_what_the_ledger_holds_reject_that_movement_only(live_hub: HubProcess) -> None:
+    tenant = f"t-gl-{new_ulid()[-6:].lower()}"
+    dev = make_device(live_hub, tenant, "s1", "store-1")
+    out = dev.push_ok([movement(dev, "receipt", 1e20, unit_cost=1e20),  # past Decimal's precision
+                       movement(dev, "receipt", 1e15, unit_cost=1e5, item_id="BOLT"),  # past bigint cents
+                       movement(dev, "receipt", 2, unit_cost=5)])
+    assert [(o["status"], o.get("code")) for o in out] == [
+        ("rejected", "posting_refused"), ("rejected", "posting_refused"), ("applied", None)], out
+    assert "beyond what the ledger holds" in out[0]["message"] and "beyond what the ledger holds" in out[1]["message"]
+    assert balances(live_hub, tenant)["1400"] == 10 == stock_value(live_hub, tenant)
