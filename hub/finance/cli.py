@@ -16,11 +16,14 @@ finance = typer.Typer(help="Finance: close and reopen periods, the chart of acco
                       no_args_is_help=True)
 
 
-async def _finance(conn: Any, op: Callable[..., Awaitable[T]], *args: Any, **kw: Any) -> T:
-    """A finance operation with its refusals as the CLI's exit codes (2 bad input, 5 wrong state)."""
+async def _finance(conn: Any, tenant: str, op: Callable[..., Awaitable[T]], *args: Any, **kw: Any) -> T:
+    """A finance operation on an existing tenant, with its refusals as the CLI's exit codes (2 bad input, 4 no such
+    tenant, 5 wrong state)."""
     from hub.finance.admin import FinanceAdminError
-    from hub.identity.admin import BadInput, StateConflict
+    from hub.identity.admin import BadInput, NotFound, StateConflict
 
+    if not await conn.fetchval("SELECT true FROM auth.tenants WHERE id = $1", tenant):
+        raise NotFound(f"no tenant {tenant!r} (pitline hub tenants list)")
     try:
         return await op(conn, *args, **kw)
     except FinanceAdminError as exc:
@@ -31,7 +34,8 @@ def _set_period(period: str, tenant: str, actor: str | None, as_json: bool, *, c
     from hub.finance.admin import set_period
     from hub.identity.admin import admin_principal
 
-    row = _run(_finance, set_period, admin_principal(tenant, _actor(actor)), period, close=close, as_json=as_json)
+    row = _run(_finance, tenant, set_period, admin_principal(tenant, _actor(actor)), period, close=close,
+               as_json=as_json)
     state = "closed" if close else "open"
     _show(row, as_json, f"period {row['period']} {state}" + ("" if row["changed"] else f" (it was already {state})"))
 
@@ -55,7 +59,8 @@ def finance_periods(tenant: str = TenantOpt, as_json: bool = JsonOpt) -> None:
     """List the closed periods (every other month is open)."""
     from hub.finance.admin import list_periods
 
-    _table(_run(list_periods, tenant, as_json=as_json), ["period", "status", "closed_at", "closed_by"], as_json)
+    rows = _run(_finance, tenant, list_periods, tenant, as_json=as_json)
+    _table(rows, ["period", "status", "closed_at", "closed_by"], as_json)
 
 
 @finance.command("chart")
@@ -63,7 +68,7 @@ def finance_chart(tenant: str = TenantOpt, as_json: bool = JsonOpt) -> None:
     """List the chart of accounts postings are checked against (the tenant's own, or the default chart)."""
     from hub.finance.admin import chart_rows
 
-    chart = _run(_finance, chart_rows, tenant, as_json=as_json)
+    chart = _run(_finance, tenant, chart_rows, tenant, as_json=as_json)
     if as_json:
         _show(chart, True)
         return
@@ -88,7 +93,7 @@ def finance_chart_import(file: str = typer.Argument(..., help="CSV: code,name,ty
     async def run(conn: Any) -> dict[str, Any]:
         return await import_chart(conn, admin_principal(tenant, _actor(actor)), parse_chart_csv(text))
 
-    row = _run(_finance, lambda conn: run(conn), as_json=as_json)
+    row = _run(_finance, tenant, run, as_json=as_json)
     _show(row, as_json, f"{row['accounts']} accounts imported ({row['changed']} changed, {row['unchanged']} unchanged)")
 
 
@@ -106,7 +111,7 @@ def finance_value_stock(tenant: str = TenantOpt, actor: str = ActorOpt, as_json:
         except FinanceError as exc:
             raise FinanceAdminError(f"stock cannot be valued: {exc}") from None
 
-    row = _run(_finance, run, as_json=as_json)
+    row = _run(_finance, tenant, run, as_json=as_json)
     _show(row, as_json, f"{row['balances']} balance(s) valued from {row['movements']} movement(s): {row['entries']} "
                         f"entries, {row['value']} in stock" + (f"; quantities differ: {row['quantity_mismatches']}"
                                                                if row["quantity_mismatches"] else ""))

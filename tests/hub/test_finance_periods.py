@@ -151,6 +151,8 @@ CHART = """code,name,type,header,parent,required
 
 def test_periods_and_the_chart_from_the_admin_cli(cli: CliRunner, live_hub: HubProcess, tmp_path: Path) -> None:
     tenant = tenant_id()
+    assert "no tenant" in run(cli, "finance", "close-period", "2026-11", "-t", tenant, code=4)["error"]
+    run(cli, "tenants", "add", tenant)
     assert run(cli, "finance", "close-period", "2026-11", "-t", tenant) == {
         "period": "2026-11", "status": "closed", "changed": True}
     assert [p["period"] for p in run(cli, "finance", "periods", "-t", tenant)] == ["2026-11"]
