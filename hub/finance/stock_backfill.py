@@ -19,7 +19,7 @@ import asyncpg
 from hub.audit import record_action
 from hub.auth.principal import Principal
 from hub.finance.posting import admit, open_posting_date, post_collected
-from hub.finance.stock_posting import MOVEMENT, _day, cost_movement
+from hub.finance.stock_posting import MOVEMENT, cost_movement, movement_day
 from hub.sync.context import ApplyContext
 from hub.sync.derived import STOCK, booked_movement, stock_key
 from hub.sync.records import append_events, lock_records, save_writes
@@ -53,7 +53,7 @@ async def value_stock(conn: asyncpg.Connection, principal: Principal) -> dict[st
         if movement is None or stock_key(movement) not in todo:
             continue
         key = stock_key(movement)
-        day, note = await open_posting_date(ctx, _day(movement.occurred_at))
+        day, note = await open_posting_date(ctx, movement_day(movement.occurred_at))
         costed, entry = await cost_movement(ctx, movement, dict(r["data"]), positions.get(key, StockPosition()),
                                             ctx.states[key].site_id or "", day, booked=booked)
         booked.add(movement.id)

@@ -35,7 +35,8 @@ KEY_PREFIX = {MovementKind.RECEIPT: "goods_receipt", MovementKind.ISSUE: "goods_
               MovementKind.COUNT_ADJUSTMENT: "stock_count"}
 
 
-def _day(occurred_at: str) -> date:
+def movement_day(occurred_at: str) -> date:
+    """The day a movement happened, in the offset it was written with (its posting date, D36)."""
     return datetime.fromisoformat(occurred_at.replace("Z", "+00:00")).date()
 
 
@@ -179,7 +180,7 @@ async def post_movement(ctx: ApplyContext, w: PostingWrite) -> list[LedgerEntry]
     pending = ctx.derived.get(skey)
     if stock.site_id is None and pending is not None and not stock_existed(ctx, skey):
         pending.site_id = stock.site_id = site  # a balance created by this push lives at its store's site
-    day, note = await open_posting_date(ctx, _day(movement.occurred_at))
+    day, note = await open_posting_date(ctx, movement_day(movement.occurred_at))
     position, entries = await _reverse_replaced(ctx, w, position, day) if w.old else (position, [])
     costed, entry = await cost_movement(ctx, movement, w.data, position, site, day)
     set_stock_value(ctx, skey, costed.position)
