@@ -3,11 +3,14 @@ the desktop and the hub run the same rules."""
 
 from shared.domain import (  # noqa: F401  (each module registers its entities on import)
     approvals,
+    assets,
     core_entities,
     finance,
     inventory,
     maintenance,
     notifications,
+    payables,
     people,
     procurement,
+    receivables,
 )
