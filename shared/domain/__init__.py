@@ -6,6 +6,7 @@ from shared.domain import (  # noqa: F401  (each module registers its entities o
     assets,
     core_entities,
     finance,
+    finance_entities,
     inventory,
     maintenance,
     notifications,
