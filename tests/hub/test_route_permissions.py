@@ -172,6 +172,10 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/admin/devices/status"): frozenset({"administrator", "site_manager"}),  # devices.list
     # read on finance.* (tenant-wide grants here): a viewer's finance.* is none, operators have no finance rule
     ("GET", "/v1/finance/trial-balance"): frozenset({"administrator", "site_manager", "finance"}),
+    ("GET", "/v1/finance/ap-ageing"): frozenset({"administrator", "site_manager", "finance"}),
+    ("GET", "/v1/finance/ar-ageing"): frozenset({"administrator", "site_manager", "finance"}),
+    # write on finance.* (tenant-wide grants): a site manager reads finance but does not post
+    ("POST", "/v1/finance/depreciation/{period}"): frozenset({"administrator", "finance"}),
 }
 
 
@@ -207,6 +211,8 @@ def call(w: World, route: tuple[str, str], token: str | None) -> httpx.Response:
         if route == ("POST", "/v1/conflicts/{conflict_id}/resolve"):
             _, conflict_id = w.po_conflict()  # a fresh open conflict per call: allowed means 200
             return c.post(path.format(conflict_id=conflict_id), json={"choice": "custom", "data": {"total": 1}})
+        if route == ("POST", "/v1/finance/depreciation/{period}"):
+            return c.post(path.format(period="2026-11"))  # idempotent: every allowed call answers 200
         if route == ("GET", "/docs/assets/{path}"):
             return c.get(path.format(path="swagger-ui.css"))
         if route == ("GET", "/v1/sync/stream"):
