@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import sys
 from collections import defaultdict
 from decimal import Decimal
@@ -47,6 +48,14 @@ from shared.domain.usage_hours import deduplicate, usage_from_payload
 from shared.permissions import allows
 
 ENTITY = "finance.depreciation"
+_MONTH = re.compile(r"\d{4}-\d{2}")
+
+
+def parse_month(text: str) -> Period:
+    """'2026-11' only: a two-digit year or a day is refused rather than read as another month."""
+    if not _MONTH.fullmatch(text):
+        raise FinanceError(f"{text!r} is not a month; write it as YYYY-MM, e.g. 2026-11", {"period": "use YYYY-MM"})
+    return Period.parse(text)
 
 
 async def _posted(conn: asyncpg.Connection, tenant: str) -> tuple[dict[str, Decimal], dict[str, Period]]:
@@ -126,7 +135,7 @@ async def post_depreciation(request: Request, period: str = Path(..., descriptio
                         "needs a role that writes finance.* at every site (finance, administrator)",
                         code="forbidden_role")
     try:
-        month = Period.parse(period)
+        month = parse_month(period)
     except FinanceError as exc:
         raise Unprocessable(f"period: {exc}", details={"period": "use YYYY-MM"}) from None
     async with pool.acquire() as conn:
@@ -151,7 +160,7 @@ def depreciate(period: str = typer.Argument(..., help="the month, YYYY-MM"),
     from hub.settings import HubSettings
 
     try:
-        month = Period.parse(period)
+        month = parse_month(period)
     except FinanceError as exc:
         typer.echo(f"pitline hub: {exc}", err=True)
         raise typer.Exit(2) from None

@@ -22,10 +22,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from shared.domain.finance import ZERO, money
+from shared.domain.finance import money
 from shared.domain.finance_errors import FinanceError
 
 BUCKETS: tuple[str, ...] = ("current", "1-30", "31-60", "61-90", "90+")
+ZERO = Decimal("0.00")  # written as cents: a report shows 0.00, not 0
 
 
 class AllocationError(FinanceError):
