@@ -159,7 +159,9 @@ def check_not_billed(invoice: CustomerInvoice, others: Iterable[CustomerInvoice]
                     raise ReceivablesError(
                         f"contract {ln.contract_id} ({ln.equipment_id}) is already billed from {prior.first_day} to "
                         f"{prior.last_day} on invoice {other.number or other.invoice_id}; cancel that invoice or "
-                        "choose a period after it", {"period_start": "overlaps an earlier invoice"})
+                        "choose a period after it",
+                        {"period_start": f"{ln.equipment_id} already billed {prior.first_day}..{prior.last_day} on "
+                                         f"{other.number or other.invoice_id}"})
 
 
 def invoice_payload(invoice: CustomerInvoice) -> dict[str, Any]:
