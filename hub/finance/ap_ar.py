@@ -275,6 +275,9 @@ def _guard(poster: Any) -> Any:
     return run
 
 
-for _entity, _poster in ((ap.INVOICE, post_vendor_invoice), (DECISION, post_decision), (ap.PAYMENT, post_payment),
-                         (ar.INVOICE, post_customer_invoice), (ar.RECEIPT, post_customer_receipt)):
-    register_poster(_entity, _guard(_poster))
+# Every key but the decision's names the record posted (`payment:<id>`, `vendor_invoice:<id>:<line>`): a record
+# created new has nothing posted yet. A decision posts its invoice's lines.
+for _entity, _poster, _keyed in ((ap.INVOICE, post_vendor_invoice, True), (DECISION, post_decision, False),
+                                 (ap.PAYMENT, post_payment, True), (ar.INVOICE, post_customer_invoice, True),
+                                 (ar.RECEIPT, post_customer_receipt, True)):
+    register_poster(_entity, _guard(_poster), keyed_by_record=_keyed)

@@ -147,10 +147,6 @@ async def post_depreciation(request: Request, period: str = Path(..., descriptio
 
 
 # --- `pitline hub finance depreciate` --------------------------------------------------------------------------
-cli = typer.Typer(help="Finance runs: the monthly depreciation.", no_args_is_help=True)
-
-
-@cli.command("depreciate")
 def depreciate(period: str = typer.Argument(..., help="the month, YYYY-MM"),
                tenant: str = typer.Option(..., "--tenant", "-t", help="tenant id"),
                as_json: bool = typer.Option(False, "--json", help="print one JSON document for scripts")) -> None:

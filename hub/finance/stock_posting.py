@@ -156,4 +156,4 @@ async def post_movement(ctx: ApplyContext, w: PostingWrite) -> list[LedgerEntry]
     return [*entries, *([entry] if entry is not None else [])]
 
 
-register_poster(MOVEMENT, post_movement)
+register_poster(MOVEMENT, post_movement, keyed_by_record=True)

@@ -176,6 +176,10 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/finance/ar-ageing"): frozenset({"administrator", "site_manager", "finance"}),
     # write on finance.* (tenant-wide grants): a site manager reads finance but does not post
     ("POST", "/v1/finance/depreciation/{period}"): frozenset({"administrator", "finance"}),
+    ("GET", "/v1/finance/periods"): frozenset({"administrator", "site_manager", "finance"}),
+    # write on finance.* tenant-wide: a site manager reads finance, only finance and administrators close periods
+    ("POST", "/v1/finance/periods/{period}/close"): frozenset({"administrator", "finance"}),
+    ("POST", "/v1/finance/periods/{period}/reopen"): frozenset({"administrator", "finance"}),
 }
 
 
@@ -213,6 +217,8 @@ def call(w: World, route: tuple[str, str], token: str | None) -> httpx.Response:
             return c.post(path.format(conflict_id=conflict_id), json={"choice": "custom", "data": {"total": 1}})
         if route == ("POST", "/v1/finance/depreciation/{period}"):
             return c.post(path.format(period="2026-11"))  # idempotent: every allowed call answers 200
+        if "{period}" in path:  # a month nothing posts to, closed and reopened by whoever may
+            return c.request(method, path.format(period="2031-01"))
         if route == ("GET", "/docs/assets/{path}"):
             return c.get(path.format(path="swagger-ui.css"))
         if route == ("GET", "/v1/sync/stream"):
