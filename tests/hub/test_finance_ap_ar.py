@@ -237,3 +237,32 @@ def test_depreciation_run_posts_both_methods_once_per_month_by_api_and_cli(
     manager = token(live_hub, tenant, f"{tenant}-mgr", "site_manager")
     assert api(live_hub, manager, "POST", "/v1/finance/depreciation/2026-12").status_code == 403
     assert api(live_hub, fin, "POST", "/v1/finance/depreciation/26-12").status_code == 422
+
+
+def reject(dev: DeviceClient, request_id: str, amount: float) -> dict[str, Any]:
+    return {**decision(dev, request_id, amount), "payload": {
+        "request_id": request_id, "level": 0, "verdict": "reject", "by": "controller", "roles": ["finance"],
+        "at": "2026-10-06T09:00:00+00:00", "amount": amount}}
+
+
+def test_an_approval_after_the_invoice_period_closed_posts_on_the_first_open_day_and_a_rejection_posts_nothing(
+        live_hub: HubProcess, tenant: str) -> None:
+    dev = make_device(live_hub, tenant, "s1", "ap-desk")
+    setup_purchase(dev)
+    request = {"document_type": "vendor_invoice_mismatch", "amount": 130.0, "requested_by": "clerk"}
+    out = dev.push_ok([
+        invoice(dev, "VI9", [("1", "10", "13.00")], day="2026-09-28"),
+        dev.mutation("approvals.request", "REQ9", "create", {**request, "document_id": "VI9"}),
+        invoice(dev, "VI8", [("2", "2", "90.00")], day="2026-10-02"),
+        dev.mutation("approvals.request", "REQ8", "create", {**request, "document_id": "VI8", "amount": 180.0}),
+    ])
+    assert statuses(out) == ["applied"] * 4, out
+    fin = token(live_hub, tenant, f"{tenant}-fin", "finance")
+    r = api(live_hub, fin, "POST", "/v1/finance/periods/2026-09/close")
+    assert r.status_code == 200, r.text
+    assert statuses(dev.push_ok([decision(dev, "REQ9", 130.0), reject(dev, "REQ8", 180.0)])) == ["applied"] * 2
+    rows = db_fetch(live_hub.dsn, "SELECT key, posting_date, description FROM finance.journal_entries WHERE "
+                                  "tenant_id = $1 AND source = 'vendor_invoice'", tenant)
+    # September closed while VI9 waited: its approved line posts on 1 October and says why; VI8 was refused.
+    assert [(r["key"], r["posting_date"].isoformat()) for r in rows] == [("vendor_invoice:VI9:1", "2026-10-01")]
+    assert "closed period 2026-09" in rows[0]["description"]
