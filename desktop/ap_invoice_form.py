@@ -124,9 +124,12 @@ class VendorInvoiceForm(QWidget):
         waiting = [m for m in found if not m.matched]
         due = f"due {invoice.due_date.isoformat()}"
         if waiting:
+            problem = ap_replica.approval_problem(self.store, ap.mismatch_amount(found))
+            warn = (f" No approver can take it yet ({problem}): ask an administrator to set up the approval chain "
+                    f"for {ap.APPROVAL_TYPE}." if problem else "")
             self.match_summary.setText(
                 f"{len(waiting)} of {len(found)} lines do not match ({ap.mismatch_amount(found)} of "
-                f"{invoice.total}); saving sends them for approval and they post only once approved. {due}.")
+                f"{invoice.total}); saving sends them for approval and they post only once approved. {due}.{warn}")
         else:
             self.match_summary.setText(f"Every line matches its order and receipts: {invoice.total} posts when the "
                                        f"hub confirms. {due}.")

@@ -11,7 +11,9 @@ from typing import Any
 from desktop.approval_actions import request_views
 from shared.domain import payables as ap
 from shared.domain import receivables as ar
+from shared.domain.approvals import ApprovalError, route
 from shared.domain.open_items import Ageing, Document, Settlement, ageing, open_items
+from shared.domain.ops_views import chains_from
 from shared.domain.procurement import PoLine, ProcurementError, po_lines_from_payload
 from shared.domain.usage_hours import UsageShift, deduplicate, usage_from_payload
 from shared.errors import ValidationError
@@ -75,6 +77,15 @@ def approval_status(store: LocalStore, invoice_id: str) -> str:
         if status in states:
             return status
     return "pending" if views else ""
+
+
+def approval_problem(store: LocalStore, amount: Decimal) -> str:
+    """Why a mismatch request of this amount could not be routed on this PC ('' when a chain takes it)."""
+    try:
+        route(chains_from(live(store, "approvals.chain")), ap.APPROVAL_TYPE, amount)
+    except ApprovalError as exc:
+        return str(exc)
+    return ""
 
 
 def _settlements(store: LocalStore, entity: str, parse: Any) -> list[Settlement]:

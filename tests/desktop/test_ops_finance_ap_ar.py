@@ -51,6 +51,11 @@ def test_the_match_shows_per_line_before_saving_and_a_mismatch_is_sent_for_appro
     assert "unit price 13.00 against PO price 12.5 (tolerance ±0.25)" in rows[0][8] and rows[1][8] == ""
     assert "1 of 2 lines do not match (130.00 of 290.00)" in form.match_summary.text()
     assert "due 2026-11-04" in form.match_summary.text()  # the vendor's 30 days
+    assert "No approver can take it yet (no approval chain for vendor_invoice_mismatch)" in form.match_summary.text()
+    from_hub(desk.store, [("approvals.chain", "CH1", {"document_type": "vendor_invoice_mismatch",
+                                                      "levels": [{"min_amount": 0, "approver_role": "finance"}]})])
+    form.check()
+    assert "No approver" not in form.match_summary.text()
     assert desk.store.outbox_depth() == 0  # shown, nothing written yet
     click(qtbot, form.save_button)
     invoice, request = desk.store.outbox_batch(10)
