@@ -1,18 +1,28 @@
 """Payables and receivables screens driven through the real widgets on a real encrypted store (offline): the
 three-way match shown per line before saving and why a line waits for approval, payments and receipts
 allocated (over-allocation refused beside the field), a customer invoice generated from a rental contract's
-hours for a period, and AP/AR ageing from the replica with its CSV export."""
+hours for a period, and AP/AR ageing from the replica with its CSV export; then one invoice synced to a real hub,
+posted line by line as it matches and as it is approved, with the hub's ageing equal to the PC's."""
 
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import httpx
 from PySide6.QtCore import Qt
 
+from desktop import ap_replica
+from desktop.approval_actions import decide, views_by_document
+from shared.domain.approvals import Verdict
+from shared.envelopes import Op
+from shared.ids import new_ulid
 from tests.desktop.test_ops_maintenance import click, from_hub, open_ops, type_into
+from tests.hub.test_identity_users import PASSWORD, add_user, signin
+from tests.hub.test_push import db_fetch
 
 FINANCE = frozenset({"finance"})
 PURCHASE = [
@@ -204,3 +214,50 @@ def test_finance_screens_are_for_roles_that_read_finance_and_forms_for_writers(q
     assert manager.window.ops["Customer invoices"].form is None
     assert "AP/AR ageing" in manager.window.ops
     manager.close()
+
+
+def test_an_invoice_keyed_offline_syncs_posts_its_matched_line_then_the_approved_one(  # type: ignore[no-untyped-def]
+        qtbot, live_hub, tmp_path: Path) -> None:
+    tenant = f"t-apd-{new_ulid()[-6:].lower()}"
+    hq = open_ops(tmp_path / "hq.db", actor="hq", hub=live_hub, tenant=tenant, device="hq-1")
+    for entity, entity_id, payload in [*PURCHASE, ("approvals.chain", "CH1", {
+            "document_type": "vendor_invoice_mismatch", "levels": [{"min_amount": 0, "approver_role": "finance"}]})]:
+        hq.store.enqueue(entity, entity_id, Op.CREATE, payload, actor="hq")
+    assert hq.bridge is not None
+    hq.bridge.client.sync_once()
+    assert hq.store.outbox_depth() == 0 and not hq.store.rejections()
+    hq.close()
+
+    desk = open_ops(tmp_path / "desk.db", actor="fay", roles=FINANCE, hub=live_hub, tenant=tenant)
+    qtbot.addWidget(desk.window)
+    assert desk.bridge is not None
+    desk.bridge.client.catch_up()
+    desk.window.show_module("Vendor invoices")
+    form = desk.window.ops["Vendor invoices"].form
+    type_into(qtbot, form, {"vendor_id": "V1", "invoice_no": "INV-90", "po_id": "PO1", "invoice_date": "2026-10-05"})
+    form.line_model.set_rows([["1", "10", "13.00"], ["2", "2", "80.00"]])
+    click(qtbot, form.save_button)
+    invoice_id = desk.store.outbox_batch(1)[0].entity_id
+    desk.bridge.client.sync_once()
+    assert desk.store.outbox_depth() == 0 and not desk.store.rejections()
+
+    def keys() -> set[str]:
+        return {r["key"] for r in db_fetch(live_hub.dsn, "SELECT key FROM finance.journal_entries WHERE tenant_id = "
+                                                          "$1", tenant)}
+    assert keys() == {f"vendor_invoice:{invoice_id}:2"}  # the matched line; line 1 waits
+    # A controller decides on this PC (the requester cannot approve their own request); the sync posts line 1.
+    decide(desk.store, views_by_document(desk.store)[invoice_id], Verdict.APPROVE, "con", frozenset({"finance"}))
+    desk.bridge.client.sync_once()
+    assert not desk.store.rejections()
+    assert keys() == {f"vendor_invoice:{invoice_id}:1", f"vendor_invoice:{invoice_id}:2"}
+    assert ap_replica.approval_status(desk.store, invoice_id) == "approved"
+    # The hub's ageing and this PC's, by the same rule, agree.
+    add_user(live_hub.dsn, tenant, "fin-apd", [("finance", None)])
+    tok = signin(live_hub.url, "fin-apd", PASSWORD).json()["access_token"]
+    hub_rows = httpx.get(f"{live_hub.url}/v1/finance/ap-ageing", params={"as_of": "2026-12-15"},
+                         headers={"Authorization": f"Bearer {tok}"}, timeout=30).json()["rows"]
+    mine = ap_replica.ap_ageing(desk.store, date(2026, 12, 15))
+    assert [(r["party"], r["31-60"], r["total"]) for r in hub_rows] == [(r.party, str(r.buckets["31-60"]),
+                                                                         str(r.total)) for r in mine.rows]
+    assert hub_rows[0]["31-60"] == "290.00"
+    desk.close()
