@@ -65,6 +65,16 @@ async def find(ctx: ApplyContext, entity: str, field: str | None = None, value: 
     return out
 
 
+async def _with_site(ctx: ApplyContext, key: tuple[str, str]) -> tuple[str | None, dict[str, Any]] | None:
+    """A record and its site as this push sees it (the site carries into the entries' dimensions)."""
+    st = ctx.states.get(key)
+    if st is not None:
+        return (st.site_id, dict(st.data)) if st.exists and st.data is not None else None
+    row = await ctx.conn.fetchrow("SELECT site_id, data FROM sync.records WHERE tenant_id = $1 AND entity = $2 AND "
+                                  "entity_id = $3 AND NOT deleted", ctx.principal.tenant_id, key[0], key[1])
+    return None if row is None else (row["site_id"], dict(row["data"]))
+
+
 async def keys_posted(ctx: ApplyContext, prefix: str) -> set[str]:
     stored = await ctx.conn.fetch("SELECT key FROM finance.journal_entries WHERE tenant_id = $1 AND "
                                   "starts_with(key, $2)", ctx.principal.tenant_id, prefix)
@@ -176,7 +186,7 @@ async def post_decision(ctx: ApplyContext, w: PostingWrite) -> list[LedgerEntry]
     if not request or request.get("document_type") != ap.APPROVAL_TYPE or w.data.get("verdict") != "approve":
         return []
     invoice_id = str(request.get("document_id") or "")
-    found = (await find(ctx, ap.INVOICE, None)).get(invoice_id) if invoice_id else None
+    found = await _with_site(ctx, (ap.INVOICE, invoice_id)) if invoice_id else None
     if found is None or not await _approved(ctx, invoice_id):
         return []  # an earlier level, or the invoice is not here yet (its own write posts it then)
     site, data = found
