@@ -13,16 +13,14 @@ import asyncpg
 
 from hub.audit import record_action
 from hub.auth.principal import Principal
-from hub.finance.chart import load_chart
+from hub.finance.chart import check_posting_accounts, load_chart
 from hub.finance.posting import lock_periods
 from hub.finance.store import close_period, reopen_period
 from hub.sync.records import Write, append_events, lock_records, save_writes
-from shared.domain.accounts import ChartOfAccounts
-from shared.domain.finance import DEFAULT_ACCOUNTS
-from shared.domain.finance_entities import ACCOUNT_ENTITY, account_from_record
+from shared.domain.finance_entities import ACCOUNT_ENTITY, chart_from_records
 from shared.domain.finance_errors import FinanceError
 from shared.domain.periods import Period
-from shared.domain.stock_postings import ADJUSTMENT, TRANSIT
+from shared.domain.stock_postings import default_accounts
 from shared.entities import validate_mutation
 from shared.envelopes import Op, event_type
 from shared.errors import ValidationError
@@ -80,9 +78,6 @@ async def chart_rows(conn: asyncpg.Connection | asyncpg.Pool, tenant: str) -> di
             "open_dimensions": sorted(d.value for d in tc.open_dimensions)}
 
 
-def posting_accounts() -> list[str]:
-    """The accounts the hub's posting rules post to: a tenant's own chart must keep them."""
-    return sorted({*vars(DEFAULT_ACCOUNTS).values(), TRANSIT, ADJUSTMENT} - {DEFAULT_ACCOUNTS.equity})
 
 
 _COLUMNS = ("code", "name", "type", "header", "parent", "required", "active")
@@ -131,7 +126,8 @@ def parse_chart_csv(text: str) -> list[dict[str, Any]]:
 async def import_chart(conn: asyncpg.Connection, principal: Principal, records: list[dict[str, Any]]
                        ) -> dict[str, Any]:
     """Upsert the accounts (record id = the code) after checking the whole chart they make with the tenant's
-    other accounts; all or nothing. Written as synced records, so desktops pull them like any change."""
+    other accounts and the default chart under them (D35); all or nothing. Written as synced records, so
+    desktops pull them like any change."""
     tenant, now = principal.tenant_id, datetime.now(UTC)
     keys = sorted((ACCOUNT_ENTITY, r["code"]) for r in records)
     states = await lock_records(conn, tenant, keys)
@@ -140,14 +136,9 @@ async def import_chart(conn: asyncpg.Connection, principal: Principal, records: 
         tenant, ACCOUNT_ENTITY)}
     merged = {**existing, **{r["code"]: r for r in records}}
     try:
-        chart = ChartOfAccounts.build([account_from_record(d) for d in merged.values()
-                                       if d.get("active", True) is not False])
+        check_posting_accounts(chart_from_records(merged.values(), (), default_accounts())[0])
     except FinanceError as exc:
         raise FinanceAdminError(f"the chart would not hold together: {exc}") from None
-    missing = [code for code in posting_accounts() if code not in chart.accounts or chart.accounts[code].header]
-    if missing:
-        raise FinanceAdminError(f"the chart lacks the posting account(s) {', '.join(missing)} the hub posts "
-                                "operations to; add them (as active posting accounts) to the CSV")
     writes: list[Write] = []
     for rec in records:
         st = states[(ACCOUNT_ENTITY, rec["code"])]

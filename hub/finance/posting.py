@@ -34,10 +34,10 @@ from shared.domain.ledger import replay_outcome
 from shared.domain.periods import Period, PeriodCalendar
 
 if TYPE_CHECKING:
-    from hub.sync.apply import ApplyContext
+    from hub.sync.context import ApplyContext
 
 # The modules that register posters (imported once, on the first push). Each helper adds its own here.
-POSTER_MODULES: tuple[str, ...] = ("hub.finance.stock_posting",)
+POSTER_MODULES: tuple[str, ...] = ("hub.finance.stock_posting", "hub.finance.chart_posting")
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from shared.domain.journal import LedgerEntry
 from shared.domain.procurement import ProcurementError, po_lines_from_payload
 
 if TYPE_CHECKING:
-    from hub.sync.apply import ApplyContext
+    from hub.sync.context import ApplyContext
 
 MOVEMENT = "inventory.movement"
 KEY_PREFIX = {MovementKind.RECEIPT: "goods_receipt", MovementKind.ISSUE: "goods_issue",

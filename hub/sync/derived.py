@@ -14,7 +14,7 @@ from shared.domain.inventory import Movement, MovementError, stock_adjustment
 from shared.envelopes import Op, event_type
 
 if TYPE_CHECKING:
-    from hub.sync.apply import ApplyContext
+    from hub.sync.context import ApplyContext
 
 STOCK = "inventory.stock"
 

@@ -7,10 +7,11 @@
   "PIT-3"). Tenant-wide, field_merge. Its record id is `<dimension>:<value>` so two offices adding the same value
   write one record, not two.
 
-A tenant with no account records posts against `stock_postings.default_chart` (the standard chart plus the
-stock accounts). A dimension with no value records is *open*: any value is accepted (sites, machines and cost
+A tenant's chart is the default chart (`stock_postings.default_accounts`: the standard chart plus the stock
+accounts) overlaid by its account records, by code: a record adds an account or changes one, an inactive record
+takes one out (D35). A dimension with no value records is *open*: any value is accepted (sites, machines and cost
 centres already exist as operational master data, D35); once a tenant lists values for a dimension, only those
-are accepted. Inactive records are left out of the chart (an account closed to new postings).
+are accepted.
 """
 
 from __future__ import annotations
@@ -80,15 +81,23 @@ def dimension_value_id(dimension: str, value: str) -> str:
 
 
 def chart_from_records(accounts: Iterable[Mapping[str, Any]], values: Iterable[Mapping[str, Any]],
-                       fallback: Iterable[Account]) -> tuple[ChartOfAccounts, frozenset[Dimension]]:
-    """The tenant's chart from its records (`fallback` accounts when it has none) and its open dimensions."""
-    listed = [account_from_record(a) for a in accounts if a.get("active", True) is not False]
+                       base: Iterable[Account]) -> tuple[ChartOfAccounts, frozenset[Dimension]]:
+    """The tenant's chart and its open dimensions: the `base` accounts (the default chart) overlaid by the
+    tenant's records by code, an inactive record taking its account out. Raises ChartError when the result does
+    not hold together (a parent missing, a header under a posting account…)."""
+    by_code = {a.code: a for a in base}
+    for data in accounts:
+        acc = account_from_record(data)
+        if data.get("active", True) is False:
+            by_code.pop(acc.code, None)
+        else:
+            by_code[acc.code] = acc
     by_dim: dict[Dimension, set[str]] = {}
     for v in values:
         if v.get("active", True) is False:
             continue
         by_dim.setdefault(Dimension(str(v["dimension"])), set()).add(str(v["value"]).strip())
-    chart = ChartOfAccounts.build(listed or list(fallback), by_dim)
+    chart = ChartOfAccounts.build(by_code.values(), by_dim)
     return chart, frozenset(d for d in Dimension if d not in by_dim)
 
 

@@ -165,7 +165,7 @@ def test_periods_and_the_chart_from_the_admin_cli(cli: CliRunner, live_hub: HubP
     assert {"1400", "1450", "2150", "5500", "6100"} <= {a["code"] for a in chart["accounts"]}
 
     bad = tmp_path / "bad.csv"
-    bad.write_text(CHART.replace("1400,Stores inventory,asset,,1000,site\n", ""))
+    bad.write_text(CHART.replace("1400,Stores inventory,asset,,1000,site", "1400,Stores inventory,asset,yes,1000,"))
     assert "lacks the posting account(s) 1400" in run(cli, "finance", "chart-import", str(bad), "-t", tenant,
                                                       code=2)["error"]
     bad.write_text(CHART.replace("6100,Parts consumed,expense,,6000", "6100,Parts consumed,expense,,6500"))
@@ -196,3 +196,56 @@ def test_periods_and_the_chart_from_the_admin_cli(cli: CliRunner, live_hub: HubP
     events = db_fetch(live_hub.dsn, "SELECT count(*) AS n FROM sync.events WHERE tenant_id = $1 AND entity = "
                                     "'finance.account'", tenant)
     assert events[0]["n"] == 19
+
+
+def test_a_chart_change_pushed_by_a_device_is_checked_as_the_whole_chart(live_hub: HubProcess) -> None:
+    """Through the posting hook: the change that would break the chart is refused, not every posting after it."""
+    tenant = tenant_id()
+    dev = make_device(live_hub, tenant, "s1", "finance-desk")
+
+    def account(code: str, **fields: Any) -> dict[str, Any]:
+        return dev.mutation("finance.account", code, "create", {"code": code, "name": f"account {code}",
+                                                                "type": "expense", **fields})
+
+    out = dev.push_ok([
+        account("6110", parent="6000", required="site, cost_centre"),  # a new posting account under 6000
+        account("6120", parent="6999"),  # under an account that does not exist
+        account("1400", type="asset", parent="1000", active=False),  # takes out an account the hub posts to
+        account("6200", header=True, required="site"),  # a header cannot require dimensions (record check)
+        movement(dev, "receipt", 2, unit_cost=5),  # and stock still posts, in the same push
+    ])
+    assert [o["status"] for o in out] == ["applied", "rejected", "rejected", "rejected", "applied"], out
+    assert "sits under 6999, which is not in the chart" in out[1]["message"]
+    assert "lacks the posting account(s) 1400" in out[2]["message"]
+    assert out[3]["code"] == "validation_failed" and "cannot require dimensions" in out[3]["message"]
+    assert set(records_of(live_hub, tenant, "finance.account")) == {"6110"}
+    assert balances(live_hub, tenant)["1400"] == 10
+    # The tenant lists project values: a line carrying an unlisted project is refused from then on.
+    out = dev.push_ok([dev.mutation("finance.dimension_value", "project:PIT-3", "create",
+                                    {"dimension": "project", "value": "PIT-3"})])
+    assert out[0]["status"] == "applied"
+    from hub.db import connect
+    from hub.finance.chart import load_chart
+    from pitline.harness import run_sync
+
+    async def chart() -> Any:
+        conn = await connect(live_hub.dsn)
+        try:
+            return await load_chart(conn, tenant)
+        finally:
+            await conn.close()
+
+    tc = run_sync(chart())
+    assert tc.listed and "6110" in tc.chart.accounts and "project" not in {d.value for d in tc.open_dimensions}
+    from shared.domain.accounts import dims
+    from shared.domain.finance_errors import UnknownDimensionError
+
+    tc.check_line("6110", dims(site="s1", cost_centre="ANY", project="PIT-3"))  # open cost centres, listed project
+    with pytest.raises(UnknownDimensionError, match="project 'PIT-9' is not a known project"):
+        tc.check_line("6110", dims(site="s1", cost_centre="ANY", project="PIT-9"))
+
+
+def records_of(hub: HubProcess, tenant: str, entity: str) -> dict[str, Any]:
+    rows = db_fetch(hub.dsn, "SELECT entity_id, data FROM sync.records WHERE tenant_id = $1 AND entity = $2",
+                    tenant, entity)
+    return {r["entity_id"]: r["data"] for r in rows}

@@ -168,3 +168,23 @@ def test_transfers_move_value_at_average_cost_through_transit(live_hub: HubProce
     assert {r["site"]: r["net"] for r in per_site} == {"s1": stocks["MAIN:FILTER"]["value_cents"],
                                                        "s2": stocks["WS:FILTER"]["value_cents"]} == {"s1": 2100,
                                                                                                      "s2": 3150}
+
+
+def test_a_device_re_creating_its_own_movement_reverses_its_entry_and_posts_the_new_figures(
+        live_hub: HubProcess) -> None:
+    tenant = f"t-gl-{new_ulid()[-6:].lower()}"
+    dev = make_device(live_hub, tenant, "s1", "store-1")
+    row = {"kind": "receipt", "store_id": "MAIN", "item_id": "FILTER", "quantity": 50, "unit_cost": 4,
+           "occurred_at": WHEN}
+    dev.push_ok([dev.mutation("inventory.movement", "OPEN-1", "create", row)])
+    [again] = dev.push_ok([dev.mutation("inventory.movement", "OPEN-1", "create", {**row, "quantity": 48})])
+    assert again["status"] == "applied", again
+    got = lines(live_hub, tenant)
+    assert got["goods_receipt:OPEN-1"] == [("1400", "200.00", "0.00", {"site": "s1"}),
+                                           ("2150", "0.00", "200.00", {"site": "s1"})]  # never edited
+    [reversal] = [k for k in got if k.startswith("reversal:goods_receipt:OPEN-1:")]
+    assert got[reversal] == [("1400", "0.00", "200.00", {"site": "s1"}), ("2150", "200.00", "0.00", {"site": "s1"})]
+    assert got[f"goods_receipt:OPEN-1:{again['mutation_id']}"][0] == ("1400", "192.00", "0.00", {"site": "s1"})
+    assert balances(live_hub, tenant)["1400"] == Decimal("192.00") == stock_value(live_hub, tenant)
+    [stock] = records(live_hub, tenant, "inventory.stock").values()
+    assert stock["on_hand"] == 48
