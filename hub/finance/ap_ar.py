@@ -33,7 +33,7 @@ from shared.domain.procurement import ProcurementError, po_lines_from_payload
 from shared.errors import ValidationError
 
 if TYPE_CHECKING:
-    from hub.sync.apply import ApplyContext
+    from hub.sync.context import ApplyContext
 
 PO = "procurement.purchase_order"
 RECEIPT = "procurement.goods_receipt"
