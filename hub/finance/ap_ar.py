@@ -91,19 +91,22 @@ async def vendor_invoice(ctx: ApplyContext, invoice_id: str, data: Mapping[str, 
     return ap.invoice_from_payload(invoice_id, data, await _terms(ctx, str(data.get("vendor_id") or "")))
 
 
-async def _approved(ctx: ApplyContext, invoice_id: str) -> bool:
-    """Whether an approval request for this invoice's mismatches is approved (as of this push)."""
+async def approved_amount(ctx: ApplyContext, invoice_id: str) -> Decimal | None:
+    """The largest amount an approved `vendor_invoice_mismatch` request of this invoice covers (None: none is
+    approved, as of this push)."""
     requests = {i: r for i, r in (await find(ctx, REQUEST, "document_id", invoice_id)).items()
                 if r[1].get("document_type") == ap.APPROVAL_TYPE}
     if not requests:
-        return False
+        return None
     chains = chains_from(Row(i, s, d) for i, (s, d) in (await find(ctx, "approvals.chain")).items())
     delegations = delegations_from(Row(i, s, d) for i, (s, d) in (await find(ctx, "approvals.delegation")).items())
+    best: Decimal | None = None
     for rid, (site, data) in requests.items():
         decisions = [Row(i, s, d) for i, (s, d) in (await find(ctx, DECISION, "request_id", rid)).items()]
-        if request_row(Row(rid, site, data), decisions, chains, delegations)["status"] == "approved":
-            return True
-    return False
+        row = request_row(Row(rid, site, data), decisions, chains, delegations)
+        if row["status"] == "approved":
+            best = max(best or ZERO, Decimal(str(row["amount"])))
+    return best
 
 
 async def _match(ctx: ApplyContext, invoice: ap.VendorInvoice) -> tuple[ap.LineMatch, ...]:
@@ -137,9 +140,11 @@ async def _match(ctx: ApplyContext, invoice: ap.VendorInvoice) -> tuple[ap.LineM
 
 
 async def invoice_entries(ctx: ApplyContext, invoice_id: str, data: Mapping[str, Any], site: str, *,
-                          approved: bool, late_ok: bool) -> list[LedgerEntry]:
+                          late_ok: bool) -> list[LedgerEntry]:
     """The entries for a vendor invoice as the hub holds it now: posted lines rebuilt (a replay, or a refusal if
-    their figures changed), matched lines, and the mismatched ones when approved."""
+    their figures changed), matched lines, and the mismatched ones when an approval covers them: approved for at
+    least what the mismatched lines are worth now, so lines changed or added after the approval wait for a new
+    one."""
     invoice = await vendor_invoice(ctx, invoice_id, data)
     prefix = f"vendor_invoice:{invoice_id}:"
     posted_keys = await keys_posted(ctx, prefix)
@@ -152,6 +157,8 @@ async def invoice_entries(ctx: ApplyContext, invoice_id: str, data: Mapping[str,
     if invoice.status == "cancelled":
         return []
     matches = await _match(ctx, invoice)
+    covered = await approved_amount(ctx, invoice_id) if any(not m.matched for m in matches) else None
+    approved = covered is not None and ap.mismatch_amount(matches) <= covered
     posted = await posted_entries(ctx, sorted(posted_keys))
     out: list[LedgerEntry] = []
     for m in matches:
@@ -174,8 +181,7 @@ async def post_vendor_invoice(ctx: ApplyContext, w: PostingWrite) -> list[Ledger
             raise ap.PayablesError(f"invoice {w.entity_id} has posted lines and cannot be deleted; enter a credit "
                                    "note", {"entity_id": "posted"})
         return []
-    return await invoice_entries(ctx, w.entity_id, w.data, w.site_id or "",
-                                 approved=await _approved(ctx, w.entity_id), late_ok=False)
+    return await invoice_entries(ctx, w.entity_id, w.data, w.site_id or "", late_ok=False)
 
 
 async def post_decision(ctx: ApplyContext, w: PostingWrite) -> list[LedgerEntry]:
@@ -187,10 +193,10 @@ async def post_decision(ctx: ApplyContext, w: PostingWrite) -> list[LedgerEntry]
         return []
     invoice_id = str(request.get("document_id") or "")
     found = await _with_site(ctx, (ap.INVOICE, invoice_id)) if invoice_id else None
-    if found is None or not await _approved(ctx, invoice_id):
+    if found is None or await approved_amount(ctx, invoice_id) is None:
         return []  # an earlier level, or the invoice is not here yet (its own write posts it then)
     site, data = found
-    return await invoice_entries(ctx, invoice_id, data, site or "", approved=True, late_ok=True)
+    return await invoice_entries(ctx, invoice_id, data, site or "", late_ok=True)
 
 
 # --- settlements ----------------------------------------------------------------------------------------

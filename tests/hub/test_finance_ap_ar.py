@@ -266,3 +266,23 @@ def test_an_approval_after_the_invoice_period_closed_posts_on_the_first_open_day
     # September closed while VI9 waited: its approved line posts on 1 October and says why; VI8 was refused.
     assert [(r["key"], r["posting_date"].isoformat()) for r in rows] == [("vendor_invoice:VI9:1", "2026-10-01")]
     assert "closed period 2026-09" in rows[0]["description"]
+
+
+def test_an_approval_covers_what_it_saw_a_line_raised_since_waits_for_a_new_one(live_hub: HubProcess,
+                                                                                 tenant: str) -> None:
+    dev = make_device(live_hub, tenant, "s1", "ap-desk")
+    setup_purchase(dev)
+    request = {"document_type": "vendor_invoice_mismatch", "document_id": "VI5", "requested_by": "clerk"}
+    assert statuses(dev.push_ok([
+        invoice(dev, "VI5", [("1", "10", "13.00")]),
+        dev.mutation("approvals.request", "REQ5", "create", {**request, "amount": 130.0}),
+        # Before anyone decides, the clerk corrects the price upwards: the line is now worth 140.00.
+        dev.mutation("finance.vendor_invoice", "VI5", "update", {
+            "lines": [{"po_line_id": "1", "quantity": "10", "unit_price": "14.00"}]}, base_version=1),
+    ])) == ["applied"] * 3
+    assert statuses(dev.push_ok([decision(dev, "REQ5", 130.0)])) == ["applied"]
+    assert "vendor_invoice:VI5:1" not in lines(live_hub, tenant)  # 130.00 approved does not cover 140.00
+    assert statuses(dev.push_ok([dev.mutation("approvals.request", "REQ5b", "create", {**request, "amount": 140.0}),
+                                 decision(dev, "REQ5b", 140.0)])) == ["applied"] * 2
+    assert lines(live_hub, tenant)["vendor_invoice:VI5:1"] == [
+        ("2150", "125.00", "0.00"), ("2100", "0.00", "140.00"), ("5400", "15.00", "0.00")]
