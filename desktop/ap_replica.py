@@ -68,15 +68,20 @@ def match(store: LocalStore, invoice: ap.VendorInvoice) -> tuple[ap.LineMatch, .
                             ap.tolerances_from_payload(tolerance.state if tolerance else None))
 
 
-def approval_status(store: LocalStore, invoice_id: str) -> str:
-    """'approved', 'rejected', 'pending' or '' (no request) for an invoice's mismatch request, from the
-    decisions on this PC (the shared fold the hub runs too)."""
+def approval_status(store: LocalStore, invoice_id: str, needed: Decimal | None = None) -> str:
+    """'approved', 'approved for less' (no approval covers `needed`, what the mismatched lines are worth now, so
+    the hub will not post them: D43), 'rejected', 'pending' or '' (no request) for an invoice's mismatch
+    requests, from the decisions on this PC (the shared fold the hub runs too)."""
     views = [v for v in request_views(store) if v.document_id == invoice_id and v.document_type == ap.APPROVAL_TYPE]
+    approved = [v.amount for v in views if v.state is not None and v.state.status.value == "approved"]
+    if approved and (needed is None or max(approved) >= needed):
+        return "approved"
     states = {v.state.status.value for v in views if v.state is not None}
-    for status in ("approved", "rejected", "pending"):
-        if status in states:
-            return status
-    return "pending" if views else ""
+    if "pending" in states or (views and not states):
+        return "pending"
+    if approved:
+        return "approved for less"
+    return "rejected" if "rejected" in states else ""
 
 
 def approval_problem(store: LocalStore, amount: Decimal) -> str:

@@ -8,13 +8,14 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from PySide6.QtWidgets import QHBoxLayout
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
 from desktop import ap_replica
 from desktop.ap_invoice_form import VendorInvoiceForm
 from desktop.computed_model import ComputedRow, ComputedTableModel
 from desktop.mutation_form import MutationForm, need_text
 from desktop.ops_screen import OpsScreen, table_view
+from desktop.stock_writes import now_iso
 from shared.domain import payables as ap
 from shared.domain.open_items import Allocation, Settlement, cents, check_allocation
 from shared.envelopes import Op
@@ -28,14 +29,27 @@ PAYMENT_HEADERS = ["Vendor", "Paid on", "Amount", "Allocated to", "Reference"]
 ZERO = Decimal("0.00")
 
 
+RESEND = ("approval rejected", "approval covers less", "no approval asked")
+
+
+def needed_approval(store: LocalStore, invoice: ap.VendorInvoice) -> tuple[ap.LineMatch, ...]:
+    """The invoice's match on this PC (empty when it cannot be matched here)."""
+    try:
+        return ap_replica.match(store, invoice)
+    except ValidationError:
+        return ()
+
+
 def invoice_status(store: LocalStore, invoice: ap.VendorInvoice, open_amount: Decimal) -> str:
     if invoice.status == "cancelled":
         return "cancelled"
     if open_amount <= 0:
         return "paid"
     if invoice.status == "awaiting_approval":
-        decided = ap_replica.approval_status(store, invoice.invoice_id)
-        return {"approved": "approved", "rejected": "approval rejected"}.get(decided, "waits for approval")
+        needed = ap.mismatch_amount(needed_approval(store, invoice))
+        decided = ap_replica.approval_status(store, invoice.invoice_id, needed)
+        return {"approved": "approved", "rejected": "approval rejected", "approved for less": "approval covers less",
+                "": "no approval asked"}.get(decided, "waits for approval")
     return invoice.status
 
 
@@ -45,12 +59,52 @@ class VendorInvoicesScreen(OpsScreen):
         self.model = ComputedTableModel(INVOICE_HEADERS)
         self.view = table_view(self.model, "table:finance.vendor_invoice")
         layout = QHBoxLayout(self)
-        layout.addWidget(self.view, 3)
+        left = QVBoxLayout()
+        left.addWidget(self.view)
+        layout.addLayout(left, 3)
         self.form = VendorInvoiceForm(store, actor) if allows(roles, "write", ap.INVOICE) else None
+        self.resend_button = QPushButton("Send for approval again")
+        self.resend_button.setObjectName("resend_approval")
+        self.resend_status = QLabel("")
+        self.resend_status.setWordWrap(True)
         if self.form is not None:
+            left.addWidget(self.resend_button)
+            left.addWidget(self.resend_status)
             self.form.saved.connect(lambda _id: self.after_write())
+            self.resend_button.clicked.connect(self.resend)
+            self.view.selectionModel().selectionChanged.connect(lambda *_: self._enable_resend())
             layout.addWidget(self.form, 3)
         self.refresh()
+
+    def select(self, invoice_id: str) -> bool:
+        for row, r in enumerate(self.model.rows):
+            if r.key == invoice_id:
+                self.view.selectRow(row)
+                return True
+        return False
+
+    def _selected(self) -> ComputedRow | None:
+        rows = self.view.selectionModel().selectedRows()
+        return self.model.rows[rows[0].row()] if rows else None
+
+    def _enable_resend(self) -> None:
+        row = self._selected()
+        self.resend_button.setEnabled(row is not None and row.cells[-1] in RESEND)
+
+    def resend(self) -> None:
+        """A new `approvals.request` for what the invoice's mismatched lines are worth now (an approval covers
+        the amount it was asked for: D43)."""
+        row = self._selected()
+        invoice = next((i for i in ap_replica.vendor_invoices(self.store) if row and i.invoice_id == row.key), None)
+        if invoice is None:
+            return
+        request = ap.approval_request(invoice, needed_approval(self.store, invoice), self.actor, now_iso())
+        if request is None:
+            self.resend_status.setText("Every line matches now: nothing to approve.")
+            return
+        self.store.enqueue("approvals.request", new_ulid(), Op.CREATE, request, actor=self.actor)
+        self.resend_status.setText(f"Sent for approval again ({Decimal(str(request['amount'])):.2f}).")
+        self.after_write()
 
     def refresh(self) -> None:
         settled = ap_replica.settled(self.store, "ap")
@@ -62,8 +116,9 @@ class VendorInvoicesScreen(OpsScreen):
             rows.append(ComputedRow(inv.invoice_id, [
                 inv.vendor_id, inv.invoice_no, inv.po_id, inv.invoice_date.isoformat(), inv.due_date.isoformat(),
                 str(inv.total), str(paid), str(inv.total - paid), status], pending=inv.invoice_id in pending,
-                needs_review=status in ("waits for approval", "approval rejected")))
+                needs_review=status in ("waits for approval", *RESEND)))
         self.model.set_rows(rows)
+        self._enable_resend()
         if self.form is not None:
             self.form.check()
 

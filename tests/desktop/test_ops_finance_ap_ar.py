@@ -261,3 +261,28 @@ def test_an_invoice_keyed_offline_syncs_posts_its_matched_line_then_the_approved
                                                                          str(r.total)) for r in mine.rows]
     assert hub_rows[0]["31-60"] == "290.00"
     desk.close()
+
+
+def test_an_approval_that_covers_less_than_the_mismatch_is_sent_again(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    desk = open_ops(tmp_path / "desk.db", actor="fay", roles=FINANCE)
+    qtbot.addWidget(desk.window)
+    chain = {"document_type": "vendor_invoice_mismatch", "levels": [{"min_amount": 0, "approver_role": "finance"}]}
+    waiting = {**INVOICE, "status": "awaiting_approval",
+               "lines": [{"po_line_id": "1", "quantity": "10", "unit_price": "14.00"}]}  # 140.00, 12 % over
+    from_hub(desk.store, [*PURCHASE, ("approvals.chain", "CH1", chain), ("finance.vendor_invoice", "VI1", waiting),
+                          ("approvals.request", "R1", {"document_type": "vendor_invoice_mismatch", "document_id": "VI1",
+                                                       "amount": 130.0, "requested_by": "fay"}),
+                          ("approvals.decision", "D1", {"request_id": "R1", "level": 0, "verdict": "approve",
+                                                        "by": "con", "roles": ["finance"], "amount": 130.0,
+                                                        "at": "2026-10-06T09:00:00+00:00"})])
+    desk.window.show_module("Vendor invoices")
+    screen = desk.window.ops["Vendor invoices"]
+    assert cells(screen.model, 0)[-1] == "approval covers less"  # 130.00 approved, the line is worth 140.00
+    assert not screen.resend_button.isEnabled()
+    assert screen.select("VI1") and screen.resend_button.isEnabled()
+    click(qtbot, screen.resend_button)
+    [request] = desk.store.outbox_batch(10)
+    assert (request.entity, request.payload["document_id"], request.payload["amount"]) == (
+        "approvals.request", "VI1", 140.0)
+    assert cells(screen.model, 0)[-1] == "waits for approval"
+    desk.close()
