@@ -177,6 +177,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     # write on finance.* (tenant-wide grants): a site manager reads finance but does not post
     ("POST", "/v1/finance/depreciation/{period}"): frozenset({"administrator", "finance"}),
     ("GET", "/v1/finance/periods"): frozenset({"administrator", "site_manager", "finance"}),
+    ("GET", "/v1/finance/ledger"): frozenset({"administrator", "site_manager", "finance"}),
     # write on finance.* tenant-wide: a site manager reads finance, only finance and administrators close periods
     ("POST", "/v1/finance/periods/{period}/close"): frozenset({"administrator", "finance"}),
     ("POST", "/v1/finance/periods/{period}/reopen"): frozenset({"administrator", "finance"}),
