@@ -175,6 +175,10 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     # read on hr.* and equipment.usage_log: hr, supervisors (who decide the reviews), site managers, administrators;
     # a viewer's hr.* is none, finance, storemen, planners and operators have no hr.* read
     ("GET", "/v1/hr/reconciliation"): frozenset({"administrator", "site_manager", "supervisor", "hr"}),
+    ("GET", "/v1/finance/ap-ageing"): frozenset({"administrator", "site_manager", "finance"}),
+    ("GET", "/v1/finance/ar-ageing"): frozenset({"administrator", "site_manager", "finance"}),
+    # write on finance.* (tenant-wide grants): a site manager reads finance but does not post
+    ("POST", "/v1/finance/depreciation/{period}"): frozenset({"administrator", "finance"}),
     ("GET", "/v1/finance/periods"): frozenset({"administrator", "site_manager", "finance"}),
     ("GET", "/v1/finance/ledger"): frozenset({"administrator", "site_manager", "finance"}),
     # write on finance.* tenant-wide: a site manager reads finance, only finance and administrators close periods
@@ -215,6 +219,8 @@ def call(w: World, route: tuple[str, str], token: str | None) -> httpx.Response:
         if route == ("POST", "/v1/conflicts/{conflict_id}/resolve"):
             _, conflict_id = w.po_conflict()  # a fresh open conflict per call: allowed means 200
             return c.post(path.format(conflict_id=conflict_id), json={"choice": "custom", "data": {"total": 1}})
+        if route == ("POST", "/v1/finance/depreciation/{period}"):
+            return c.post(path.format(period="2026-11"))  # idempotent: every allowed call answers 200
         if "{period}" in path:  # a month nothing posts to, closed and reopened by whoever may
             return c.request(method, path.format(period="2031-01"))
         if route == ("GET", "/docs/assets/{path}"):
