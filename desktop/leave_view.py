@@ -4,17 +4,19 @@ balance (beside the last day); nothing is written then and what was typed stays.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from desktop.computed_model import ComputedRow, ComputedTableModel
-from desktop.leave_balance import balance_on, carried_into, leave_type, requests_of
+from desktop.leave_balance import balance_on, cancel_leave, decide_leave, leave_type, requests_of
 from desktop.mutation_form import MutationForm, need_text
 from desktop.ops_screen import OpsScreen, table_view
 from desktop.people_checks import employee_id_for, employee_names
+from shared.domain.approvals import Verdict
 from shared.domain.leave import LeaveRequest, check_request
+from shared.domain.leave_approval import approval_payload, approval_request_id, carried_into
 from shared.envelopes import Op
 from shared.errors import ValidationError
 from shared.ids import new_ulid
@@ -52,9 +54,12 @@ def leave_form(store: LocalStore, actor: str) -> MutationForm:
         last = date.fromisoformat(str(employee["end_date"])) if employee.get("end_date") else None
         cost = check_request(request, rule, hire, carried_into(rule, start.year, hire, others, last), others,
                              end_date=last)
+        approval_id = approval_request_id(request.id)  # the request goes through the `leave` approval chain
         payload = {**values, "employee_id": employee_id, "leave_type": rule.code, "days": float(cost),
-                   "status": "requested"}
-        return [MutationDraft(LEAVE, request.id, Op.CREATE, payload, actor)]
+                   "status": "requested", "approval_request_id": approval_id}
+        return [MutationDraft(LEAVE, request.id, Op.CREATE, payload, actor),
+                MutationDraft("approvals.request", approval_id, Op.CREATE,
+                              approval_payload(request.id, payload, actor, datetime.now(UTC)), actor)]
 
     return MutationForm(store, LEAVE, ["employee_id", "leave_type", "start_date", "end_date", "reason"], actor,
                         build, draft_key="form:hr.leave_request", save_label="Request leave")
@@ -71,6 +76,7 @@ class LeaveScreen(OpsScreen):
         self.balance.setObjectName("leave_balance")
         self.balance.setWordWrap(True)
         self.form = leave_form(store, actor) if allows(roles, "write", LEAVE) else None
+        self.leave_actions: LeaveActions | None = None
         if self.form is not None:
             right = QVBoxLayout()
             right.addWidget(self.balance)
@@ -79,6 +85,8 @@ class LeaveScreen(OpsScreen):
                 self.form.inputs[name].textChanged.connect(self.show_balance)
             self.form.saved.connect(lambda _id: self.after_write())
             layout.addLayout(right, 2)
+            self.leave_actions = LeaveActions(self)
+            right.addWidget(self.leave_actions)
         self.refresh()
 
     def show_balance(self) -> None:
@@ -98,6 +106,19 @@ class LeaveScreen(OpsScreen):
         self.balance.setText(f"{rule.code} balance on {as_of}: {b.available:.2f} days (carried in "
                              f"{b.carried_in:.2f}, accrued {b.accrued:.2f}, booked {b.booked:.2f})")
 
+    def select(self, leave_id: str) -> bool:
+        for row, r in enumerate(self.model.rows):
+            if r.key == leave_id:
+                self.view.selectRow(row)
+                return True
+        return False
+
+    def selected_id(self) -> str | None:
+        index = self.view.currentIndex()
+        if not index.isValid() or index.row() >= len(self.model.rows):
+            return None
+        return self.model.rows[index.row()].key
+
     def refresh(self) -> None:
         names = employee_names(self.store)
         rows = [ComputedRow(r.entity_id, [names.get(str(s.get("employee_id")), str(s.get("employee_id"))),
@@ -108,3 +129,58 @@ class LeaveScreen(OpsScreen):
         self.model.set_rows(rows)
         if self.form is not None:
             self.show_balance()
+
+
+class LeaveActions(QWidget):
+    """Approve, reject or cancel the selected request. A decision is an `approvals.decision` on the leave's
+    approval request and, once the chain is decided, the leave's new status, written together; refusals (not this
+    person's level, over the balance without the below-zero tick) show beside the control and write nothing."""
+
+    def __init__(self, screen: LeaveScreen) -> None:
+        super().__init__()
+        self.owner = screen  # not `screen`: QWidget.screen() is Qt's
+        layout = QVBoxLayout(self)
+        self.comment = QLineEdit()
+        self.comment.setPlaceholderText("Comment on the decision")
+        self.below_zero = QCheckBox("Approve below zero (the balance may go negative)")
+        self.approve_button, self.reject_button = QPushButton("Approve"), QPushButton("Reject")
+        self.cancel_button = QPushButton("Cancel request")
+        self.errors = {name: QLabel("") for name in ("decision", "below_zero")}
+        for label in self.errors.values():
+            label.setStyleSheet("color: #b00020")
+            label.setWordWrap(True)
+        buttons = QHBoxLayout()
+        for b in (self.approve_button, self.reject_button, self.cancel_button):
+            buttons.addWidget(b)
+        for w in (self.comment, self.below_zero, self.errors["below_zero"]):
+            layout.addWidget(w)
+        layout.addLayout(buttons)
+        layout.addWidget(self.errors["decision"])
+        self.approve_button.clicked.connect(lambda: self._act("approve"))
+        self.reject_button.clicked.connect(lambda: self._act("reject"))
+        self.cancel_button.clicked.connect(lambda: self._act("cancel"))
+
+    def _act(self, what: str) -> None:
+        for label in self.errors.values():
+            label.setText("")
+        s = self.owner
+        leave_id = s.selected_id()
+        try:
+            if leave_id is None:
+                raise ValidationError("choose a leave request", {"decision": "choose a leave request in the list"})
+            if what == "cancel":
+                cancel_leave(s.store, leave_id, s.actor)
+            else:
+                decide_leave(s.store, leave_id, Verdict(what), s.actor, s.roles,
+                             below_zero=self.below_zero.isChecked(), comment=self.comment.text().strip())
+        except ValidationError as exc:
+            for name, message in (exc.field_errors or {"decision": str(exc)}).items():
+                if name in self.errors:
+                    self.errors[name].setText(message)
+                else:
+                    self.errors["decision"].setText(f"{name}: {message}")
+            return
+        self.comment.clear()
+        self.below_zero.setChecked(False)
+        s.after_write()
+        s.select(leave_id)

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from desktop.conflicts_view import ConflictsInbox
 from desktop.equipment_checks import fleet_number_check
 from desktop.filter_bar import FilterBar
+from desktop.finance_screens import finance_screens
 from desktop.hours_views import GatewayHoursView, RentalHoursView, hour_meter_check
 from desktop.inbox_view import InboxScreen
 from desktop.kpi_view import KpiDashboard
@@ -115,7 +116,7 @@ class MainWindow(QMainWindow):
         self.gateway = GatewayHoursView(store)
         self.rejected = RejectedChanges(store)
         self.ops: dict[str, OpsScreen] = {}
-        for title, screen_class in [*OPS_SCREENS, *people_screens(roles)]:
+        for title, screen_class in [*OPS_SCREENS, *people_screens(roles), *finance_screens(roles)]:
             screen = screen_class(store, actor, roles)
             screen.changed.connect(self._after_ops_write)
             self.ops[title] = screen

@@ -15,6 +15,7 @@ from desktop.computed_model import ComputedRow, ComputedTableModel
 from desktop.fields_form import FieldsForm
 from desktop.ops_screen import OpsScreen, table_view
 from desktop.payroll_export import write_payroll_file
+from desktop.payroll_import import PayrollImportPanel
 from desktop.people_checks import employee_names
 from desktop.reconciliation_lines import lines_for
 from desktop.record_form import SAVED_HERE, person_draft_key
@@ -124,6 +125,8 @@ class ReconciliationScreen(OpsScreen):
         layout.addLayout(row)
         layout.addWidget(self.export_status)
         self.export_button.clicked.connect(self.export_payroll)
+        self.payroll_import = PayrollImportPanel(self.store, self.actor)  # the result file back (payroll_import.py)
+        layout.addWidget(self.payroll_import)
 
     def export_payroll(self) -> None:
         try:

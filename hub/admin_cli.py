@@ -1,4 +1,4 @@
-"""`pitline hub tenants|sites|users|enroll|devices|conflicts …`: the administrator's CLI. It talks to the
+"""`pitline hub tenants|sites|users|enroll|devices|conflicts|finance …`: the administrator's CLI. It talks to the
 database directly (the configured server, or the embedded one in the data folder) through the operations in
 `hub.identity.admin`, each in one transaction with its audit entry.
 
@@ -32,8 +32,10 @@ ActorOpt = typer.Option(None, "--actor", help="who is acting, for the audit log 
 
 def register(app: typer.Typer) -> None:
     """Add the admin sub-apps to `pitline hub`."""
+    from hub.finance.cli import finance  # its commands use the helpers below
+
     for name, sub in (("tenants", tenants), ("sites", sites), ("users", users), ("enroll", enroll),
-                      ("devices", devices), ("conflicts", conflicts)):
+                      ("devices", devices), ("conflicts", conflicts), ("finance", finance)):
         app.add_typer(sub, name=name)
 
 
@@ -312,3 +314,4 @@ def conflicts_resolve(conflict_id: str = typer.Argument(...), tenant: str = Tena
 
     row = _run(resolve, _actor(actor), tenant, conflict_id, choice, data, note, as_json=as_json)
     _show(row, as_json, f"conflict {conflict_id} resolved ({choice})")
+

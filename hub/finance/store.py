@@ -11,6 +11,7 @@ the definition, this is the fast path (docs/finance.md: the fold takes seconds a
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
@@ -38,15 +39,26 @@ def from_cents(cents: int) -> Decimal:
     return Decimal(cents).scaleb(-2)
 
 
+def _in_cents(amount: Decimal) -> bool:
+    return amount.as_tuple().exponent == -2
+
+
 def canonical(entry: LedgerEntry) -> LedgerEntry:
     """The entry with every amount written as whole cents (0.00, 125.00), as it is rebuilt from storage.
 
     The shared replay rule compares amounts by their text, so an entry built with Decimal("125") or a zero
-    credit of Decimal("0") must be written the stored way before it is compared with a stored entry."""
-    return LedgerEntry(entry.key, entry.posting_date,
-                       tuple(LedgerLine(ln.account, from_cents(to_cents(ln.debit)), from_cents(to_cents(ln.credit)),
-                                        ln.dimensions, ln.memo) for ln in entry.lines),
-                       entry.description, entry.reverses)
+    credit of Decimal("0") must be written the stored way before it is compared with a stored entry. The lines
+    are copied with the amounts rewritten, not rebuilt: they passed the line checks already, and re-running them
+    on every line of a push was a tenth of the push's time (posting 1000 movements)."""
+    if all(_in_cents(ln.debit) and _in_cents(ln.credit) for ln in entry.lines):
+        return entry
+    lines = []
+    for ln in entry.lines:
+        c = copy.copy(ln)
+        object.__setattr__(c, "debit", from_cents(to_cents(ln.debit)))
+        object.__setattr__(c, "credit", from_cents(to_cents(ln.credit)))
+        lines.append(c)
+    return LedgerEntry(entry.key, entry.posting_date, tuple(lines), entry.description, entry.reverses)
 
 
 def source_of(key: str) -> str:

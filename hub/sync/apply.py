@@ -6,7 +6,6 @@ split, answers the original outcome and changes nothing (docs/contract.md)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,8 +13,11 @@ import asyncpg
 
 from hub.auth.principal import Principal
 from hub.errors import Conflict
+from hub.finance.posting import PostingWrite, collect, has_poster, post_collected
 from hub.identity.enforce import forbidden_mutations
-from hub.sync.consume import Bookings, judge, lock_documents, refused_conflict_id
+from hub.people import rules as people_rules
+from hub.sync.consume import judge, lock_documents, refused_conflict_id
+from hub.sync.context import ApplyContext, Facts
 from hub.sync.derived import add_to_stock, booked_movement, stock_key
 from hub.sync.ledger import REUSED_ID, audit_applied, ledger_rows, replay_duplicates, reused_ids, write_ledger
 from hub.sync.records import (
@@ -38,15 +40,8 @@ from shared.ids import new_ulid
 
 CONFLICT_ENTITY = "sync.conflict"
 RESOLUTION_ENTITY = "sync.conflict_resolution"
-
-
-@dataclass(frozen=True)
-class Facts:
-    """What a created row means to the ledger and to consume-once (D27), parsed once per push."""
-
-    movement: Movement | None = None
-    claim: Claim | None = None
-    principal: Key | None = None
+# ApplyContext lives in hub/sync/context.py; callers keep importing it from here.
+__all__ = ["CONFLICT_ENTITY", "RESOLUTION_ENTITY", "ApplyContext", "push", "resolve_conflict"]
 
 
 def _facts(m: Mutation) -> Facts | str:
@@ -58,36 +53,6 @@ def _facts(m: Mutation) -> Facts | str:
         except (MovementError, KeyError, ValueError) as exc:
             return f"not a stock movement: {exc}"
     return Facts(movement, claim_of(m.entity, m.payload), principal_of(m.entity, m.payload))
-
-
-@dataclass
-class ApplyContext:
-    """The in-memory state of one apply transaction."""
-
-    conn: asyncpg.Connection
-    principal: Principal
-    now: datetime
-    states: dict[Key, RecordState] = field(default_factory=dict)
-    writes: list[Write] = field(default_factory=list)
-    bookings: Bookings = field(default_factory=Bookings)  # consume-once documents locked by this transaction
-    derived: dict[Key, Write] = field(default_factory=dict)  # records the hub keeps, one version per push
-    facts: dict[str, Facts] = field(default_factory=dict)  # per mutation id, read once from its payload
-
-    def write(self, key: Key, data: dict[str, Any] | None, *, deleted: bool, site_id: str | None,
-              device_id: str | None, mutation_id: str | None, type_: str, correlation_id: str | None) -> Write:
-        state = self.states.setdefault(key, RecordState())
-        version = state.version + 1
-        kept = data if data is not None else (state.data or {})
-        w = Write(key, version, kept, deleted, site_id, device_id, mutation_id, type_, correlation_id)
-        self.writes.append(w)
-        self.bookings.observe(key, kept, deleted)
-        self.states[key] = RecordState(version=version, data=kept, deleted=deleted, site_id=site_id, in_db=True)
-        return w
-
-    async def state_of(self, key: Key) -> RecordState:
-        if key not in self.states:
-            self.states.update(await lock_records(self.conn, self.principal.tenant_id, [key]))
-        return self.states[key]
 
 
 async def push(conn: asyncpg.Connection, principal: Principal, request: PushRequest) -> PushResponse:
@@ -205,6 +170,7 @@ async def _apply_run(ctx: ApplyContext, run: list[Mutation]) -> dict[str, Outcom
         keys |= _related_keys(f)
     # Documents first, then records, each in a fixed order: pushes claiming the same document queue (D27).
     await lock_documents(ctx.conn, ctx.principal.tenant_id, {c.document for c in claims})
+    await people_rules.lock(ctx, run)  # a person's leave requests, judged one push at a time (hub/people, D50)
     ctx.states.update(await lock_records(ctx.conn, ctx.principal.tenant_id, sorted(keys)))
     await ctx.bookings.load(ctx, claims)
     wanted: set[tuple[Key, int, str]] = set()
@@ -284,35 +250,38 @@ async def _apply_one(ctx: ApplyContext, m: Mutation, spec: EntitySpec, history: 
         return outcome(OutcomeStatus.APPLIED, version=cur.version, resolution=decision.resolution)
     site_id = cur.site_id if cur.in_db and cur.site_id is not None else m.site_id
 
+    judged = await people_rules.judge(ctx, m, spec, cur, decision)  # hr rules across records (hub/people, D50)
+    if judged is not None:
+        return judged
     if decision.kind is DecisionKind.REJECT:
         return outcome(OutcomeStatus.REJECTED, code=decision.code, message=decision.message)
 
     if decision.kind in (DecisionKind.APPLY, DecisionKind.MERGE):
+        # What a resolution or a poster may still refuse is recorded so it can be taken back whole (D38).
+        mark = ctx.begin() if m.entity == RESOLUTION_ENTITY or has_poster(m.entity) else None
         w = ctx.write(key, decision.new_state, deleted=decision.delete, site_id=site_id, device_id=m.device_id,
                       mutation_id=m.id, type_=event_type(m.entity, Op.UPDATE if decision.kind is DecisionKind.MERGE
                                                          else m.op), correlation_id=m.id)
-        if m.entity == RESOLUTION_ENTITY:
-            problem = await resolve_conflict(ctx, str(m.payload["conflict_id"]), str(m.payload["choice"]),
-                                             m.payload.get("data"), actor=m.actor, correlation_id=m.id)
-            if problem is not None:
-                ctx.writes.remove(w)
-                ctx.states[key] = cur
-                return outcome(OutcomeStatus.REJECTED, code="conflict_not_resolvable", message=problem)
-        if m.entity == MOVEMENT and m.op is Op.CREATE and not decision.delete:
-            replaced = booked_movement(m.entity_id, cur.data) if cur.exists else None
-            if replaced is not None:  # the device re-created its own row: it replaces, never adds
-                await add_to_stock(ctx, replaced, site_id=site_id, mutation_id=m.id, correlation_id=m.id, sign=-1)
-            movement = ctx.facts[m.id].movement
-            assert movement is not None  # a movement create that is not a ledger row was rejected in _apply_run
-            await add_to_stock(ctx, movement, site_id=site_id, mutation_id=m.id, correlation_id=m.id)
+        refused = await _effects(ctx, m, cur, w, site_id, deleted=decision.delete)
+        if mark is not None:
+            ctx.end(mark, undo=refused is not None)
+        if refused is not None:
+            return outcome(OutcomeStatus.REJECTED, code=refused[0], message=refused[1])
         status = OutcomeStatus.MERGED if decision.kind is DecisionKind.MERGE else OutcomeStatus.APPLIED
         return outcome(status, version=w.version, resolution=decision.resolution)
 
     # A conflict: keep both versions in a conflict record (itself a replicated record).
     written = None
     if decision.new_state is not None:
+        mark = ctx.begin() if has_poster(m.entity) else None
         written = ctx.write(key, decision.new_state, deleted=False, site_id=site_id, device_id=m.device_id,
                             mutation_id=m.id, type_=event_type(m.entity, Op.UPDATE), correlation_id=m.id)
+        if mark is not None:
+            problem = await collect(ctx, PostingWrite(m.entity, m.entity_id, written.data, cur.data, site_id, m.id,
+                                                      m.id))
+            ctx.end(mark, undo=problem is not None)
+            if problem is not None:
+                return outcome(OutcomeStatus.REJECTED, code="posting_refused", message=problem)
     conflict_id = new_ulid()
     record = {
         "entity": m.entity, "entity_id": m.entity_id, "mutation_id": m.id, "device_id": m.device_id,
@@ -326,6 +295,27 @@ async def _apply_one(ctx: ApplyContext, m: Mutation, spec: EntitySpec, history: 
               mutation_id=m.id, type_="sync.conflict.opened", correlation_id=m.id)
     return outcome(OutcomeStatus.CONFLICT, version=written.version if written else cur.version,
                    resolution=decision.resolution, conflict_id=conflict_id)
+
+
+async def _effects(ctx: ApplyContext, m: Mutation, cur: RecordState, w: Write, site_id: str | None, *,
+                   deleted: bool) -> tuple[str, str] | None:
+    """What an applied write also does: resolve the conflict a resolution names, move the stock balance a movement
+    moves, post what the entity's poster posts. (code, message) of the first that refuses, else None."""
+    if m.entity == RESOLUTION_ENTITY:
+        problem = await resolve_conflict(ctx, str(m.payload["conflict_id"]), str(m.payload["choice"]),
+                                         m.payload.get("data"), actor=m.actor, correlation_id=m.id)
+        if problem is not None:
+            return "conflict_not_resolvable", problem
+    if m.entity == MOVEMENT and m.op is Op.CREATE and not deleted:
+        replaced = booked_movement(m.entity_id, cur.data) if cur.exists else None
+        if replaced is not None:  # the device re-created its own row: it replaces, never adds
+            await add_to_stock(ctx, replaced, site_id=site_id, mutation_id=m.id, correlation_id=m.id, sign=-1)
+        movement = ctx.facts[m.id].movement
+        assert movement is not None  # a movement create that is not a ledger row was rejected in _apply_run
+        await add_to_stock(ctx, movement, site_id=site_id, mutation_id=m.id, correlation_id=m.id)
+    problem = await collect(ctx, PostingWrite(m.entity, m.entity_id, None if deleted else w.data,
+                                              cur.data if cur.exists else None, site_id, m.id, m.id))
+    return None if problem is None else ("posting_refused", problem)
 
 
 async def _consume_once(ctx: ApplyContext, m: Mutation, outcome: Any) -> Outcome | None:
@@ -420,6 +410,10 @@ async def resolve_conflict(ctx: ApplyContext, conflict_id: str, choice: str, dat
     if new_state is not None or delete:
         ctx.write(key, new_state, deleted=delete, site_id=target.site_id, device_id=None, mutation_id=None,
                   type_=f"{key[0]}.resolved", correlation_id=correlation_id)
+        problem = await collect(ctx, PostingWrite(key[0], key[1], new_state, target.data if target.exists else None,
+                                                  target.site_id, None, correlation_id))
+        if problem is not None:
+            return problem
     c.update(status="resolved", choice=choice, resolved_by=actor, resolved_at=ctx.now.isoformat())
     ctx.write(ckey, c, deleted=False, site_id=conflict.site_id, device_id=None, mutation_id=None,
               type_="sync.conflict.resolved", correlation_id=correlation_id)
@@ -450,6 +444,9 @@ async def _resolve_refusal(ctx: ApplyContext, c: dict[str, Any], choice: str, co
         if key[0] == MOVEMENT:
             await add_to_stock(ctx, Movement.from_payload(key[1], payload), site_id=site, mutation_id=None,
                                correlation_id=correlation_id)
+        problem = await collect(ctx, PostingWrite(key[0], key[1], payload, None, site, None, correlation_id))
+        if problem is not None:
+            return f"{key[0]} {key[1]} cannot be booked: {problem}"
     return None
 
 
@@ -457,6 +454,7 @@ async def _commit_writes(ctx: ApplyContext, run: list[Mutation], outcomes: dict[
     """Save versions and the audit rows, then take the head last: one statement appends the events and the
     ledger rows with their seqs (D2, D15: the head's lock is held only by that statement and COMMIT)."""
     tenant = ctx.principal.tenant_id
+    await post_collected(ctx)  # the ledger entries of what was applied, in the same transaction
     await save_writes(ctx.conn, tenant, ctx.writes, ctx.now)
     await audit_applied(ctx.conn, ctx.principal, run, outcomes, ctx.now)
     if not ctx.writes:  # nothing to number (every mutation rejected): no head taken, ledger rows as they are

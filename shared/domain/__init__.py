@@ -4,12 +4,16 @@ the desktop and the hub run the same rules."""
 from shared.domain import (  # noqa: F401  (each module registers its entities on import)
     allowances,
     approvals,
+    assets,
     core_entities,
     finance,
+    finance_entities,
     inventory,
     maintenance,
     notifications,
+    payables,
     people,
     procurement,
+    receivables,
     site_calendar,
 )

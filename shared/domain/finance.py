@@ -14,8 +14,8 @@ still produced by the demo seed; the hub step replaces them with `postings` + `l
 Strategies:
 - `finance.journal_entry` is create-only: a posting is never edited, only reversed by another posting,
   so two offline postings both stand and the ledger is their sum.
-- `finance.vendor_invoice` is manual: an invoice is what a vendor claims; two people keying it
-  differently is for a person to settle, not a machine.
+- `finance.vendor_invoice`, `finance.payment` (payables), `finance.customer_invoice`, `finance.customer_receipt`
+  (receivables) and `finance.asset` (assets) are declared in their own modules.
 """
 
 from __future__ import annotations
@@ -194,22 +194,6 @@ JOURNAL_ENTRY = register(
             "lines": FieldSpec("list", required=True, label="Lines"),
             "source_entity": FieldSpec("str", max_length=64),
             "source_id": FieldSpec("str", max_length=128),
-        },
-    )
-)
-
-VENDOR_INVOICE = register(
-    EntitySpec(
-        name="finance.vendor_invoice",
-        strategy=Strategy.MANUAL,
-        fields={
-            "vendor_id": FieldSpec("str", required=True, label="Vendor"),
-            "invoice_no": FieldSpec("str", required=True, max_length=64, label="Invoice number"),
-            "po_id": FieldSpec("str", required=True, label="Purchase order"),
-            "invoice_date": FieldSpec("date", label="Invoice date"),
-            "currency": FieldSpec("str", max_length=3, label="Currency"),
-            "lines": FieldSpec("list", required=True, label="Lines (po_line_id, quantity, unit_price)"),
-            "status": FieldSpec("str", choices=("entered", "matched", "blocked", "posted", "paid"), label="Status"),
         },
     )
 )

@@ -189,3 +189,46 @@ RECONCILIATION_REVIEW = register(
         },
     )
 )
+
+# --- payroll results (issue 14, the import; rules in `payroll_import`) --------------------------------------------
+# Both are server_wins and tenant-wide (one payroll file per period for the company): the ids are deterministic
+# (`<period>` and `<period>:<employee number>`), so two offices importing the same file write the same rows; the hub
+# acknowledges a second create with the same figures and holds one with other figures for a person (hub/people).
+PAYROLL_IMPORT = register(
+    EntitySpec(
+        name="hr.payroll_import",
+        strategy=Strategy.SERVER_WINS,
+        site_scoped=False,
+        fields={
+            "period_start": FieldSpec("date", required=True, label="Period from"),
+            "period_end": FieldSpec("date", required=True, label="Period to"),
+            "file_sha256": FieldSpec("str", required=True, max_length=64, label="File (SHA-256)"),
+            "file_name": FieldSpec("str", max_length=255, label="File"),
+            "rows": FieldSpec("int", required=True, min=0, label="Employees"),
+            "imported_by": FieldSpec("str", max_length=128, label="Imported by"),
+            "imported_at": FieldSpec("datetime", label="Imported at"),
+        },
+    )
+)
+
+PAYROLL_RESULT = register(
+    EntitySpec(
+        name="hr.payroll_result",
+        strategy=Strategy.SERVER_WINS,
+        site_scoped=False,
+        fields={
+            "period_start": FieldSpec("date", required=True, label="Period from"),
+            "period_end": FieldSpec("date", required=True, label="Period to"),
+            "employee_id": FieldSpec("str", required=True, max_length=64, label="Employee"),
+            "employee_number": FieldSpec("str", required=True, max_length=32, label="Employee number"),
+            # Money travels as text in cents' precision ("1234.50"), never as a float (docs/finance.md).
+            "gross": FieldSpec("str", required=True, max_length=20, label="Gross"),
+            "deductions": FieldSpec("str", required=True, max_length=20, label="Deductions"),
+            "net": FieldSpec("str", required=True, max_length=20, label="Net"),
+            "hours_paid": FieldSpec("str", required=True, max_length=12, label="Hours paid"),
+            "leave_days_paid": FieldSpec("str", max_length=12, label="Leave days paid"),
+            "file_sha256": FieldSpec("str", required=True, max_length=64, label="File (SHA-256)"),
+            "line": FieldSpec("int", min=2, label="Line in the file"),
+        },
+    )
+)

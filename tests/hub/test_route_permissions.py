@@ -172,6 +172,18 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/admin/devices/status"): frozenset({"administrator", "site_manager"}),  # devices.list
     # read on finance.* (tenant-wide grants here): a viewer's finance.* is none, operators have no finance rule
     ("GET", "/v1/finance/trial-balance"): frozenset({"administrator", "site_manager", "finance"}),
+    # read on hr.* and equipment.usage_log: hr, supervisors (who decide the reviews), site managers, administrators;
+    # a viewer's hr.* is none, finance, storemen, planners and operators have no hr.* read
+    ("GET", "/v1/hr/reconciliation"): frozenset({"administrator", "site_manager", "supervisor", "hr"}),
+    ("GET", "/v1/finance/ap-ageing"): frozenset({"administrator", "site_manager", "finance"}),
+    ("GET", "/v1/finance/ar-ageing"): frozenset({"administrator", "site_manager", "finance"}),
+    # write on finance.* (tenant-wide grants): a site manager reads finance but does not post
+    ("POST", "/v1/finance/depreciation/{period}"): frozenset({"administrator", "finance"}),
+    ("GET", "/v1/finance/periods"): frozenset({"administrator", "site_manager", "finance"}),
+    ("GET", "/v1/finance/ledger"): frozenset({"administrator", "site_manager", "finance"}),
+    # write on finance.* tenant-wide: a site manager reads finance, only finance and administrators close periods
+    ("POST", "/v1/finance/periods/{period}/close"): frozenset({"administrator", "finance"}),
+    ("POST", "/v1/finance/periods/{period}/reopen"): frozenset({"administrator", "finance"}),
 }
 
 
@@ -207,6 +219,10 @@ def call(w: World, route: tuple[str, str], token: str | None) -> httpx.Response:
         if route == ("POST", "/v1/conflicts/{conflict_id}/resolve"):
             _, conflict_id = w.po_conflict()  # a fresh open conflict per call: allowed means 200
             return c.post(path.format(conflict_id=conflict_id), json={"choice": "custom", "data": {"total": 1}})
+        if route == ("POST", "/v1/finance/depreciation/{period}"):
+            return c.post(path.format(period="2026-11"))  # idempotent: every allowed call answers 200
+        if "{period}" in path:  # a month nothing posts to, closed and reopened by whoever may
+            return c.request(method, path.format(period="2031-01"))
         if route == ("GET", "/docs/assets/{path}"):
             return c.get(path.format(path="swagger-ui.css"))
         if route == ("GET", "/v1/sync/stream"):
@@ -229,6 +245,7 @@ def call(w: World, route: tuple[str, str], token: str | None) -> httpx.Response:
             "/v1/telemetry/samples": {"equipment_id": "DT01", "start": "2026-01-01T00:00:00+00:00",
                                       "end": "2026-01-02T00:00:00+00:00"},
             "/v1/finance/trial-balance": {"as_of": "2026-11-30", "by": "site"},
+            "/v1/hr/reconciliation": {"from": "2026-04-01", "to": "2026-04-07"},
         }.get(path)
         return c.request(method, path, json=body, params=params)
 

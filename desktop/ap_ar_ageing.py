@@ -1,0 +1,96 @@
+"""AP and AR ageing from the local replica, by the shared rule the hub's ageing routes run (so the figures agree
+offline and online): per party and bucket at a day, with unapplied cash, and a CSV export of what is shown."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout
+
+from desktop import ap_replica
+from desktop.computed_model import ComputedRow, ComputedTableModel
+from desktop.ops_screen import OpsScreen, table_view
+from shared.domain.open_items import BUCKETS, Ageing, ageing_csv_rows
+from shared.store import LocalStore
+
+HEADERS = ["Party", *BUCKETS, "Unapplied", "Total"]
+KINDS = {"Payables (AP)": "ap", "Receivables (AR)": "ar"}
+
+
+def ageing_csv(report: Ageing) -> str:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(ageing_csv_rows(report))
+    return out.getvalue()
+
+
+class AgeingScreen(OpsScreen):
+    def __init__(self, store: LocalStore, actor: str, roles: frozenset[str]) -> None:
+        super().__init__(store, actor, roles)
+        self.kind = QComboBox()
+        self.kind.setObjectName("ageing_kind")
+        self.kind.addItems(list(KINDS))
+        self.as_of = QLineEdit(datetime.now(UTC).date().isoformat())
+        self.as_of.setObjectName("as_of")
+        self.as_of_error = QLabel("")
+        self.as_of_error.setStyleSheet("color: #b00020")
+        self.model = ComputedTableModel(HEADERS, sync_column=False)
+        self.view = table_view(self.model, "table:ageing")
+        self.export_folder = Path.home() / "Pitline exports"
+        self.export_button = QPushButton("Export CSV")
+        self.export_status = QLabel("")
+        self.export_status.setWordWrap(True)
+        self.report: Ageing | None = None
+        bar = QHBoxLayout()
+        for widget in (QLabel("Ageing of"), self.kind, QLabel("as of"), self.as_of, self.export_button):
+            bar.addWidget(widget)
+        layout = QVBoxLayout(self)
+        layout.addLayout(bar)
+        layout.addWidget(self.as_of_error)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.export_status)
+        self.kind.currentIndexChanged.connect(lambda _i: self.refresh())
+        self.as_of.textChanged.connect(lambda _t: self.refresh())
+        self.export_button.clicked.connect(self.export)
+        self.refresh()
+
+    def _kind(self) -> str:
+        return KINDS[self.kind.currentText()]
+
+    def refresh(self) -> None:
+        try:
+            day = date.fromisoformat(self.as_of.text().strip())
+        except ValueError:
+            self.as_of_error.setText("type the day as YYYY-MM-DD")
+            self.export_button.setEnabled(False)
+            return
+        self.as_of_error.setText("")
+        self.export_button.setEnabled(True)
+        report = (ap_replica.ap_ageing if self._kind() == "ap" else ap_replica.ar_ageing)(self.store, day)
+        self.report = report
+        rows = [ComputedRow(r.party, [r.party, *(str(r.buckets[b]) for b in BUCKETS), str(r.unapplied),
+                                      str(r.total)], needs_review=r.buckets["90+"] > 0) for r in report.rows]
+        totals = report.totals
+        rows.append(ComputedRow("TOTAL", ["TOTAL", *(str(totals[b]) for b in BUCKETS), str(report.unapplied),
+                                          str(report.total)], bold=True))
+        self.model.set_rows(rows)
+
+    def export(self) -> Path | None:
+        """Write what is shown as `<ap|ar>-ageing-<day>.csv` in the export folder (replaced whole)."""
+        if self.report is None:
+            return None
+        path = self.export_folder / f"{self._kind()}-ageing-{self.report.as_of.isoformat()}.csv"
+        try:
+            self.export_folder.mkdir(parents=True, exist_ok=True)
+            partial = path.with_suffix(".csv.partial")
+            partial.write_text(ageing_csv(self.report), encoding="utf-8", newline="")
+            partial.replace(path)  # never a half-written file
+        except OSError as exc:
+            self.export_status.setText(f"Not exported: cannot write to {self.export_folder}: {exc.strerror}")
+            self.export_status.setStyleSheet("color: #b00020")
+            return None
+        self.export_status.setStyleSheet("")
+        self.export_status.setText(f"Exported to {path}")
+        return path

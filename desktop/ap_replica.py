@@ -1,0 +1,161 @@
+"""Payables and receivables read from the local replica with the shared rules, so what a desk shows offline is
+what the hub will compute: the three-way match of an invoice being typed, open invoices, and AP/AR ageing."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from desktop.approval_actions import request_views
+from shared.domain import payables as ap
+from shared.domain import receivables as ar
+from shared.domain.approvals import ApprovalError, route
+from shared.domain.open_items import Ageing, Document, Settlement, ageing, open_items
+from shared.domain.ops_views import chains_from
+from shared.domain.procurement import PoLine, ProcurementError, po_lines_from_payload
+from shared.domain.usage_hours import UsageShift, deduplicate, usage_from_payload
+from shared.errors import ValidationError
+from shared.store import LocalStore
+
+
+def live(store: LocalStore, entity: str, where: Mapping[str, Any] | None = None) -> list[tuple[str, dict[str, Any]]]:
+    return [(r.entity_id, dict(r.state)) for r in store.query(entity, where=where) if r.state and not r.deleted]
+
+
+def vendor_terms(store: LocalStore, vendor_id: str) -> int | None:
+    rec = store.get("procurement.vendor", vendor_id)
+    terms = (rec.state or {}).get("payment_terms_days") if rec else None
+    return terms if isinstance(terms, int) and not isinstance(terms, bool) else None
+
+
+def po_lines(store: LocalStore, po_id: str) -> list[PoLine]:
+    rec = store.get("procurement.purchase_order", po_id)
+    if rec is None or not rec.state:
+        raise ap.PayablesError(f"purchase order {po_id} is not on this PC", {"po_id": "unknown purchase order"})
+    try:
+        return po_lines_from_payload(rec.state.get("lines"))
+    except ProcurementError as exc:
+        raise ap.PayablesError(f"purchase order {po_id} cannot be read: {exc}", {"po_id": "unreadable"}) from None
+
+
+def received(store: LocalStore, po_id: str) -> dict[str, Decimal]:
+    out: dict[str, Decimal] = {}
+    for _, gr in live(store, "procurement.goods_receipt", {"po_id": po_id}):
+        qty = gr.get("quantity")
+        if isinstance(qty, int | float) and not isinstance(qty, bool):
+            out[str(gr.get("line_id"))] = out.get(str(gr.get("line_id")), Decimal(0)) + Decimal(str(qty))
+    return out
+
+
+def vendor_invoices(store: LocalStore, po_id: str | None = None) -> list[ap.VendorInvoice]:
+    out = []
+    for inv_id, data in live(store, ap.INVOICE, {"po_id": po_id} if po_id else None):
+        try:
+            out.append(ap.invoice_from_payload(inv_id, data, vendor_terms(store, str(data.get("vendor_id")))))
+        except ValidationError:
+            continue
+    return out
+
+
+def match(store: LocalStore, invoice: ap.VendorInvoice) -> tuple[ap.LineMatch, ...]:
+    """The match the hub will run, over what this PC holds (an invoice keyed on another desk offline may still
+    change the hub's answer: the hub's is the one that posts)."""
+    tolerance = store.get(ap.TOLERANCE, ap.TOLERANCE_ID)
+    before = ap.invoiced_per_line(vendor_invoices(store, invoice.po_id), invoice.po_id, excluding=invoice.invoice_id)
+    return ap.match_invoice(invoice, po_lines(store, invoice.po_id), received(store, invoice.po_id), before,
+                            ap.tolerances_from_payload(tolerance.state if tolerance else None))
+
+
+def approval_status(store: LocalStore, invoice_id: str, needed: Decimal | None = None) -> str:
+    """'approved', 'approved for less' (no approval covers `needed`, what the mismatched lines are worth now, so
+    the hub will not post them: D43), 'rejected', 'pending' or '' (no request) for an invoice's mismatch
+    requests, from the decisions on this PC (the shared fold the hub runs too)."""
+    views = [v for v in request_views(store) if v.document_id == invoice_id and v.document_type == ap.APPROVAL_TYPE]
+    approved = [v.amount for v in views if v.state is not None and v.state.status.value == "approved"]
+    if approved and (needed is None or max(approved) >= needed):
+        return "approved"
+    states = {v.state.status.value for v in views if v.state is not None}
+    if "pending" in states or (views and not states):
+        return "pending"
+    if approved:
+        return "approved for less"
+    return "rejected" if "rejected" in states else ""
+
+
+def approval_problem(store: LocalStore, amount: Decimal) -> str:
+    """Why a mismatch request of this amount could not be routed on this PC ('' when a chain takes it)."""
+    try:
+        route(chains_from(live(store, "approvals.chain")), ap.APPROVAL_TYPE, amount)
+    except ApprovalError as exc:
+        return str(exc)
+    return ""
+
+
+def _settlements(store: LocalStore, entity: str, parse: Any) -> list[Settlement]:
+    out = []
+    for sid, data in live(store, entity):
+        try:
+            out.append(parse(sid, data))
+        except ValidationError:
+            continue
+    return out
+
+
+def ap_documents(store: LocalStore) -> list[Document]:
+    return [inv.as_document() for inv in vendor_invoices(store) if inv.status != "cancelled"]
+
+
+def customer_invoices(store: LocalStore) -> list[ar.CustomerInvoice]:
+    out = []
+    for inv_id, data in live(store, ar.INVOICE):
+        try:
+            out.append(ar.invoice_from_payload(inv_id, data))
+        except ValidationError:
+            continue
+    return out
+
+
+def ar_documents(store: LocalStore) -> list[Document]:
+    return [inv.as_document() for inv in customer_invoices(store) if inv.status == "issued"]
+
+
+def payments(store: LocalStore) -> list[Settlement]:
+    return _settlements(store, ap.PAYMENT, ap.payment_from_payload)
+
+
+def receipts(store: LocalStore) -> list[Settlement]:
+    return _settlements(store, ar.RECEIPT, ar.receipt_from_payload)
+
+
+def settled(store: LocalStore, kind: str) -> dict[str, Decimal]:
+    """Per invoice, what the settlements on this PC cover ('ap' or 'ar')."""
+    if kind == "ap":
+        return dict(open_items(ap_documents(store), payments(store)).settled)
+    return dict(open_items(ar_documents(store), receipts(store)).settled)
+
+
+def ap_ageing(store: LocalStore, as_of: date) -> Ageing:
+    return ageing(ap_documents(store), payments(store), as_of)
+
+
+def ar_ageing(store: LocalStore, as_of: date) -> Ageing:
+    return ageing(ar_documents(store), receipts(store), as_of)
+
+
+def usage(store: LocalStore) -> list[UsageShift]:
+    return deduplicate(u for log_id, data in live(store, "equipment.usage_log")
+                       if (u := usage_from_payload(log_id, data)) is not None)
+
+
+def contracts(store: LocalStore, customer: str) -> list[ar.RentalContract]:
+    out = []
+    for cid, data in live(store, "equipment.rental_contract"):
+        if str(data.get("customer") or "").strip().lower() != customer.strip().lower():
+            continue
+        try:
+            out.append(ar.contract_from_payload(cid, data))
+        except ValidationError:
+            continue
+    return out

@@ -1,0 +1,194 @@
+"""The fixed-asset register on equipment and the monthly depreciation run, as pure functions.
+
+An asset (`finance.asset`) is one machine's book record: cost, salvage, the date it went into service, and a
+method: `straight_line` over `life_months`, or `units_of_production` over `rated_hours` of engine time
+(`usage_hours`: the machine's engine hours from its in-service date to the end of the month).
+
+The run for a month (`depreciation_run`) gives each asset one entry, `depreciation:<asset>:<YYYY-MM>`, dated the
+month's last day, charging the depreciation to date minus everything charged before (`depreciation.py`). So a
+month that was never run is caught up by the next one that is (D42): running December first for an asset in
+service since October charges October to December in December's entry. It refuses nothing silently; an asset
+gets no entry, with the reason, when
+- its month is already posted (a run is idempotent per asset × month: posted entries are never recomputed, even
+  if late hours arrived since; those are charged by the next month),
+- a later month is already posted (the run goes forward only: an earlier month would double the catch-up),
+- it is not in service by the month's end, is fully depreciated, or has no hours to charge this month.
+
+Strategy: `finance.asset` is field_merge master data (finance keeps the register; fields edited on two desks
+merge, a same-field clash goes to the person).
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from shared.conflicts import Strategy
+from shared.domain.depreciation import Asset, straight_line, units_of_production
+from shared.domain.finance import ZERO, money
+from shared.domain.finance_errors import DepreciationError
+from shared.domain.journal import LedgerEntry
+from shared.domain.periods import Period
+from shared.domain.postings import depreciation_entry
+from shared.domain.usage_hours import UsageShift, engine_hours
+from shared.entities import EntitySpec, FieldSpec, register
+
+ASSET = "finance.asset"
+METHODS = ("straight_line", "units_of_production")
+
+
+@dataclass(frozen=True)
+class RegisteredAsset:
+    asset_id: str
+    equipment_id: str
+    site: str
+    book: Asset  # cost and salvage
+    in_service: date
+    method: str
+    life_months: int | None = None
+    rated_hours: Decimal | None = None
+
+
+def month_end(period: Period) -> date:
+    return date(period.year, period.month, calendar.monthrange(period.year, period.month)[1])
+
+
+def _amount(raw: object, what: str, field_name: str, *, zero_ok: bool) -> Decimal:
+    if isinstance(raw, bool) or not isinstance(raw, str | int | Decimal):
+        raise DepreciationError(f"{what} is written as text in cents, e.g. \"250000.00\"",
+                                {field_name: "write the amount as text, e.g. 250000.00"})
+    try:
+        value = Decimal(raw)
+    except ArithmeticError:
+        value = Decimal("NaN")
+    if not value.is_finite() or value < 0 or (value == 0 and not zero_ok) or value != money(value):
+        raise DepreciationError(f"{what} {raw!r} is not an amount in whole cents" +
+                                ("" if zero_ok else " above 0.00"), {field_name: "whole cents, not negative"})
+    return money(value)
+
+
+def asset_from_payload(asset_id: str, payload: Mapping[str, Any], site: str) -> RegisteredAsset:
+    equipment = str(payload.get("equipment_id") or "")
+    if not equipment:
+        raise DepreciationError(f"asset {asset_id} names no machine", {"equipment_id": "is required"})
+    try:
+        in_service = date.fromisoformat(str(payload.get("in_service") or ""))
+    except ValueError:
+        raise DepreciationError(f"asset {asset_id}: in-service date {payload.get('in_service')!r} is not a date",
+                                {"in_service": "must be YYYY-MM-DD"}) from None
+    cost = _amount(payload.get("cost"), "cost", "cost", zero_ok=False)
+    salvage = _amount(payload.get("salvage") or "0", "salvage value", "salvage", zero_ok=True)
+    book = Asset(asset_id, cost, salvage)
+    method = str(payload.get("method") or "")
+    if method == "straight_line":
+        life = payload.get("life_months")
+        if isinstance(life, bool) or not isinstance(life, int) or life <= 0:
+            raise DepreciationError(f"asset {asset_id}: straight line needs a life in whole months",
+                                    {"life_months": "a whole number of months above 0"})
+        return RegisteredAsset(asset_id, equipment, site, book, in_service, method, life_months=life)
+    if method == "units_of_production":
+        rated = payload.get("rated_hours")
+        if isinstance(rated, bool) or not isinstance(rated, int | float | str) or Decimal(str(rated)) <= 0:
+            raise DepreciationError(f"asset {asset_id}: units of production needs the engine hours it is rated for",
+                                    {"rated_hours": "hours above 0"})
+        return RegisteredAsset(asset_id, equipment, site, book, in_service, method, rated_hours=Decimal(str(rated)))
+    raise DepreciationError(f"asset {asset_id}: method {method!r} is not one of {', '.join(METHODS)}",
+                            {"method": "straight_line or units_of_production"})
+
+
+def hours_to_date(assets: Iterable[RegisteredAsset], usage: Iterable[UsageShift], period: Period
+                  ) -> dict[str, Decimal]:
+    """Per units-of-production asset: its machine's engine hours from in service to the month's end."""
+    shifts = list(usage)
+    end = month_end(period)
+    return {a.asset_id: engine_hours(shifts, a.equipment_id, a.in_service, end)
+            for a in assets if a.method == "units_of_production"}
+
+
+@dataclass(frozen=True)
+class Charge:
+    asset_id: str
+    amount: Decimal
+    entry: LedgerEntry
+
+
+@dataclass(frozen=True)
+class Skipped:
+    asset_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class RunResult:
+    period: Period
+    charges: tuple[Charge, ...]
+    skipped: tuple[Skipped, ...]
+
+    @property
+    def total(self) -> Decimal:
+        return sum((c.amount for c in self.charges), ZERO)
+
+
+def charge_for(asset: RegisteredAsset, period: Period, accumulated: Decimal, hours: Decimal | None) -> Decimal:
+    if asset.method == "straight_line":
+        assert asset.life_months is not None
+        return straight_line(asset.book, Period.of(asset.in_service), asset.life_months, period, accumulated)
+    assert asset.rated_hours is not None
+    return units_of_production(asset.book, asset.rated_hours, hours or ZERO, accumulated)
+
+
+def depreciation_run(assets: Iterable[RegisteredAsset], period: Period, *, accumulated: Mapping[str, Decimal],
+                     last_posted: Mapping[str, Period], hours: Mapping[str, Decimal]) -> RunResult:
+    """The month's entries. `accumulated`: per asset, depreciation posted so far; `last_posted`: the latest month
+    posted per asset; `hours`: engine hours to date per units-of-production asset (`hours_to_date`)."""
+    charges: list[Charge] = []
+    skipped: list[Skipped] = []
+    end = month_end(period)
+    for a in sorted(assets, key=lambda a: a.asset_id):
+        last = last_posted.get(a.asset_id)
+        if last is not None and last >= period:
+            skipped.append(Skipped(a.asset_id, f"{period} is already posted" if last == period
+                                   else f"a later month ({last}) is already posted; the run goes forward only"))
+            continue
+        if a.in_service > end:
+            skipped.append(Skipped(a.asset_id, f"not in service until {a.in_service}"))
+            continue
+        done = accumulated.get(a.asset_id, ZERO)
+        if done >= a.book.depreciable:
+            skipped.append(Skipped(a.asset_id, "fully depreciated (book value at salvage)"))
+            continue
+        amount = charge_for(a, period, done, hours.get(a.asset_id))
+        if amount <= 0:
+            skipped.append(Skipped(a.asset_id, "no engine hours to charge this month"
+                                   if a.method == "units_of_production" else "nothing to charge this month"))
+            continue
+        charges.append(Charge(a.asset_id, amount,
+                              depreciation_entry(a.asset_id, period, end, amount, a.site, a.equipment_id)))
+    return RunResult(period, tuple(charges), tuple(skipped))
+
+
+def _check_asset(payload: Mapping[str, Any]) -> None:
+    asset_from_payload("new", payload, "")
+
+
+ASSET_SPEC = register(
+    EntitySpec(
+        name=ASSET,
+        strategy=Strategy.FIELD_MERGE,
+        record_check=_check_asset,
+        fields={
+            "equipment_id": FieldSpec("str", required=True, label="Equipment"),
+            "description": FieldSpec("str", max_length=200, label="Description"),
+            "cost": FieldSpec("str", required=True, max_length=20, label="Cost"),
+            "salvage": FieldSpec("str", max_length=20, label="Salvage value"),
+            "in_service": FieldSpec("date", required=True, label="In service from"),
+            "method": FieldSpec("str", required=True, choices=METHODS, label="Method"),
+            "life_months": FieldSpec("int", min=1, max=1200, label="Useful life (months)"),
+            "rated_hours": FieldSpec("number", min=0, label="Rated engine hours"),
+        },
+    )
+)
