@@ -25,7 +25,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from hub.people import reads
+from hub.people import approval_rows, reads
 from hub.sync.consume import lock_documents
 from hub.sync.records import RecordState
 from shared.conflicts import Decision, DecisionKind
@@ -65,6 +65,8 @@ async def lock(ctx: ApplyContext, run: list[Mutation]) -> None:
 async def judge(ctx: ApplyContext, m: Mutation, spec: EntitySpec, cur: RecordState,
                 decision: Decision) -> Outcome | None:
     """The people rules' outcome for `m`, or None to let the generic apply go on."""
+    if m.entity in approval_rows.ROWS:
+        return await approval_rows.follow(ctx, m, cur)  # a refused leave's approval rows wait with it (D68)
     if not m.entity.startswith("hr."):
         return None
     if m.entity in PAYROLL:
@@ -88,6 +90,9 @@ async def judge(ctx: ApplyContext, m: Mutation, spec: EntitySpec, cur: RecordSta
                 return None
             check_transition(None if before is None else str(before.get("status")), str(after.get("status")))
             await _leave(ctx, m.entity_id, after)
+            if after.get("status") == "approved" and (before is None or before.get("status") != "approved"):
+                site = cur.site_id if cur.in_db and cur.site_id is not None else m.site_id
+                await approval_rows.check_approved(ctx, m.entity_id, after, site)  # D52, D68
         if m.entity == REVIEW:
             _review(after)
     except Overlap as exc:
@@ -199,3 +204,9 @@ def _payroll(ctx: ApplyContext, m: Mutation, cur: RecordState, decision: Decisio
               "differs: a person decides which stands")
     return _open_conflict(ctx, m, cur, conflict_id=f"payroll_differs:{m.id}", kind="payroll_result_differs",
                           reason=reason, server_data=cur.data, code="payroll_result_differs")
+
+
+async def resolved(ctx: ApplyContext, conflict: dict[str, Any], correlation_id: str) -> None:
+    """After a person resolved a conflict: a refused leave request booked after all brings the approval rows that
+    waited with it (D68); kept out, they stay out with it."""
+    await approval_rows.book_followers(ctx, conflict, correlation_id)
