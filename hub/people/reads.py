@@ -53,6 +53,19 @@ async def all_of(ctx: ApplyContext, entity: str) -> Rows:
     return _overlay(ctx, entity, {r["entity_id"]: dict(r["data"]) for r in found}, lambda _d: True)
 
 
+# By shift date through migration 0014's partial index (the entity a literal, as above), then the person.
+ATTENDANCE_NEAR_SQL = ("SELECT entity_id, data FROM sync.records WHERE tenant_id = $1 AND entity = 'hr.attendance' "
+                       "AND data->>'shift_date' = ANY($2::text[]) AND data->>'employee_id' = $3 AND NOT deleted")
+
+
+async def attendance_near(ctx: ApplyContext, employee_id: str, dates: list[str]) -> Rows:
+    """A person's attendance rows of these shift dates, committed or written by this transaction."""
+    found = await ctx.conn.fetch(ATTENDANCE_NEAR_SQL, ctx.principal.tenant_id, dates, employee_id)
+    rows: Rows = {r["entity_id"]: dict(r["data"]) for r in found}
+    return _overlay(ctx, "hr.attendance", rows,
+                    lambda d: d.get("employee_id") == employee_id and str(d.get("shift_date")) in dates)
+
+
 async def one(ctx: ApplyContext, entity: str, entity_id: str) -> dict[str, Any] | None:
     """One live record, as this transaction sees it (read, not locked: the caller holds the person's lock)."""
     latest = None
