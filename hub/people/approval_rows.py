@@ -56,6 +56,8 @@ async def follow(ctx: ApplyContext, m: Mutation, cur: RecordState) -> Outcome | 
         return None  # the leave was never sent, or is still to come in this order: the generic rules decide
     c = dict(refusal.data)
     if c.get("status") != "open":
+        if await reads.one(ctx, LEAVE, leave_id) is not None:
+            return None  # booked by a resolution that committed while this push waited for the refusal's lock
         return Outcome(mutation_id=m.id, device_seq=m.device_seq, status=OutcomeStatus.REJECTED, code="follows_refused",
                        message=f"leave {leave_id} was not booked (a person kept the hub's version: "
                                f"{c.get('reason', '')}); its {m.entity} {m.entity_id} is not booked either")

@@ -156,6 +156,9 @@ def test_overlapping_leave_approved_at_two_offline_offices_books_one_and_asks_a_
     assert set(records(live_hub, tenant, "approvals.request")) == {"leave:LA", "leave:LB"}
     decisions = records(live_hub, tenant, "approvals.decision").values()
     assert sorted(d["request_id"] for d in decisions) == ["leave:LA", "leave:LB"]
+    # Once it is booked, a later decision on it is booked like any other.
+    [late] = dev.push_ok([_decision(dev, loser_id, 3, "boss2", at="2026-02-05T09:00:00+00:00")])
+    assert late["status"] == "applied", late
 
 
 def test_leave_in_one_batch_with_its_employee_is_judged_and_a_reason_edit_is_not_repriced(
