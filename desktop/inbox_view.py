@@ -11,10 +11,12 @@ from desktop.approval_actions import decide, delegations, request_views, today
 from desktop.computed_model import ComputedRow, ComputedTableModel
 from desktop.ops_screen import OpsScreen, table_view
 from desktop.stock_writes import now_iso
-from shared.domain.approvals import ApprovalError, Verdict
+from shared.domain.approvals import Verdict
+from shared.domain.leave_approval import DOCUMENT_TYPE as LEAVE_DOCUMENT
 from shared.domain.notifications import Kind, Notification, PendingApproval, approval_needs, reconcile
 from shared.domain.ops_views import RequestView, may_decide
 from shared.envelopes import Op
+from shared.errors import ValidationError
 from shared.store import LocalRecord, LocalStore, MutationDraft
 
 ENTITY = "notifications.notification"
@@ -128,13 +130,20 @@ class InboxScreen(OpsScreen):
         if not 0 <= row < len(self.waiting):
             self.message.setText("Choose what to decide first.")
             return False
+        view = self.waiting[row]
         try:
-            decide(self.store, self.waiting[row], verdict, self.actor, self.roles, self.comment.text().strip())
-        except ApprovalError as exc:
-            self.message.setText(str(exc))
+            decide(self.store, view, verdict, self.actor, self.roles, self.comment.text().strip())
+        except ValidationError as exc:  # an ApprovalError, or a leave the Leave screen would refuse too
+            hint = (": tick \"Approve below zero\" on the Leave screen to approve it anyway"
+                    if "below_zero" in exc.field_errors else "")
+            self.message.setText(f"{exc}{hint}")
             return False
         self.comment.clear()
-        self.message.setText("Decision saved here; the hub applies it at the next sync.")
+        moved = ""
+        if view.document_type == LEAVE_DOCUMENT:
+            leave = self.store.get("hr.leave_request", view.document_id)
+            moved = f" The leave request is {((leave.state or {}) if leave else {}).get('status', '?')}."
+        self.message.setText(f"Decision saved here; the hub applies it at the next sync.{moved}")
         self.after_write()
         return True
 

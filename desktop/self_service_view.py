@@ -5,20 +5,22 @@ type, their leave requests, and a form to request leave for themselves (`self_se
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
 
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QVBoxLayout
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout
 
 from desktop.computed_model import ComputedRow, ComputedTableModel
 from desktop.leave_balance import balance_on, leave_type, requests_of
 from desktop.ops_screen import OpsScreen, table_view
 from desktop.roster_rows import ROSTER
-from desktop.self_service_forms import me, own_leave_form
+from desktop.self_service_forms import me, open_row, own_clock, own_leave_form
 from desktop.site_settings_store import current_settings
 from shared.domain.attendance import evaluate
 from shared.domain.roster_generation import rostered_hours
 from shared.domain.rosters import WORK_KINDS, assignment_id, rostered_shift
 from shared.domain.shifts import ShiftPattern
+from shared.errors import ValidationError
 from shared.store import LocalStore
 
 ROSTER_WEEKS = 4
@@ -52,10 +54,37 @@ class SelfServiceScreen(OpsScreen):
         left.addWidget(self.balance)
         layout = QHBoxLayout(self)
         layout.addLayout(left, 3)
+        right = QVBoxLayout()
+        # Clocking themselves in and out at the office PC (D71): the time is the PC's clock, the row stays pending.
+        self.now: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self.clock_button = QPushButton("Clock in now")
+        self.clock_button.setObjectName("self_clock")
+        self.clock_button.clicked.connect(self.clock)
+        self.clock_message = QLabel("")
+        self.clock_message.setObjectName("self_clock_message")
+        self.clock_message.setWordWrap(True)
+        right.addWidget(self.clock_button)
+        right.addWidget(self.clock_message)
         self.form = own_leave_form(store, actor, roles)
         self.form.saved.connect(lambda _id: self.after_write())
-        layout.addWidget(self.form, 2)
+        right.addWidget(self.form, 1)
+        layout.addLayout(right, 2)
         self.refresh()
+
+    def clock(self) -> bool:
+        """Clock the signed-in person in, or out of the shift they are on; a refusal is shown beside the button."""
+        settings = current_settings(self.store)
+        try:
+            draft = own_clock(self.store, self.actor, self.roles, self.now(), settings.pattern)
+        except ValidationError as exc:
+            self.clock_message.setText(exc.field_errors.get("clock") or str(exc))
+            return False
+        self.store.enqueue_many([draft])
+        verb = "in" if "clock_in" in draft.payload else "out"
+        stamp = str(draft.payload.get("clock_in") or draft.payload.get("clock_out"))
+        self.clock_message.setText(f"Clocked {verb} at {stamp[11:16]}: pending until a supervisor approves it.")
+        self.after_write()
+        return True
 
     def refresh(self) -> None:
         person = me(self.store, self.actor)
@@ -66,6 +95,9 @@ class SelfServiceScreen(OpsScreen):
             self.balance.setText("")
             return
         employee_id, employee = person
+        on_shift = open_row(self.store, employee_id)
+        since = str((on_shift.state or {}).get("clock_in") or "")[11:16] if on_shift else ""
+        self.clock_button.setText(f"Clock out (on shift since {since})" if on_shift else "Clock in now")
         self.who.setText(f"{employee.get('number', '')} {employee.get('name', '')} (signed in as {self.actor})")
         try:
             day = date.fromisoformat(self.day.text().strip())

@@ -188,6 +188,12 @@ OWN_RECORDS: Final[Mapping[str, Mapping[str, OwnRule]]] = MappingProxyType({
             "employee_id", frozenset({"employee_id", "leave_type", "start_date", "end_date", "days", "status",
                                       "reason"}),
             statuses=("requested", "cancelled"), open_statuses=("requested",)),
+        # Clocking in and out for themselves (D71): the row stays pending until a supervisor decides it, and once
+        # decided it is the supervisor's; never `approved_by`.
+        "hr.attendance": OwnRule(
+            "employee_id", frozenset({"employee_id", "shift_date", "shift", "clock_in", "clock_out", "source",
+                                      "status", "notes"}),
+            statuses=("pending",), open_statuses=("pending",)),
     },
 })
 

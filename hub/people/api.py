@@ -17,7 +17,8 @@ from starlette.responses import Response
 from hub.auth.principal import Principal, require_principal
 from hub.errors import Forbidden, Unprocessable
 from hub.identity.users import grants_of
-from hub.people.summary import summarise
+from hub.people.summary import merge, summarise
+from shared.domain.site_calendar import SiteSettings, read_settings
 from shared.permissions import allowed_sites
 
 router = APIRouter(tags=["people"])
@@ -25,7 +26,7 @@ READS = ("hr.reconciliation_review", "hr.attendance", "hr.employee", "equipment.
 MAX_DAYS = 62  # as the payroll export: a period, not a history
 BY_SHIFT_DATE = ("equipment.usage_log", "hr.attendance", "hr.reconciliation_review")
 # The entities are literals, as in migration 0014's partial index, so even a generic plan can use it.
-BY_DATE_SQL = ("SELECT entity, entity_id, data FROM sync.records WHERE tenant_id = $1 AND entity IN ("
+BY_DATE_SQL = ("SELECT entity, entity_id, site_id, data FROM sync.records WHERE tenant_id = $1 AND entity IN ("
                + ", ".join(f"'{e}'" for e in BY_SHIFT_DATE) + ") AND data->>'shift_date' BETWEEN $2 AND $3 "
                "AND NOT deleted AND ($4::text[] IS NULL OR site_id = ANY($4))")
 
@@ -62,7 +63,8 @@ async def get_reconciliation(
     request: Request,
     start: date = Query(..., alias="from", description="first shift date (YYYY-MM-DD)"),
     end: date = Query(..., alias="to", description="last shift date (YYYY-MM-DD), inclusive"),
-    threshold: str = Query("0.5", description="hours by which the measures may differ before a line is flagged"),
+    threshold: str | None = Query(None, description="hours by which the measures may differ before a line is "
+                                  "flagged; without it each site's own (hr.site_settings, else 0.5)"),
     principal: Principal = Depends(require_principal),
 ) -> Response:
     pool: asyncpg.Pool = request.app.state.pool
@@ -77,23 +79,53 @@ async def get_reconciliation(
     if (end - start).days >= MAX_DAYS:
         raise Unprocessable(f"a reconciliation period is at most {MAX_DAYS} days", code="validation_failed",
                             details={"to": "choose a shorter period"})
-    try:
-        limit = Decimal(threshold)
-    except InvalidOperation:
-        limit = Decimal(-1)
-    if not limit.is_finite() or not Decimal(0) <= limit <= Decimal(24):
-        raise Unprocessable(f"threshold {threshold!r} is not a number of hours from 0 to 24", code="validation_failed",
-                            details={"threshold": "0 to 24 hours"})
+    limit = None if threshold is None else _threshold(threshold)
     visible = None if sites is None else sorted(sites)
     by_date = await pool.fetch(BY_DATE_SQL, principal.tenant_id, start.isoformat(), end.isoformat(), visible)
     people = await pool.fetch(
         "SELECT entity_id, data FROM sync.records WHERE tenant_id = $1 AND entity = 'hr.employee' AND NOT deleted "
         "AND ($2::text[] IS NULL OR site_id = ANY($2) OR site_id IS NULL)", principal.tenant_id, visible)
-    rows: dict[str, dict[str, dict[str, Any]]] = {e: {} for e in BY_SHIFT_DATE}
+    # Per site: each site's lines are flagged by its own threshold (D70); a given ?threshold= applies to all.
+    rows: dict[str | None, dict[str, dict[str, dict[str, Any]]]] = {}
     for r in by_date:
-        rows[r["entity"]][r["entity_id"]] = dict(r["data"])
-    body = summarise(start, end, limit, {r["entity_id"]: dict(r["data"]) for r in people},
-                     rows["equipment.usage_log"].values(), rows["hr.attendance"].values(),
-                     rows["hr.reconciliation_review"])
+        rows.setdefault(r["site_id"], {e: {} for e in BY_SHIFT_DATE})[r["entity"]][r["entity_id"]] = dict(r["data"])
+    settings = await _settings(pool, principal.tenant_id, sorted(s for s in rows if s is not None))
+    employees = {r["entity_id"]: dict(r["data"]) for r in people}
+    parts = {}
+    for site, found in rows.items():
+        used = settings.get(site) or read_settings(None)
+        parts[site] = summarise(start, end, used.threshold if limit is None else limit, employees,
+                                found["equipment.usage_log"].values(), found["hr.attendance"].values(),
+                                found["hr.reconciliation_review"])
+    body = merge(start, end, parts)
+    listed = []
+    for site in sorted(s for s in rows if s is not None):
+        used = settings.get(site) or read_settings(None)
+        listed.append({"site_id": site, "time_zone": used.time_zone, "threshold_hours": str(used.threshold),
+                       "applied_threshold_hours": str(used.threshold if limit is None else limit),
+                       "problems": list(used.problems)})
+    applied = {str(limit)} if limit is not None else {s["applied_threshold_hours"] for s in listed} or {
+        str(read_settings(None).threshold)}
+    body["threshold_hours"] = applied.pop() if len(applied) == 1 else None  # None: the sites' differ, see below
+    body["site_settings"] = listed
     body["sites"] = visible
     return Response(orjson.dumps(body), media_type="application/json")
+
+
+def _threshold(text: str) -> Decimal:
+    try:
+        limit = Decimal(text)
+    except InvalidOperation:
+        limit = Decimal(-1)
+    if not limit.is_finite() or not Decimal(0) <= limit <= Decimal(24):
+        raise Unprocessable(f"threshold {text!r} is not a number of hours from 0 to 24", code="validation_failed",
+                            details={"threshold": "0 to 24 hours"})
+    return limit
+
+
+async def _settings(pool: asyncpg.Pool, tenant: str, sites: list[str]) -> dict[str | None, SiteSettings]:
+    """Each site's `hr.site_settings` (id = the site), read tolerantly: a value that no longer parses falls back to
+    the default for that field and is named in `problems`, as on the desktop (D56)."""
+    found = await pool.fetch("SELECT entity_id, data FROM sync.records WHERE tenant_id = $1 AND entity = "
+                             "'hr.site_settings' AND entity_id = ANY($2::text[]) AND NOT deleted", tenant, sites)
+    return {r["entity_id"]: read_settings(dict(r["data"])) for r in found}

@@ -25,7 +25,9 @@ def _overlay(ctx: ApplyContext, entity: str, rows: Rows, keep: Any) -> Rows:
 # The fields records are looked up by. Entity and field are literals in the SQL (from this fixed list), so the
 # planner can prove the partial indexes of migration 0014 serve the lookup even for a prepared statement's generic
 # plan, which a parameter for the entity would not let it do.
-LOOKUPS = {("hr.leave_request", "employee_id"), ("hr.leave_type", "code")}
+LOOKUPS = {("hr.leave_request", "employee_id"), ("hr.leave_type", "code"), ("approvals.decision", "request_id")}
+# Small tenant-wide master data read whole (a tenant has a handful of chains and delegations).
+WHOLE = frozenset({"approvals.chain", "approvals.delegation"})
 
 
 def lookup_sql(entity: str, field: str) -> str:
@@ -40,6 +42,28 @@ async def where_field(ctx: ApplyContext, entity: str, field: str, value: str) ->
     found = await ctx.conn.fetch(lookup_sql(entity, field), ctx.principal.tenant_id, value)
     rows: Rows = {r["entity_id"]: dict(r["data"]) for r in found}
     return _overlay(ctx, entity, rows, lambda d: str(d.get(field)) == value)
+
+
+async def all_of(ctx: ApplyContext, entity: str) -> Rows:
+    """Every live record of a small master-data entity (`WHOLE`), committed or written by this transaction."""
+    if entity not in WHOLE:
+        raise ValueError(f"{entity} is not read whole")
+    found = await ctx.conn.fetch(f"SELECT entity_id, data FROM sync.records WHERE tenant_id = $1 AND entity = "
+                                 f"'{entity}' AND NOT deleted", ctx.principal.tenant_id)
+    return _overlay(ctx, entity, {r["entity_id"]: dict(r["data"]) for r in found}, lambda _d: True)
+
+
+# By shift date through migration 0014's partial index (the entity a literal, as above), then the person.
+ATTENDANCE_NEAR_SQL = ("SELECT entity_id, data FROM sync.records WHERE tenant_id = $1 AND entity = 'hr.attendance' "
+                       "AND data->>'shift_date' = ANY($2::text[]) AND data->>'employee_id' = $3 AND NOT deleted")
+
+
+async def attendance_near(ctx: ApplyContext, employee_id: str, dates: list[str]) -> Rows:
+    """A person's attendance rows of these shift dates, committed or written by this transaction."""
+    found = await ctx.conn.fetch(ATTENDANCE_NEAR_SQL, ctx.principal.tenant_id, dates, employee_id)
+    rows: Rows = {r["entity_id"]: dict(r["data"]) for r in found}
+    return _overlay(ctx, "hr.attendance", rows,
+                    lambda d: d.get("employee_id") == employee_id and str(d.get("shift_date")) in dates)
 
 
 async def one(ctx: ApplyContext, entity: str, entity_id: str) -> dict[str, Any] | None:

@@ -25,10 +25,11 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from hub.people import reads
+from hub.people import approval_rows, reads
 from hub.sync.consume import lock_documents
 from hub.sync.records import RecordState
 from shared.conflicts import Decision, DecisionKind
+from shared.domain.attendance_checks import ClockOverlap, check_row, neighbour_dates
 from shared.domain.leave import LeaveType
 from shared.domain.leave_approval import Employment, Overlap, balance_check, check_transition
 from shared.domain.payroll_import import same_figures
@@ -42,34 +43,43 @@ if TYPE_CHECKING:
     from hub.sync.apply import ApplyContext
 
 LEAVE = "hr.leave_request"
+ATTENDANCE = "hr.attendance"
 REVIEW = "hr.reconciliation_review"
 DECIDED = {"accepted": "accept", "corrected": "correct", "rejected": "reject"}  # as recorded -> the rule's words
 PAYROLL = frozenset({"hr.payroll_result", "hr.payroll_import"})
 CONFLICT_ENTITY = "sync.conflict"
 OVERLAP_PREFIX = "leave_overlap:"
+# A refused row never booked is named by its id under its entity's prefix, so its later changes wait with it.
+REFUSAL_PREFIX = {LEAVE: OVERLAP_PREFIX, ATTENDANCE: "attendance_overlap:"}
 # A change to any of these re-runs the leave rules; an edit of the reason alone does not re-price the request.
 LEAVE_RULE_FIELDS = ("employee_id", "leave_type", "start_date", "end_date", "status", "approved_negative",
                      "approved_by")
+ATTENDANCE_RULE_FIELDS = ("employee_id", "shift_date", "clock_in", "clock_out", "status")
 
 
 async def lock(ctx: ApplyContext, run: list[Mutation]) -> None:
     """Lock every person whose leave requests this run writes (after consume-once documents, before records)."""
-    leave = [m for m in run if m.entity == LEAVE]
-    if not leave:
-        return
-    people = {str(m.payload["employee_id"]) for m in leave if isinstance(m.payload.get("employee_id"), str)}
-    people |= set((await reads.employees_of(ctx, LEAVE, sorted({m.entity_id for m in leave}))).values())
-    await lock_documents(ctx.conn, ctx.principal.tenant_id, {f"hr.leave:{p}" for p in people})
+    keys: set[str] = set()
+    for entity, name in ((LEAVE, "hr.leave"), (ATTENDANCE, "hr.attendance")):
+        rows = [m for m in run if m.entity == entity]
+        if not rows:
+            continue
+        people = {str(m.payload["employee_id"]) for m in rows if isinstance(m.payload.get("employee_id"), str)}
+        people |= set((await reads.employees_of(ctx, entity, sorted({m.entity_id for m in rows}))).values())
+        keys |= {f"{name}:{p}" for p in people}
+    await lock_documents(ctx.conn, ctx.principal.tenant_id, keys)
 
 
 async def judge(ctx: ApplyContext, m: Mutation, spec: EntitySpec, cur: RecordState,
                 decision: Decision) -> Outcome | None:
     """The people rules' outcome for `m`, or None to let the generic apply go on."""
+    if m.entity in approval_rows.ROWS:
+        return await approval_rows.follow(ctx, m, cur)  # a refused leave's approval rows wait with it (D68)
     if not m.entity.startswith("hr."):
         return None
     if m.entity in PAYROLL:
         return _payroll(ctx, m, cur, decision)
-    if m.entity == LEAVE and m.op is Op.UPDATE and not cur.exists and decision.kind is DecisionKind.REJECT:
+    if m.entity in REFUSAL_PREFIX and m.op is Op.UPDATE and not cur.exists and decision.kind is DecisionKind.REJECT:
         return await _follow_refused(ctx, m)
     if decision.kind not in (DecisionKind.APPLY, DecisionKind.MERGE) or decision.delete or decision.new_state is None:
         return None
@@ -88,10 +98,21 @@ async def judge(ctx: ApplyContext, m: Mutation, spec: EntitySpec, cur: RecordSta
                 return None
             check_transition(None if before is None else str(before.get("status")), str(after.get("status")))
             await _leave(ctx, m.entity_id, after)
+            if after.get("status") == "approved" and (before is None or before.get("status") != "approved"):
+                site = cur.site_id if cur.in_db and cur.site_id is not None else m.site_id
+                await approval_rows.check_approved(ctx, m.entity_id, after, site)  # D52, D68
+        if m.entity == ATTENDANCE:
+            before = cur.data if cur.exists else None
+            if before is None or any(before.get(f) != after.get(f) for f in ATTENDANCE_RULE_FIELDS):
+                await _attendance(ctx, m, after)
         if m.entity == REVIEW:
             _review(after)
     except Overlap as exc:
         return await _overlap(ctx, m, cur, exc)
+    except ClockOverlap as exc:  # the booked row it overlaps, in the row's own fields, for the conflicts screen
+        server = {"overlaps": exc.other.row_id, **(await reads.one(ctx, ATTENDANCE, exc.other.row_id) or {})}
+        return _open_conflict(ctx, m, cur, conflict_id=await _overlap_id(ctx, m, cur), kind="attendance_overlap",
+                              reason=str(exc), server_data=server, code="attendance_overlap")
     except ValidationError as exc:
         return rejected(exc)
     return None
@@ -111,6 +132,18 @@ async def _leave(ctx: ApplyContext, leave_id: str, leave: dict[str, Any]) -> Non
     rule = LeaveType(str(t["code"]), Decimal(str(t["days_per_month"])), None if cap is None else Decimal(str(cap)))
     others = await reads.where_field(ctx, LEAVE, "employee_id", employee_id)
     balance_check(leave_id, leave, rule, Employment.from_record(employee), others.items())
+
+
+async def _attendance(ctx: ApplyContext, m: Mutation, row: dict[str, Any]) -> None:
+    """One person cannot be clocked on two overlapping intervals, nor clock in while clocked in elsewhere
+    (`attendance_checks`, the desktop's rule): two offline offices clocking one person is for a person to sort out,
+    so the second is not booked and waits in a conflict, nothing lost (D69)."""
+    employee_id, shift_date = str(row.get("employee_id") or ""), str(row.get("shift_date") or "")
+    try:
+        others = await reads.attendance_near(ctx, employee_id, neighbour_dates(shift_date))
+    except ValueError:
+        raise ValidationError("an attendance row needs its shift date", {"shift_date": "must be a date"}) from None
+    check_row(m.entity_id, row, others.items())
 
 
 def _review(review: dict[str, Any]) -> None:
@@ -161,19 +194,20 @@ async def _overlap(ctx: ApplyContext, m: Mutation, cur: RecordState, exc: Overla
 
 
 async def _overlap_id(ctx: ApplyContext, m: Mutation, cur: RecordState) -> str:
-    """A request never booked is named by its own id, so its later changes find the conflict (`_follow_refused`);
-    a change to a booked request (or a second refusal of the same id) by the mutation's."""
+    """A row never booked is named by its own id, so its later changes find the conflict (`_follow_refused`);
+    a change to a booked row (or a second refusal of the same id) by the mutation's."""
+    prefix = REFUSAL_PREFIX[m.entity]
     if not cur.exists:
-        by_request = f"{OVERLAP_PREFIX}{m.entity_id}"
+        by_request = f"{prefix}{m.entity_id}"
         if not (await ctx.state_of((CONFLICT_ENTITY, by_request))).exists:
             return by_request
-    return f"{OVERLAP_PREFIX}{m.id}"
+    return f"{prefix}{m.id}"
 
 
 async def _follow_refused(ctx: ApplyContext, m: Mutation) -> Outcome | None:
     """A change to a leave request that was refused for an overlap and never booked (its approval, made at the
     same office before it synced) waits in the refusal: a person booking it after all books it as last changed."""
-    key = (CONFLICT_ENTITY, f"{OVERLAP_PREFIX}{m.entity_id}")
+    key = (CONFLICT_ENTITY, f"{REFUSAL_PREFIX[m.entity]}{m.entity_id}")
     refusal = await ctx.state_of(key)
     if not refusal.exists or refusal.data is None or refusal.data.get("status") != "open":
         return None
@@ -185,7 +219,8 @@ async def _follow_refused(ctx: ApplyContext, m: Mutation) -> Outcome | None:
               type_="sync.conflict.updated", correlation_id=m.id)
     return Outcome(mutation_id=m.id, device_seq=m.device_seq, status=OutcomeStatus.CONFLICT, version=0,
                    conflict_id=key[1], code="follows_refused", resolution="not booked: waits with the request",
-                   message=f"leave {m.entity_id} was not booked ({c.get('reason', '')}); this change waits with it")
+                   message=f"{m.entity} {m.entity_id} was not booked ({c.get('reason', '')}); this change waits "
+                           "with it")
 
 
 def _payroll(ctx: ApplyContext, m: Mutation, cur: RecordState, decision: Decision) -> Outcome | None:
@@ -199,3 +234,9 @@ def _payroll(ctx: ApplyContext, m: Mutation, cur: RecordState, decision: Decisio
               "differs: a person decides which stands")
     return _open_conflict(ctx, m, cur, conflict_id=f"payroll_differs:{m.id}", kind="payroll_result_differs",
                           reason=reason, server_data=cur.data, code="payroll_result_differs")
+
+
+async def resolved(ctx: ApplyContext, conflict: dict[str, Any], correlation_id: str) -> None:
+    """After a person resolved a conflict: a refused leave request booked after all brings the approval rows that
+    waited with it (D68); kept out, they stay out with it."""
+    await approval_rows.book_followers(ctx, conflict, correlation_id)

@@ -133,3 +133,34 @@ def summarise(start: date, end: date, threshold: Decimal, employees: Mapping[str
                        "paid_hours": text(r["paid"]), "machine_hours": text(r["machine"]), "open": r["open"]}
                       for eid, r in sorted(per.items())],
     }
+
+
+def merge(start: date, end: date, parts: Mapping[str | None, dict[str, Any]]) -> dict[str, Any]:
+    """One answer from per-site summaries (each reconciled by its own site's threshold, D70): counts and hours
+    summed, employees who worked at two sites summed into one row, the thresholds listed per site."""
+    out: dict[str, Any] = {"from": start.isoformat(), "to": end.isoformat(), "threshold_hours": None,
+                           "lines": 0, "flagged": 0, "open": 0, "decided": {word: 0 for word in DECIDED}}
+    sums = {"paid_hours": Decimal(0), "machine_hours": Decimal(0), "unattributed_machine_hours": Decimal(0)}
+    unknown: set[str] = set()
+    open_lines: list[str] = []
+    people: dict[str, dict[str, Any]] = {}
+    for _site, part in sorted(parts.items(), key=lambda kv: kv[0] or ""):
+        for name in ("lines", "flagged", "open"):
+            out[name] += part[name]
+        for word, n in part["decided"].items():
+            out["decided"][word] += n
+        for name in sums:
+            sums[name] += Decimal(part[name])
+        unknown |= set(part["unknown_operators"])
+        open_lines += part["open_lines"]
+        for e in part["employees"]:
+            row = people.setdefault(e["employee_id"], {**e, "shifts": 0, "paid_hours": "0", "machine_hours": "0",
+                                                       "open": 0})
+            row["shifts"] += e["shifts"]
+            row["open"] += e["open"]
+            for name in ("paid_hours", "machine_hours"):
+                row[name] = str(hours(Decimal(row[name]) + Decimal(e[name])))
+    out.update({name: str(hours(v)) for name, v in sums.items()})
+    out.update(unknown_operators=sorted(unknown), open_lines=sorted(open_lines)[:MAX_OPEN_LISTED],
+               employees=[people[eid] for eid in sorted(people)])
+    return out

@@ -414,6 +414,7 @@ async def resolve_conflict(ctx: ApplyContext, conflict_id: str, choice: str, dat
                                                   target.site_id, None, correlation_id))
         if problem is not None:
             return problem
+    await people_rules.resolved(ctx, c, correlation_id)  # a refused leave's approval rows follow it (hub/people)
     c.update(status="resolved", choice=choice, resolved_by=actor, resolved_at=ctx.now.isoformat())
     ctx.write(ckey, c, deleted=False, site_id=conflict.site_id, device_id=None, mutation_id=None,
               type_="sync.conflict.resolved", correlation_id=correlation_id)

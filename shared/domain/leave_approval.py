@@ -16,13 +16,13 @@ Pure: no clock, no I/O (callers pass `at`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from shared.domain.approvals import ApprovalState, ApprovalStatus, Chain, Level, route
+from shared.domain.approvals import ApprovalState, ApprovalStatus, Chain, Decision, Delegation, Level, evaluate, route
 from shared.domain.leave import LIVE_STATUSES, LeaveRequest, LeaveType, accrued, check_request, request_days, year_end
 from shared.errors import ValidationError
 
@@ -188,3 +188,39 @@ def balance_check(leave_id: str, leave: Mapping[str, Any], rule: LeaveType, empl
     return check_request(request, rule, employment.hire_date,
                          carried_into(rule, request.start.year, employment.hire_date, parsed, employment.end_date),
                          parsed, end_date=employment.end_date)
+
+
+def leave_of_request(request_id: str) -> str | None:
+    """The leave request an `approvals.request` id belongs to (`approval_request_id`'s inverse), else None."""
+    prefix = approval_request_id("")
+    if not request_id.startswith(prefix):
+        return None
+    return request_id[len(prefix):] or None
+
+
+def check_approved(leave_id: str, request_id: str, request: Mapping[str, Any] | None, levels: Sequence[Level],
+                   decisions: Iterable[Decision], delegations: Sequence[Delegation] = ()) -> None:
+    """A leave marked approved has an approval request the chain approved (D52, D68): else ValidationError beside
+    `status`, saying what the chain still waits for, so the office that sent it sees why it did not move."""
+    if request is None:
+        raise ValidationError(f"leave {leave_id} is marked approved but there is no approval request {request_id}: "
+                              "decide it through the approval chain", {"status": "no approval request"})
+    try:
+        amount = Decimal(str(request.get("amount")))
+    except ArithmeticError:
+        amount = Decimal(-1)
+    if not amount.is_finite() or amount < 0:
+        raise ValidationError(f"approval request {request_id} has no readable amount", {"status": "no amount"})
+    state = evaluate(document_type=DOCUMENT_TYPE, amount=amount, requested_by=str(request.get("requested_by") or ""),
+                     levels=levels, decisions=decisions, delegations=delegations)
+    if state.status is ApprovalStatus.APPROVED:
+        return
+    if state.status is ApprovalStatus.REJECTED:
+        why = "the chain rejected it"
+    else:
+        assert state.current_level is not None
+        level = levels[state.current_level]
+        who = level.approver_user or f"the {level.approver_role} role"
+        why = f"level {state.current_level + 1} of {len(levels)} ({who}) has not approved it"
+    raise ValidationError(f"leave {leave_id} is marked approved but its approval request {request_id} is not "
+                          f"approved: {why}", {"status": why})

@@ -318,3 +318,57 @@ def test_flagged_hours_are_reviewed_and_a_correction_needs_a_reason_and_paid_hou
     click(qtbot, screen.export_button)  # the same period again: the same file, byte for byte
     assert path.read_bytes() == first
     desk.close()
+
+
+def _inbox_leave(days: int, last: str) -> list[tuple[str, str, dict[str, object]]]:
+    leave = {"employee_id": "emp-anna", "leave_type": "AL", "start_date": "2026-03-02", "end_date": last,
+             "days": days, "status": "requested", "approval_request_id": "leave:lr-1"}
+    return [("hr.employee", "emp-anna", {**ANNA, "user_id": "anna"}),
+            ("hr.leave_type", "lt-al", {"code": "AL", "name": "Annual leave", "days_per_month": 1.5,
+                                        "carry_over_cap": 5}),
+            ("hr.leave_request", "lr-1", leave),
+            ("approvals.request", "leave:lr-1", {"document_type": "leave", "document_id": "lr-1", "amount": days,
+                                                 "requested_by": "anna", "title": f"AL leave 2026-03-02 to {last}"})]
+
+
+def test_deciding_a_leave_in_the_inbox_moves_the_leave_s_status_in_the_same_save(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    desk = open_ops(tmp_path / "desk.db", actor="hana", roles=HR)
+    qtbot.addWidget(desk.window)
+    from_hub(desk.store, _inbox_leave(3, "2026-03-04"))
+    desk.window.show_module("Inbox")
+    inbox = desk.window.ops["Inbox"]
+    assert inbox.approvals.model().rowCount() == 1
+    inbox.approvals.selectRow(0)
+    qtbot.keyClicks(inbox.comment, "enjoy")
+    click(qtbot, inbox.approve_button)
+    assert "The leave request is approved." in inbox.message.text()
+    leave = desk.store.get("hr.leave_request", "lr-1")
+    assert leave is not None and leave.pending and leave.state is not None
+    assert (leave.state["status"], leave.state["approved_by"]) == ("approved", "hana")
+    [decision] = [r.state for r in desk.store.query("approvals.decision")]
+    assert decision is not None and (decision["request_id"], decision["verdict"], decision["comment"]) == (
+        "leave:lr-1", "approve", "enjoy")
+    queued = [(m.entity, m.entity_id) for m in desk.store.outbox_batch() if m.entity != "notifications.notification"]
+    assert queued == [("approvals.decision", decision_id(desk)), ("hr.leave_request", "lr-1")]  # one save, in order
+    desk.close()
+
+
+def decision_id(desk) -> str:  # type: ignore[no-untyped-def]
+    [row] = desk.store.query("approvals.decision")
+    return str(row.entity_id)
+
+
+def test_the_inbox_refuses_a_leave_approval_over_the_balance_and_writes_nothing(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    desk = open_ops(tmp_path / "desk.db", actor="hana", roles=HR)
+    qtbot.addWidget(desk.window)
+    from_hub(desk.store, _inbox_leave(10, "2026-03-11"))  # 5 carried + 3 accrued by 2 March: 8 available
+    desk.window.show_module("Inbox")
+    inbox = desk.window.ops["Inbox"]
+    inbox.approvals.selectRow(0)
+    click(qtbot, inbox.approve_button)
+    assert "10 days requested, 8.00 available" in inbox.message.text() and "Approve below zero" in inbox.message.text()
+    assert desk.store.query("approvals.decision") == []
+    assert desk.store.get("hr.leave_request", "lr-1").state["status"] == "requested"  # type: ignore[union-attr]
+    click(qtbot, inbox.reject_button)  # a rejection needs no balance
+    assert desk.store.get("hr.leave_request", "lr-1").state["status"] == "rejected"  # type: ignore[union-attr]
+    desk.close()

@@ -1,11 +1,14 @@
 """Operator self-service: an operator signed in at the desktop sees only their own roster, attendance, hours and
-leave balance and requests leave for themselves only; the hub refuses an operator's leave request for somebody
-else (and an operator approving their own), by the same shared own-records rule."""
+leave balance, requests leave and clocks in and out for themselves only; the hub refuses an operator's leave
+request or clock-in for somebody else (and an operator approving their own), by the same shared own-records
+rule."""
 
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -50,6 +53,23 @@ def _people() -> list[tuple[str, str, dict[str, object]]]:
         ("hr.leave_request", "lr-olga", {"employee_id": "emp-olga", "leave_type": "AL", "start_date": "2026-09-14",
                                          "end_date": "2026-09-15", "days": 2, "status": "approved"}),
     ]
+
+
+def _hub_people() -> list[tuple[str, str, dict[str, object]]]:
+    """`_people` as HR's office sends them to a hub: each approved leave after its approval request and HR's
+    decision on it (the hub books an approved leave only when its chain approved it, D68)."""
+    rows = []
+    for entity, entity_id, payload in _people():
+        if entity == "hr.leave_request":
+            days, person = payload["days"], str(payload["employee_id"]).removeprefix("emp-")
+            rows += [("approvals.request", f"leave:{entity_id}", {
+                         "document_type": "leave", "document_id": entity_id, "amount": days, "requested_by": person,
+                         "requested_at": "2026-08-01T09:00:00+00:00"}),
+                     ("approvals.decision", f"d-{entity_id}", {
+                         "request_id": f"leave:{entity_id}", "level": 0, "verdict": "approve", "by": "hq",
+                         "roles": ["hr"], "at": "2026-08-02T09:00:00+00:00", "amount": days})]
+        rows.append((entity, entity_id, payload))
+    return rows
 
 
 def test_an_operator_sees_only_their_own_roster_attendance_hours_and_leave(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -138,7 +158,7 @@ def test_the_hub_refuses_an_operators_leave_request_for_someone_else(qtbot, live
                                                                     tmp_path: Path) -> None:
     tenant = f"t-self-{new_ulid()[-6:].lower()}"
     hq = open_ops(tmp_path / "hq.db", actor="hq", hub=live_hub, tenant=tenant, device="hq-1")
-    for entity, entity_id, payload in _people():
+    for entity, entity_id, payload in _hub_people():
         hq.store.enqueue(entity, entity_id, Op.CREATE, payload, actor="hq")
     assert hq.bridge is not None
     hq.bridge.client.sync_once()
@@ -169,4 +189,104 @@ def test_the_hub_refuses_an_operators_leave_request_for_someone_else(qtbot, live
         live_hub.dsn, "SELECT entity_id, data->>'status' AS status FROM sync.records WHERE tenant_id = $1 AND "
                       "entity = 'hr.leave_request'", tenant)}
     assert rows == {"lr-pete": "approved", "lr-olga": "approved", own: "requested"}  # hers applied, as requested
+    desk.close()
+
+
+SANTIAGO = ZoneInfo("America/Santiago")
+
+
+def _at(day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 10, day, hour, minute, tzinfo=SANTIAGO)
+
+
+def test_an_operator_clocks_in_and_out_for_themselves_and_an_overlap_is_refused_beside_the_button(  # type: ignore[no-untyped-def]
+        qtbot, tmp_path: Path) -> None:
+    desk = open_ops(tmp_path / "desk.db", actor="olga", roles=OPERATOR)
+    qtbot.addWidget(desk.window)
+    from_hub(desk.store, _people())
+    desk.window.show_module("My roster & leave")
+    screen = desk.window.ops["My roster & leave"]
+    assert screen.clock_button.text() == "Clock in now"
+    screen.now = lambda: _at(5, 6, 2).astimezone(UTC)  # the PC's clock, in UTC: stored in the site's zone
+    click(qtbot, screen.clock_button)
+    [opened] = desk.store.outbox_batch(10)
+    assert (opened.op, opened.entity) == (Op.CREATE, "hr.attendance")
+    assert opened.payload == {"employee_id": "emp-olga", "shift_date": "2026-10-05", "shift": "day",
+                              "clock_in": "2026-10-05T06:02:00-03:00", "source": "office", "status": "pending"}
+    assert screen.clock_button.text() == "Clock out (on shift since 06:02)"
+    assert "pending until a supervisor approves it" in screen.clock_message.text()
+    screen.now = lambda: _at(5, 18, 10)
+    click(qtbot, screen.clock_button)
+    closed = desk.store.outbox_batch(10)[-1]
+    assert (closed.op, closed.entity_id, closed.payload) == (Op.UPDATE, opened.entity_id,
+                                                             {"clock_out": "2026-10-05T18:10:00-03:00"})
+    screen.day.setText("2026-10-05")
+    screen.refresh()
+    assert screen.attendance.rows[-1].cells[:7] == ["2026-10-05", "day", "06:02", "18:10", "12.13", "12.13",
+                                                    "pending"]  # no roster row that day: all of it past the roster
+    # Clocking in again inside the shift just clocked: refused beside the button, nothing written.
+    screen.now = lambda: _at(5, 18, 5)
+    assert not screen.clock()
+    assert "overlaps 2026-10-05 day" in screen.clock_message.text() and desk.store.outbox_depth() == 2
+    # A clock-out before the clock-in (the PC's clock set back) is refused with the rule's words.
+    screen.now = lambda: _at(6, 6, 0)
+    assert screen.clock() and desk.store.outbox_depth() == 3
+    screen.now = lambda: _at(6, 5, 0)
+    assert not screen.clock()
+    assert "is not after clock-in" in screen.clock_message.text() and desk.store.outbox_depth() == 3
+    desk.close()
+
+
+def test_the_own_records_rule_lets_an_operator_clock_only_themselves_and_never_approve() -> None:
+    rule = own_rule({"operator"}, "hr.attendance")
+    assert rule is OWN_RECORDS["operator"]["hr.attendance"]
+    assert own_rule({"operator", "supervisor"}, "hr.attendance") is None  # the supervisor's grant covers it
+    users = {"emp-olga": "olga", "emp-pete": "pete"}
+    own = {"employee_id": "emp-olga", "shift_date": "2026-10-05", "shift": "day",
+           "clock_in": "2026-10-05T06:00:00-03:00", "source": "office", "status": "pending"}
+    assert own_write_refusal(rule, "create", own, None, users, "olga") is None
+    assert own_write_refusal(rule, "update", {"clock_out": "2026-10-05T18:00:00-03:00"}, own, users, "olga") is None
+    assert "not the employee signed in as olga" in str(own_write_refusal(
+        rule, "create", {**own, "employee_id": "emp-pete"}, None, users, "olga"))
+    assert "status 'approved'" in str(own_write_refusal(rule, "update", {"status": "approved"}, own, users, "olga"))
+    assert "approved_by" in str(own_write_refusal(rule, "update", {"approved_by": "olga"}, own, users, "olga"))
+    assert "only an approver" in str(own_write_refusal(rule, "update", {"clock_out": "2026-10-05T19:00:00-03:00"},
+                                                       {**own, "status": "approved"}, users, "olga"))
+
+
+def test_the_hub_books_an_operators_own_clock_in_and_refuses_one_for_someone_else(qtbot, live_hub: HubProcess,  # type: ignore[no-untyped-def]
+                                                                                  tmp_path: Path) -> None:
+    tenant = f"t-clock-{new_ulid()[-6:].lower()}"
+    hq = open_ops(tmp_path / "hq.db", actor="hq", hub=live_hub, tenant=tenant, device="hq-1")
+    for entity, entity_id, payload in _hub_people():
+        hq.store.enqueue(entity, entity_id, Op.CREATE, payload, actor="hq")
+    assert hq.bridge is not None
+    hq.bridge.client.sync_once()
+    assert hq.store.outbox_depth() == 0 and not hq.store.rejections()
+    hq.close()
+    add_user(live_hub.dsn, tenant, "olga", [("operator", "north")])
+    desk = open_ops(tmp_path / "desk.db", actor="olga", roles=OPERATOR, hub=live_hub, tenant=tenant)
+    qtbot.addWidget(desk.window)
+    assert desk.bridge is not None
+    desk.bridge.client.catch_up()
+    desk.window.show_module("My roster & leave")
+    screen = desk.window.ops["My roster & leave"]
+    screen.now = lambda: _at(5, 6, 0)
+    assert screen.clock()
+    [own] = [m.entity_id for m in desk.store.outbox_batch(10)]
+    # Around the screen: Pete clocked in by Olga, and her own row approved by herself.
+    desk.store.enqueue("hr.attendance", "at-forged", Op.CREATE, {
+        "employee_id": "emp-pete", "shift_date": "2026-10-05", "shift": "day",
+        "clock_in": "2026-10-05T06:00:00-03:00", "source": "office", "status": "pending"}, actor="olga")
+    desk.store.enqueue("hr.attendance", own, Op.UPDATE, {"status": "approved", "approved_by": "olga"}, actor="olga")
+    desk.bridge.client.sync_once()
+    refused = {r["entity_id"]: r for r in desk.store.rejections()}
+    assert set(refused) == {"at-forged", own}, refused
+    assert all(r["code"] == "forbidden" for r in refused.values())
+    assert "emp-pete is not the employee signed in as olga" in refused["at-forged"]["message"]
+    rows = {r["entity_id"]: (r["employee_id"], r["status"]) for r in db_fetch(
+        live_hub.dsn, "SELECT entity_id, data->>'employee_id' AS employee_id, data->>'status' AS status "
+                      "FROM sync.records WHERE tenant_id = $1 AND entity = 'hr.attendance'", tenant)}
+    assert rows == {"at-olga": ("emp-olga", "approved"), "at-pete": ("emp-pete", "approved"),
+                    own: ("emp-olga", "pending")}  # hers booked, pending; nothing for Pete
     desk.close()

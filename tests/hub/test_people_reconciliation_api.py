@@ -97,3 +97,48 @@ def _generic_plan(dsn: str, sql: str) -> str:
             await conn.close()
 
     return run_sync(run())
+
+
+def test_without_a_threshold_each_site_s_own_setting_flags_its_lines(live_hub: HubProcess) -> None:
+    tenant = f"t-recsite-{new_ulid()[-6:].lower()}"
+    north, south = make_device(live_hub, tenant, "north", "desk-n"), make_device(live_hub, tenant, "south", "desk-s")
+    employees = [north.mutation("hr.employee", f"emp-{n}", "create", {
+        "number": f"E{n}", "name": f"Person {n}", "hire_date": "2025-01-01", "status": "active"}) for n in (1, 2)]
+    assert {o["status"] for o in north.push_ok([
+        *employees,
+        north.mutation("hr.site_settings", "north", "create", {  # north tolerates 5 h, in its own zone
+            "time_zone": "America/Santiago", "day_start": "07:00", "night_start": "19:00", "threshold_hours": 5}),
+        north.mutation("hr.attendance", "a1", "create", {**NIGHT, "employee_id": "emp-1"}),
+        north.mutation("equipment.usage_log", new_ulid(), "create", _log("DT03", 8, "manual", "E1")),
+        north.mutation("equipment.usage_log", "DT03:t", "create", _log("DT03", 12, "telematics")),
+    ])} == {"applied"}
+    assert {o["status"] for o in south.push_ok([  # south has no setting: the default 0.5 h; the same 4 h variance
+        south.mutation("hr.attendance", "a2", "create", {**NIGHT, "employee_id": "emp-2"}),
+        south.mutation("equipment.usage_log", new_ulid(), "create", _log("DT09", 8, "manual", "E2")),
+        south.mutation("equipment.usage_log", "DT09:t", "create", _log("DT09", 12, "telematics")),
+    ])} == {"applied"}
+
+    with person_client(live_hub.url, live_hub.dsn, tenant, roles=("hr",)) as hq:
+        period = {"from": "2026-04-01", "to": "2026-04-07"}
+        body = hq.get("/v1/hr/reconciliation", params=period).json()
+        # 8 logged vs 12 measured: within north's 5 h (accepted as it stands, paid the 13 h clocked), over south's
+        # 0.5 h (open): one line flagged of two.
+        assert (body["lines"], body["flagged"], body["open"], body["open_lines"]) == (
+            2, 1, 1, ["emp-2:2026-04-04:night"]), body
+        assert body["threshold_hours"] is None and body["paid_hours"] == "13.00"
+        assert body["site_settings"] == [
+            {"site_id": "north", "time_zone": "America/Santiago", "threshold_hours": "5",
+             "applied_threshold_hours": "5", "problems": []},
+            {"site_id": "south", "time_zone": "UTC", "threshold_hours": "0.5", "applied_threshold_hours": "0.5",
+             "problems": []}]
+        # A threshold given applies to every site, as before.
+        given = hq.get("/v1/hr/reconciliation", params={**period, "threshold": "0.5"}).json()
+        assert (given["flagged"], given["open"], given["threshold_hours"]) == (2, 2, "0.5")
+        assert [s["applied_threshold_hours"] for s in given["site_settings"]] == ["0.5", "0.5"]
+    # HR raises south's threshold: the same request now flags nothing there either.
+    assert south.push_ok([south.mutation("hr.site_settings", "south", "create", {
+        "time_zone": "UTC", "day_start": "06:00", "night_start": "18:00", "threshold_hours": 4})])[0][
+        "status"] == "applied"
+    with person_client(live_hub.url, live_hub.dsn, tenant, roles=("hr",)) as hq:
+        body = hq.get("/v1/hr/reconciliation", params=period).json()
+        assert (body["flagged"], body["open"], body["paid_hours"]) == (0, 0, "26.00"), body

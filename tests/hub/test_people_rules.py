@@ -34,6 +34,30 @@ def _leave(dev: DeviceClient, leave_id: str, start: str, end: str, status: str =
         "employee_id": "E100", "leave_type": "AL", "start_date": start, "end_date": end, "status": status, **extra})
 
 
+def _chain_approval(dev: DeviceClient, leave_id: str, days: float, approver: str = "boss",
+                    roles: tuple[str, ...] = ("hr",)) -> list[dict[str, Any]]:
+    """The approval request a leave opens and an approver's decision on its one `hr` level (no chain: D52)."""
+    return [dev.mutation("approvals.request", f"leave:{leave_id}", "create", {
+                "document_type": "leave", "document_id": leave_id, "amount": days, "requested_by": "ana",
+                "requested_at": "2026-02-01T09:00:00+00:00"}),
+            _decision(dev, leave_id, days, approver, roles)]
+
+
+def _decision(dev: DeviceClient, leave_id: str, days: float, by: str, roles: tuple[str, ...] = ("hr",), level: int = 0,
+              at: str = "2026-02-02T09:00:00+00:00") -> dict[str, Any]:
+    return dev.mutation("approvals.decision", new_ulid(), "create", {
+        "request_id": f"leave:{leave_id}", "level": level, "verdict": "approve", "by": by, "roles": list(roles),
+        "at": at, "amount": days})
+
+
+def _approved_at_desk(dev: DeviceClient, leave_id: str, start: str, end: str, days: float,
+                      approver: str) -> list[dict[str, Any]]:
+    """What the Leave screen sends: the request with its approval request, then the decision and the status."""
+    leave = _leave(dev, leave_id, start, end, approval_request_id=f"leave:{leave_id}", days=days)
+    return [leave, *_chain_approval(dev, leave_id, days, approver),
+            dev.mutation("hr.leave_request", leave_id, "update", {"status": "approved", "approved_by": approver})]
+
+
 def test_a_clock_out_before_the_clock_in_sent_as_an_update_is_rejected_with_the_rule_s_words(
         live_hub: HubProcess) -> None:
     tenant = _tenant("clock")
@@ -67,9 +91,9 @@ def test_leave_over_the_balance_is_refused_unless_an_approver_flags_it(live_hub:
     [own] = dev.push_ok([_leave(dev, "L3", "2026-03-10", "2026-03-19", status="approved", approved_negative=True,
                                 approved_by="ana")])
     assert own["status"] == "rejected", own  # approved by the employee's own sign-in: not an approver's flag
-    [flagged] = dev.push_ok([_leave(dev, "L4", "2026-03-10", "2026-03-19", status="approved",
-                                    approved_negative=True, approved_by="boss")])
-    assert flagged["status"] == "applied", flagged
+    *chain, flagged = dev.push_ok([*_chain_approval(dev, "L4", 10), _leave(
+        dev, "L4", "2026-03-10", "2026-03-19", status="approved", approved_negative=True, approved_by="boss")])
+    assert flagged["status"] == "applied" and [o["status"] for o in chain] == ["applied", "applied"], flagged
     assert set(records(live_hub, tenant, "hr.leave_request")) == {"L4"}
     # A rejected request cannot be revived, a cancelled one neither.
     [cancel] = dev.push_ok([dev.mutation("hr.leave_request", "L4", "update", {"status": "cancelled"},
@@ -85,8 +109,8 @@ def test_overlapping_leave_approved_at_two_offline_offices_books_one_and_asks_a_
     tenant = _tenant("overlap")
     hq, a, b = (make_device(live_hub, tenant, "s1", name) for name in ("hq", "desk-a", "desk-b"))
     _master(hq)
-    batches = {"desk-a": [_leave(a, "LA", "2026-03-02", "2026-03-04", status="approved", approved_by="sup-a")],
-               "desk-b": [_leave(b, "LB", "2026-03-04", "2026-03-05", status="approved", approved_by="sup-b")]}
+    batches = {"desk-a": _approved_at_desk(a, "LA", "2026-03-02", "2026-03-04", 3, "sup-a"),
+               "desk-b": _approved_at_desk(b, "LB", "2026-03-04", "2026-03-05", 2, "sup-b")}
     start = threading.Barrier(2)
     answers: dict[str, list[dict[str, Any]]] = {}
 
@@ -101,6 +125,9 @@ def test_overlapping_leave_approved_at_two_offline_offices_books_one_and_asks_a_
         t.join(60)
     statuses = {name: out[0]["status"] for name, out in answers.items()}
     assert sorted(statuses.values()) == ["applied", "conflict"], statuses  # never both booked
+    for out in answers.values():  # the winner's chain approved it; the loser's approval waits with its request
+        assert [o["status"] for o in out[1:]] == 3 * [out[0]["status"]], out
+    assert {o["code"] for out in answers.values() for o in out[1:] if o["status"] == "conflict"} == {"follows_refused"}
     loser = next(n for n, s in statuses.items() if s == "conflict")
     winner_id, loser_id = ("LB", "LA") if loser == "desk-a" else ("LA", "LB")
     refused = answers[loser][0]
@@ -124,6 +151,14 @@ def test_overlapping_leave_approved_at_two_offline_offices_books_one_and_asks_a_
     assert hq_resolution[0]["status"] == "applied", hq_resolution
     booked = records(live_hub, tenant, "hr.leave_request")
     assert set(booked) == {"LA", "LB"} and booked[loser_id]["reason"] == "wedding"
+    assert booked[loser_id]["status"] == "approved"
+    # Its approval request and decision were held with it and are booked with it, once.
+    assert set(records(live_hub, tenant, "approvals.request")) == {"leave:LA", "leave:LB"}
+    decisions = records(live_hub, tenant, "approvals.decision").values()
+    assert sorted(d["request_id"] for d in decisions) == ["leave:LA", "leave:LB"]
+    # Once it is booked, a later decision on it is booked like any other.
+    [late] = dev.push_ok([_decision(dev, loser_id, 3, "boss2", at="2026-02-05T09:00:00+00:00")])
+    assert late["status"] == "applied", late
 
 
 def test_leave_in_one_batch_with_its_employee_is_judged_and_a_reason_edit_is_not_repriced(
@@ -191,10 +226,61 @@ def test_approving_a_request_the_balance_no_longer_covers_needs_the_approver_s_f
     # HR corrects the leave type's accrual meanwhile: 1 day a month, so 5 carried + 2 accrued = 7 on 10 March.
     assert dev.push_ok([dev.mutation("hr.leave_type", "AL", "update", {"days_per_month": 1},
                                      base_version=1)])[0]["status"] == "applied"
-    [plain] = dev.push_ok([dev.mutation("hr.leave_request", "L1", "update",
-                                        {"status": "approved", "approved_by": "boss"}, base_version=1)])
+    *_chain, plain = dev.push_ok([*_chain_approval(dev, "L1", 8), dev.mutation(
+        "hr.leave_request", "L1", "update", {"status": "approved", "approved_by": "boss"}, base_version=1)])
     assert plain["status"] == "rejected" and "8 days requested, 7.00 available" in plain["message"], plain
     [flagged] = dev.push_ok([dev.mutation("hr.leave_request", "L1", "update", {
         "status": "approved", "approved_by": "boss", "approved_negative": True}, base_version=1)])
     assert flagged["status"] == "applied", flagged
     assert records(live_hub, tenant, "hr.leave_request")["L1"]["approved_negative"] is True
+
+
+def test_a_refused_leave_kept_out_keeps_its_approval_rows_out_and_refuses_later_ones(live_hub: HubProcess) -> None:
+    tenant = _tenant("orphans")
+    hq, dev = make_device(live_hub, tenant, "s1", "hq"), make_device(live_hub, tenant, "s1", "desk")
+    _master(hq)
+    assert hq.push_ok([_leave(hq, "L1", "2026-03-02", "2026-03-04")])[0]["status"] == "applied"
+    out = dev.push_ok(_approved_at_desk(dev, "L2", "2026-03-03", "2026-03-05", 3, "boss"))
+    assert [(o["status"], o.get("code")) for o in out] == [("conflict", "leave_overlap")] + 3 * [
+        ("conflict", "follows_refused")], out
+    conflict = records(live_hub, tenant, "sync.conflict")["leave_overlap:L2"]
+    assert [(d["entity"], d["entity_id"]) for d in conflict["dependents"][:1]] == [("approvals.request", "leave:L2")]
+    assert "leave:L2" not in records(live_hub, tenant, "approvals.request")
+    [kept] = hq.push_ok([hq.mutation("sync.conflict_resolution", new_ulid(), "create", {
+        "conflict_id": "leave_overlap:L2", "choice": "server"})])
+    assert kept["status"] == "applied", kept
+    assert set(records(live_hub, tenant, "hr.leave_request")) == {"L1"}
+    assert "leave:L2" not in records(live_hub, tenant, "approvals.request")  # no row names a leave that is not there
+    assert not [d for d in records(live_hub, tenant, "approvals.decision").values() if d["request_id"] == "leave:L2"]
+    # A second decision the office made offline arrives after the person decided: refused, saying why.
+    [late] = dev.push_ok([_decision(dev, "L2", 3, "boss2")])
+    assert late["status"] == "rejected" and late["code"] == "follows_refused", late
+    assert "a person kept the hub's version" in late["message"]
+
+
+def test_a_leave_marked_approved_needs_its_approval_request_approved_by_the_chain(live_hub: HubProcess) -> None:
+    tenant = _tenant("chain")
+    dev = make_device(live_hub, tenant, "s1", "office")
+    _master(dev)
+    [bare] = dev.push_ok([_leave(dev, "L1", "2026-03-02", "2026-03-03", status="approved", approved_by="boss")])
+    assert bare["status"] == "rejected" and "there is no approval request leave:L1" in bare["message"], bare
+    assert dev.push_ok([_leave(dev, "L2", "2026-03-02", "2026-03-03", approval_request_id="leave:L2",
+                               days=2)])[0]["status"] == "applied"
+    request, by_clerk = _chain_approval(dev, "L2", 2, approver="clerk", roles=("clerk",))
+    approve = {"status": "approved", "approved_by": "clerk"}
+    out = dev.push_ok([request, by_clerk, dev.mutation("hr.leave_request", "L2", "update", approve, base_version=1)])
+    assert [o["status"] for o in out] == ["applied", "applied", "rejected"], out
+    assert "level 1 of 1 (the hr role) has not approved it" in out[2]["message"], out
+    assert records(live_hub, tenant, "hr.leave_request")["L2"]["status"] == "requested"
+    # A tenant chain of two levels: HR's approval alone leaves the manager's level waiting.
+    assert dev.push_ok([dev.mutation("approvals.chain", "leave-chain", "create", {
+        "document_type": "leave", "name": "Leave", "active": True,
+        "levels": [{"min_amount": 0, "approver_role": "hr"}, {"min_amount": 0, "approver_user": "mgr"}]})])[0][
+        "status"] == "applied"
+    out = dev.push_ok([_decision(dev, "L2", 2, "boss"), dev.mutation(
+        "hr.leave_request", "L2", "update", {**approve, "approved_by": "boss"}, base_version=1)])
+    assert out[1]["status"] == "rejected" and "level 2 of 2 (mgr) has not approved it" in out[1]["message"], out
+    mgr = _decision(dev, "L2", 2, "mgr", roles=(), level=1, at="2026-02-03T09:00:00+00:00")
+    out = dev.push_ok([mgr, dev.mutation("hr.leave_request", "L2", "update", {**approve, "approved_by": "mgr"},
+                                         base_version=1)])
+    assert [o["status"] for o in out] == ["applied", "applied"], out
