@@ -16,11 +16,12 @@ from shared.domain.approvals import ApprovalError, route
 from shared.domain.open_items import Ageing, Document, Settlement, ageing, open_items
 from shared.domain.ops_views import chains_from
 from shared.domain.procurement import PoLine, ProcurementError, po_lines_from_payload
-from shared.domain.reconciliation import Decision, Line
+from shared.domain.reconciliation import Line
 from shared.domain.usage_hours import (
     BillableUsage,
     UsageShift,
     billable_usage,
+    decisions_from_reviews,
     deduplicate,
     threshold_from_settings,
     usage_from_payload,
@@ -170,26 +171,6 @@ def contracts(store: LocalStore, customer: str) -> list[ar.RentalContract]:
     return out
 
 
-DECIDED = {"accepted": "accept", "corrected": "correct", "rejected": "reject"}  # as recorded -> the rule's words
-
-
-def _decisions(store: LocalStore, lines: list[Line]) -> list[Decision]:
-    """The supervisors' decisions on these lines (`hr.reconciliation_review`, id = the line's key), as payroll
-    reads them; a review still `open` is no decision."""
-    out = []
-    for line in lines:
-        review = store.get("hr.reconciliation_review", line.key)
-        s = (review.state or {}) if review and not review.deleted else {}
-        decided = DECIDED.get(str(s.get("decision") or ""))
-        if decided is None:
-            continue
-        paid, machine = s.get("paid_hours"), s.get("machine_hours")
-        out.append(Decision(line.key, decided, str(s.get("reason") or ""),
-                            None if paid is None else Decimal(str(paid)),
-                            None if machine is None else Decimal(str(machine))))
-    return out
-
-
 def site_threshold(store: LocalStore) -> Decimal:
     """The PC's site's reconciliation threshold (`hr.site_settings`), the screens' 0.5 h until one is saved."""
     site = store.identity.site_id if store.identity is not None else None
@@ -207,4 +188,7 @@ def billable(store: LocalStore, start: date, end: date) -> BillableUsage:
         day += timedelta(days=1)
     shifts = [u for log_id, data in live(store, "equipment.usage_log")
               if (u := usage_from_payload(log_id, data)) is not None and start <= u.shift_date <= end]
-    return billable_usage(shifts, lines, _decisions(store, lines), site_threshold(store), operator_names(store))
+    reviews = {line.key: dict(r.state) for line in lines
+               if (r := store.get("hr.reconciliation_review", line.key)) is not None and r.state and not r.deleted}
+    return billable_usage(shifts, lines, decisions_from_reviews(reviews), site_threshold(store),
+                          operator_names(store))

@@ -22,11 +22,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from shared.domain.finance import ZERO
-from shared.domain.reconciliation import Decision, Line, flags, reconcile
+from shared.domain.reconciliation import Decision, Line, UsageLog, flags, lines_from_logs, reconcile
 
 DEFAULT_THRESHOLD = Decimal("0.5")  # hours: the reconciliation screens' default until the site has a setting
 
@@ -234,3 +234,59 @@ def hours_sources(details: Mapping[ShiftKey, ShiftHours], equipment_id: str, fir
                                      for d in of) + ")"
         out.append(text)
     return "; ".join(out)
+
+
+# --- the reconciliation's inputs from records (the hub's side; the desktop reads HR's reconciliation_lines) ----
+RECORDED = {"accepted": "accept", "corrected": "correct", "rejected": "reject"}  # as stored -> the rule's words
+
+
+def operator_names(employees: Mapping[str, Mapping[str, object]]) -> dict[str, str]:
+    """The names written on usage logs (id, number, name or sign-in user) -> employee id."""
+    out: dict[str, str] = {}
+    for eid, s in sorted(employees.items()):
+        for name in (eid, s.get("number"), s.get("name"), s.get("user_id")):
+            if name:
+                out.setdefault(str(name), eid)
+    return out
+
+
+def lines_from_records(usage_logs: Iterable[Mapping[str, object]], attendance: Iterable[Mapping[str, object]],
+                       employees: Mapping[str, Mapping[str, object]]) -> list[Line]:
+    """Reconciliation lines of every shift in these `equipment.usage_log` and `hr.attendance` records, built as
+    the desktop's reconciliation screen and payroll export build them (completed attendance only)."""
+    logs = []
+    for s in usage_logs:
+        try:
+            day = date.fromisoformat(str(s.get("shift_date")))
+            op = Decimal(str(s.get("operating_hours") or 0))
+        except (ValueError, ArithmeticError):
+            continue  # the record checks refuse these; an old one bills nothing rather than crash the check
+        operator = s.get("operator")
+        logs.append(UsageLog(str(s.get("equipment_id") or ""), day, str(s.get("shift") or ""), op,
+                             str(s.get("source") or "manual"), str(operator) if operator else None))
+    clocked: dict[tuple[str, date, str], Decimal] = {}
+    for s in attendance:
+        if not s.get("clock_out"):
+            continue  # still on shift: nothing to compare yet
+        try:
+            day = date.fromisoformat(str(s.get("shift_date")))
+            worked = datetime.fromisoformat(str(s["clock_out"])) - datetime.fromisoformat(str(s["clock_in"]))
+        except (KeyError, ValueError, TypeError):
+            continue
+        key = (str(s.get("employee_id")), day, str(s.get("shift")))
+        clocked[key] = clocked.get(key, ZERO) + Decimal(str(worked.total_seconds())) / 3600
+    return lines_from_logs(logs, clocked, operator_names(employees)).lines
+
+
+def decisions_from_reviews(reviews: Mapping[str, Mapping[str, object]]) -> list[Decision]:
+    """The supervisors' decisions in `hr.reconciliation_review` records (id = the line's key), as payroll reads
+    them; a review still `open` is no decision."""
+    out = []
+    for key, s in sorted(reviews.items()):
+        decided = RECORDED.get(str(s.get("decision") or ""))
+        if decided is None:
+            continue
+        paid, machine = s.get("paid_hours"), s.get("machine_hours")
+        out.append(Decision(key, decided, str(s.get("reason") or ""), None if paid is None else Decimal(str(paid)),
+                            None if machine is None else Decimal(str(machine))))
+    return out

@@ -172,7 +172,7 @@ RECONCILED = [
     ("hr.attendance", "at-anna", {"employee_id": "emp-anna", "shift_date": "2026-07-01", "shift": "day",
                                   "clock_in": "2026-07-01T06:00:00+00:00", "clock_out": "2026-07-01T18:00:00+00:00",
                                   "source": "office", "status": "approved"}),
-    ("equipment.rental_contract", "C7", {"equipment_id": "DT01", "customer": "Beta", "rate_per_hour": "100"}),
+    ("equipment.rental_contract", "C7", {"equipment_id": "DT01", "customer": "Beta", "rate_per_hour": 100}),
     ("equipment.usage_log", "u1", {"equipment_id": "DT01", "shift_date": "2026-07-01", "shift": "day",
                                    "operating_hours": 10, "source": "manual", "operator": "E100"}),
     ("equipment.usage_log", "u2", {"equipment_id": "DT01", "shift_date": "2026-07-01", "shift": "day",

@@ -29,7 +29,9 @@ from shared.domain.reconciliation import Decision, Line, UsageLog, lines_from_lo
 from shared.domain.usage_hours import (
     UsageShift,
     billable_usage,
+    decisions_from_reviews,
     deduplicate,
+    lines_from_records,
     threshold_from_settings,
     usage_from_payload,
 )
@@ -221,3 +223,22 @@ def test_the_sites_threshold_is_read_tolerantly() -> None:
     assert threshold_from_settings(None) == D("0.5")
     assert threshold_from_settings({"threshold_hours": "lots"}) == D("0.5")
     assert threshold_from_settings({"threshold_hours": 30}) == D("0.5")
+
+
+def test_the_reconciliation_read_from_records_gives_the_same_lines_and_decisions() -> None:
+    _, lines = _recon_usage()
+    usage = [{"equipment_id": eq, "shift_date": day, "shift": "day", "operating_hours": op, "source": src,
+              **({"operator": who} if who else {})} for eq, day, op, _idle, src, who in RECON_LOGS]
+    attendance = [{"employee_id": e, "shift_date": d.isoformat(), "shift": s,
+                   "clock_in": f"{d.isoformat()}T06:00:00+00:00",
+                   "clock_out": f"{d.isoformat()}T{6 + int(h):02d}:00:00+00:00"} for (e, d, s), h in CLOCKED.items()]
+    attendance.append({"employee_id": "emp-bob", "shift_date": "2026-11-04", "shift": "day",
+                       "clock_in": "2026-11-04T06:00:00+00:00"})  # still on shift: not compared
+    employees = {"emp-ann": {"number": "E1", "name": "ann"}, "emp-bob": {"number": "E2", "name": "bob"}}
+    assert lines_from_records(usage, attendance, employees) == lines
+    reviews = {"emp-ann:2026-11-02:day": {"decision": "corrected", "reason": "the gateway ran on while parked",
+                                          "paid_hours": 10, "machine_hours": 7},
+               "emp-ann:2026-11-03:day": {"decision": "rejected", "reason": "ann was on training that day"},
+               "emp-bob:2026-11-03:day": {"decision": "accepted", "reason": "bob forgot his last hour"},
+               "emp-ann:2026-11-04:day": {"decision": "open"}}
+    assert decisions_from_reviews(reviews) == DECIDED
