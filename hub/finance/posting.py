@@ -10,7 +10,7 @@ is that one mutation's REJECTED outcome with the rule's message, and everything 
     from hub.finance.posting import PostingWrite, register_poster
 
     async def post_invoice(ctx: ApplyContext, w: PostingWrite) -> list[LedgerEntry]:
-        ...  # raise a FinanceError to refuse the write; return [] to post nothing
+        ...  # raise a FinanceError (any ValidationError) to refuse the write; return [] to post nothing
     register_poster("finance.vendor_invoice", post_invoice)
 
 and add the module's name to `POSTER_MODULES` so the hub imports it. A poster may read records through
@@ -23,6 +23,7 @@ import importlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from hub.finance.chart import TenantChart, load_chart
@@ -32,6 +33,7 @@ from shared.domain.finance_errors import FinanceError
 from shared.domain.journal import LedgerEntry
 from shared.domain.ledger import replay_outcome
 from shared.domain.periods import Period, PeriodCalendar
+from shared.errors import ValidationError
 
 if TYPE_CHECKING:
     from hub.sync.context import ApplyContext
@@ -99,6 +101,9 @@ class Posting:
     reads: dict[Key, Mapping[str, Any] | None] = field(default_factory=dict)  # read_record's unlocked reads
 
 
+# Lines are stored in cents as bigint.
+MAX_AMOUNT = Decimal(2**63 - 1).scaleb(-2).quantize(Decimal("0.01"))
+
 # Posting pushes hold this lock shared from their first calendar read to COMMIT; closing or reopening a period
 # takes it exclusively, so no entry lands in a period closed after the push read the calendar.
 PERIOD_LOCK = "finance-periods"
@@ -119,8 +124,8 @@ async def calendar(ctx: ApplyContext) -> PeriodCalendar:
 
 async def chart(ctx: ApplyContext) -> TenantChart:
     p = ctx.posting
-    if p.chart is None:
-        p.chart = await load_chart(ctx.conn, ctx.principal.tenant_id)
+    if p.chart is None:  # with this push's own chart changes, which are not saved yet
+        p.chart = await load_chart(ctx.conn, ctx.principal.tenant_id, ctx.writes)
     return p.chart
 
 
@@ -179,6 +184,9 @@ async def admit(ctx: ApplyContext, entries: Sequence[LedgerEntry], *, unposted: 
         if e.key in known:
             replay_outcome(known[e.key], e)  # raises IdempotencyConflictError on other figures
             continue
+        if any(ln.debit > MAX_AMOUNT or ln.credit > MAX_AMOUNT for ln in e.lines):
+            raise FinanceError(f"entry {e.key!r} has an amount beyond what the ledger holds (at most {MAX_AMOUNT} "
+                               "per line); check the quantity and the price", {"amount": "too large"})
         cal.check_open(e.posting_date, f"entry {e.key!r}")
         for ln in e.lines:
             tenant_chart.check_line(ln.account, ln.dimensions)
@@ -199,8 +207,11 @@ async def collect(ctx: ApplyContext, write: PostingWrite) -> str | None:
         entries = await poster(ctx, write)
         if entries:
             await admit(ctx, entries, unposted=write.old is None and write.entity in _KEYED_BY_RECORD)
-    except FinanceError as exc:
+    except ValidationError as exc:  # FinanceError and any other rule's refusal: a message, never a 500
         return str(exc)
+    except ArithmeticError:  # Decimal past its precision: quantities × prices no ledger holds
+        return (f"the amounts of {write.entity} {write.entity_id} are beyond what the ledger holds (at most "
+                f"{MAX_AMOUNT} per line); check the quantity and the price")
     return None
 
 

@@ -19,9 +19,10 @@ from hub.finance.posting import PostingWrite, open_posting_date, posted_entries,
 from hub.sync.derived import booked_movement, set_stock_value, stock_key, stock_position
 from shared.domain import stock_postings as sp
 from shared.domain.accounts import Dimension
-from shared.domain.costing import StockPosition
+from shared.domain.costing import Costed, StockPosition
 from shared.domain.finance import ZERO, as_decimal, money
-from shared.domain.inventory import MovementKind
+from shared.domain.finance_errors import MissingDimensionError
+from shared.domain.inventory import Movement, MovementKind
 from shared.domain.journal import LedgerEntry
 from shared.domain.procurement import ProcurementError, po_lines_from_payload
 
@@ -34,7 +35,8 @@ KEY_PREFIX = {MovementKind.RECEIPT: "goods_receipt", MovementKind.ISSUE: "goods_
               MovementKind.COUNT_ADJUSTMENT: "stock_count"}
 
 
-def _day(occurred_at: str) -> date:
+def movement_day(occurred_at: str) -> date:
+    """The day a movement happened, in the offset it was written with (its posting date, D36)."""
     return datetime.fromisoformat(occurred_at.replace("Z", "+00:00")).date()
 
 
@@ -66,9 +68,28 @@ async def receipt_price(ctx: ApplyContext, data: Mapping[str, Any]) -> Decimal:
     return standard if standard is not None else ZERO
 
 
-async def _transit(ctx: ApplyContext, transfer_id: str, movement_id: str) -> tuple[Decimal, Decimal, str | None]:
+def stock_existed(ctx: ApplyContext, key: tuple[str, str]) -> bool:
+    """Whether the balance was stored before this push (its first version is this push's own otherwise)."""
+    pending = ctx.derived.get(key)
+    return pending is None or pending.version > 1
+
+
+async def _store_site(ctx: ApplyContext, store_id: str) -> str:
+    """The site of a store, for a movement pushed without one (a tenant-wide device): inventory is per site."""
+    site = await ctx.conn.fetchval("SELECT site_id FROM sync.records WHERE tenant_id = $1 AND entity = "
+                                   "'inventory.store' AND entity_id = $2 AND NOT deleted", ctx.principal.tenant_id,
+                                   store_id)
+    if not site:
+        raise MissingDimensionError(
+            f"store {store_id} belongs to no site and the movement names none; stock is valued per site: push it "
+            "from the store's site, or record the store with its site", {"store_id": "store without a site"})
+    return str(site)
+
+
+async def _transit(ctx: ApplyContext, transfer_id: str, movement_id: str, booked: set[str] | None = None
+                   ) -> tuple[Decimal, Decimal, str | None]:
     """(quantity, value, site) still in transit on a transfer before this receipt: shipped minus received, the
-    value from the shipments' and earlier receipts' posted entries."""
+    value from the shipments' and earlier receipts' posted entries (only `booked` ones, when given)."""
     rows = {r["entity_id"]: dict(r["data"]) for r in await ctx.conn.fetch(
         "SELECT entity_id, data FROM sync.records WHERE tenant_id = $1 AND entity = $2 AND data->>'transfer_id' = $3 "
         "AND NOT deleted", ctx.principal.tenant_id, MOVEMENT, transfer_id)}
@@ -76,6 +97,8 @@ async def _transit(ctx: ApplyContext, transfer_id: str, movement_id: str) -> tup
         if w.key[0] == MOVEMENT and w.data.get("transfer_id") == transfer_id:
             rows[w.key[1]] = w.data
     rows.pop(movement_id, None)
+    if booked is not None:
+        rows = {i: d for i, d in rows.items() if i in booked}
     kinds = {MovementKind.TRANSFER_OUT.value: "stock_transfer_out", MovementKind.TRANSFER_IN.value: "stock_transfer_in"}
     moved = {i: d for i, d in rows.items() if d.get("kind") in kinds}
     entries = await posted_entries(ctx, [f"{kinds[d['kind']]}:{i}" for i, d in moved.items()])
@@ -108,21 +131,11 @@ async def _reverse_replaced(ctx: ApplyContext, w: PostingWrite, position: StockP
     return StockPosition(position.quantity, position.value - inventory, position.last_cost), [reversal]
 
 
-async def post_movement(ctx: ApplyContext, w: PostingWrite) -> list[LedgerEntry]:
-    if w.data is None:
-        return []  # movements are never deleted; a correction is another movement
-    movement = booked_movement(w.entity_id, dict(w.data))
-    if movement is None:
-        return []
-    skey = stock_key(movement)
-    stock = await ctx.state_of(skey)
-    after_qty = stock_position(stock.data).quantity
-    position = stock_position(stock.data)
-    position = StockPosition(after_qty - movement.delta, position.value, position.last_cost)
-    site = stock.site_id or w.site_id or ""
-    day, note = await open_posting_date(ctx, _day(movement.occurred_at))
-    position, entries = await _reverse_replaced(ctx, w, position, day) if w.old else (position, [])
-    data, kind = w.data, movement.kind
+async def cost_movement(ctx: ApplyContext, movement: Movement, data: Mapping[str, Any], position: StockPosition,
+                        site: str, day: date, *, booked: set[str] | None = None) -> tuple[Costed, LedgerEntry | None]:
+    """One movement costed against the position before it, and its entry (None when it moves no value).
+    `booked`: the movements that count as booked before this one (a history replay); None: all stored."""
+    kind = movement.kind
     entry: LedgerEntry | None
     if kind is MovementKind.RECEIPT:
         price = await receipt_price(ctx, data)
@@ -139,7 +152,7 @@ async def post_movement(ctx: ApplyContext, w: PostingWrite) -> list[LedgerEntry]
         costed = sp.cost(position, sp.StockMove(kind, movement.quantity))
         entry = sp.transfer_out(movement.id, day, costed.amount, site, movement.transfer_id or "")
     elif kind is MovementKind.TRANSFER_IN:
-        tqty, tvalue, tsite = await _transit(ctx, movement.transfer_id or "", movement.id)
+        tqty, tvalue, tsite = await _transit(ctx, movement.transfer_id or "", movement.id, booked)
         if tqty > 0 and tvalue > 0:
             value = tvalue if movement.quantity >= tqty else money(tvalue * movement.quantity / tqty)
         else:  # nothing known in transit: the row's own cost, and the transit account shows the gap
@@ -149,6 +162,27 @@ async def post_movement(ctx: ApplyContext, w: PostingWrite) -> list[LedgerEntry]
     else:
         costed = sp.cost(position, sp.StockMove(kind, movement.quantity))
         entry = sp.count_adjustment(movement.id, day, costed.amount, site, str(data.get("note") or ""))
+    return costed, entry
+
+
+async def post_movement(ctx: ApplyContext, w: PostingWrite) -> list[LedgerEntry]:
+    if w.data is None:
+        return []  # movements are never deleted; a correction is another movement
+    movement = booked_movement(w.entity_id, dict(w.data))
+    if movement is None:
+        return []
+    skey = stock_key(movement)
+    stock = await ctx.state_of(skey)
+    after_qty = stock_position(stock.data).quantity
+    position = stock_position(stock.data)
+    position = StockPosition(after_qty - movement.delta, position.value, position.last_cost)
+    site = stock.site_id or w.site_id or await _store_site(ctx, movement.store_id)
+    pending = ctx.derived.get(skey)
+    if stock.site_id is None and pending is not None and not stock_existed(ctx, skey):
+        pending.site_id = stock.site_id = site  # a balance created by this push lives at its store's site
+    day, note = await open_posting_date(ctx, movement_day(movement.occurred_at))
+    position, entries = await _reverse_replaced(ctx, w, position, day) if w.old else (position, [])
+    costed, entry = await cost_movement(ctx, movement, w.data, position, site, day)
     set_stock_value(ctx, skey, costed.position)
     entry = sp.with_memo(entry, note)
     if entries and entry is not None:  # the replaced row's entry keeps its key; the new one gets its own

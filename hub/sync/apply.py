@@ -22,6 +22,7 @@ from hub.sync.ledger import REUSED_ID, audit_applied, ledger_rows, replay_duplic
 from hub.sync.records import (
     History,
     Key,
+    RecordState,
     Write,
     append_events,
     load_history,
@@ -249,30 +250,16 @@ async def _apply_one(ctx: ApplyContext, m: Mutation, spec: EntitySpec, history: 
         return outcome(OutcomeStatus.REJECTED, code=decision.code, message=decision.message)
 
     if decision.kind in (DecisionKind.APPLY, DecisionKind.MERGE):
-        # What a resolution or a poster may still refuse is recorded so it can be taken back whole.
+        # What a resolution or a poster may still refuse is recorded so it can be taken back whole (D38).
         mark = ctx.begin() if m.entity == RESOLUTION_ENTITY or has_poster(m.entity) else None
         w = ctx.write(key, decision.new_state, deleted=decision.delete, site_id=site_id, device_id=m.device_id,
                       mutation_id=m.id, type_=event_type(m.entity, Op.UPDATE if decision.kind is DecisionKind.MERGE
                                                          else m.op), correlation_id=m.id)
-        code, problem = "conflict_not_resolvable", None
-        if m.entity == RESOLUTION_ENTITY:
-            problem = await resolve_conflict(ctx, str(m.payload["conflict_id"]), str(m.payload["choice"]),
-                                             m.payload.get("data"), actor=m.actor, correlation_id=m.id)
-        if problem is None and m.entity == MOVEMENT and m.op is Op.CREATE and not decision.delete:
-            replaced = booked_movement(m.entity_id, cur.data) if cur.exists else None
-            if replaced is not None:  # the device re-created its own row: it replaces, never adds
-                await add_to_stock(ctx, replaced, site_id=site_id, mutation_id=m.id, correlation_id=m.id, sign=-1)
-            movement = ctx.facts[m.id].movement
-            assert movement is not None  # a movement create that is not a ledger row was rejected in _apply_run
-            await add_to_stock(ctx, movement, site_id=site_id, mutation_id=m.id, correlation_id=m.id)
-        if problem is None and mark is not None:
-            code, problem = "posting_refused", await collect(ctx, PostingWrite(
-                m.entity, m.entity_id, None if decision.delete else w.data, cur.data if cur.exists else None,
-                site_id, m.id, m.id))
+        refused = await _effects(ctx, m, cur, w, site_id, deleted=decision.delete)
         if mark is not None:
-            ctx.end(mark, undo=problem is not None)
-        if problem is not None:
-            return outcome(OutcomeStatus.REJECTED, code=code, message=problem)
+            ctx.end(mark, undo=refused is not None)
+        if refused is not None:
+            return outcome(OutcomeStatus.REJECTED, code=refused[0], message=refused[1])
         status = OutcomeStatus.MERGED if decision.kind is DecisionKind.MERGE else OutcomeStatus.APPLIED
         return outcome(status, version=w.version, resolution=decision.resolution)
 
@@ -301,6 +288,27 @@ async def _apply_one(ctx: ApplyContext, m: Mutation, spec: EntitySpec, history: 
               mutation_id=m.id, type_="sync.conflict.opened", correlation_id=m.id)
     return outcome(OutcomeStatus.CONFLICT, version=written.version if written else cur.version,
                    resolution=decision.resolution, conflict_id=conflict_id)
+
+
+async def _effects(ctx: ApplyContext, m: Mutation, cur: RecordState, w: Write, site_id: str | None, *,
+                   deleted: bool) -> tuple[str, str] | None:
+    """What an applied write also does: resolve the conflict a resolution names, move the stock balance a movement
+    moves, post what the entity's poster posts. (code, message) of the first that refuses, else None."""
+    if m.entity == RESOLUTION_ENTITY:
+        problem = await resolve_conflict(ctx, str(m.payload["conflict_id"]), str(m.payload["choice"]),
+                                         m.payload.get("data"), actor=m.actor, correlation_id=m.id)
+        if problem is not None:
+            return "conflict_not_resolvable", problem
+    if m.entity == MOVEMENT and m.op is Op.CREATE and not deleted:
+        replaced = booked_movement(m.entity_id, cur.data) if cur.exists else None
+        if replaced is not None:  # the device re-created its own row: it replaces, never adds
+            await add_to_stock(ctx, replaced, site_id=site_id, mutation_id=m.id, correlation_id=m.id, sign=-1)
+        movement = ctx.facts[m.id].movement
+        assert movement is not None  # a movement create that is not a ledger row was rejected in _apply_run
+        await add_to_stock(ctx, movement, site_id=site_id, mutation_id=m.id, correlation_id=m.id)
+    problem = await collect(ctx, PostingWrite(m.entity, m.entity_id, None if deleted else w.data,
+                                              cur.data if cur.exists else None, site_id, m.id, m.id))
+    return None if problem is None else ("posting_refused", problem)
 
 
 async def _consume_once(ctx: ApplyContext, m: Mutation, outcome: Any) -> Outcome | None:

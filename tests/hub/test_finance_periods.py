@@ -151,6 +151,8 @@ CHART = """code,name,type,header,parent,required
 
 def test_periods_and_the_chart_from_the_admin_cli(cli: CliRunner, live_hub: HubProcess, tmp_path: Path) -> None:
     tenant = tenant_id()
+    assert "no tenant" in run(cli, "finance", "close-period", "2026-11", "-t", tenant, code=4)["error"]
+    run(cli, "tenants", "add", tenant)
     assert run(cli, "finance", "close-period", "2026-11", "-t", tenant) == {
         "period": "2026-11", "status": "closed", "changed": True}
     assert [p["period"] for p in run(cli, "finance", "periods", "-t", tenant)] == ["2026-11"]
@@ -249,3 +251,72 @@ def records_of(hub: HubProcess, tenant: str, entity: str) -> dict[str, Any]:
     rows = db_fetch(hub.dsn, "SELECT entity_id, data FROM sync.records WHERE tenant_id = $1 AND entity = $2",
                     tenant, entity)
     return {r["entity_id"]: r["data"] for r in rows}
+
+
+def test_stock_booked_before_the_ledger_existed_is_valued_as_if_posted_from_the_start(
+        cli: CliRunner, live_hub: HubProcess) -> None:
+    tenant = tenant_id()
+    main, pit = make_device(live_hub, tenant, "s1", "store-1"), make_device(live_hub, tenant, "s2", "pit")
+    main.push_ok([main.mutation("maintenance.work_order", "WO1", "create", {"equipment_id": "EX-01", "title": "x"}),
+                  movement(main, "receipt", 10, unit_cost=2.35, occurred_at="2026-06-01T08:00:00+00:00"),
+                  movement(main, "issue", 3, work_order_id="WO1", occurred_at="2026-06-02T08:00:00+00:00"),
+                  movement(main, "receipt", 4, unit_cost=3.1, occurred_at="2026-06-03T08:00:00+00:00"),
+                  movement(main, "transfer_out", 5, unit_cost=1, transfer_id="T1", to_store_id="PIT",
+                           occurred_at="2026-06-04T08:00:00+00:00"),
+                  movement(main, "count_adjustment", -1, note="broken", occurred_at="2026-06-05T08:00:00+00:00")])
+    pit.push_ok([movement(pit, "transfer_in", 5, store_id="PIT", unit_cost=1, transfer_id="T1",
+                          occurred_at="2026-06-06T08:00:00+00:00")])
+    posted, values = lines(live_hub, tenant), {k: v["value_cents"] for k, v in records_of(
+        live_hub, tenant, "inventory.stock").items()}
+    # 23.50 in, 3 out at 7.05, 12.40 in (11 worth 28.85), 5 shipped at 13.11, 1 broken at 15.74 / 6 = 2.62.
+    assert len(posted) == 6 and values == {"MAIN:FILTER": 1312, "PIT:FILTER": 1311}
+    # What a hub that booked the same rows before this change holds: balances without value, no entries.
+    run_sql(live_hub.dsn, "DELETE FROM finance.ledger_lines WHERE tenant_id = $1", tenant)
+    run_sql(live_hub.dsn, "DELETE FROM finance.journal_entries WHERE tenant_id = $1", tenant)
+    run_sql(live_hub.dsn, "UPDATE sync.records SET data = data - 'value_cents' - 'last_cost' WHERE tenant_id = $1 "
+                          "AND entity = 'inventory.stock'", tenant)
+    run(cli, "finance", "close-period", "2026-06", "-t", tenant)  # June closed since: the entries move to 1 July
+
+    out = run(cli, "finance", "value-stock", "-t", tenant)
+    assert out == {"balances": 2, "movements": 6, "entries": 6, "value": "26.23", "quantity_mismatches": []}
+    again = lines(live_hub, tenant)
+    assert {k: [ln[:3] for ln in v] for k, v in again.items()} == {k: [ln[:3] for ln in v] for k, v in posted.items()}
+    assert {k: v["value_cents"] for k, v in records_of(live_hub, tenant, "inventory.stock").items()} == values
+    days = db_fetch(live_hub.dsn, "SELECT DISTINCT posting_date FROM finance.journal_entries WHERE tenant_id = $1",
+                    tenant)
+    assert [r["posting_date"] for r in days] == [date(2026, 7, 1)]
+    assert run(cli, "finance", "value-stock", "-t", tenant)["balances"] == 0  # once
+    # Movements after it go on from the valued position: 5 left at MAIN worth 13.12 → 2 out at 5.25.
+    issue = new_ulid()
+    main.push_ok([movement(main, "issue", 2, movement_id=issue, cost_centre="CC")])
+    assert lines(live_hub, tenant)[f"goods_issue:{issue}"][0][1] == "5.25"
+
+
+def run_sql(dsn: str, sql: str, *args: Any) -> None:
+    from hub.db import connect
+    from pitline.harness import run_sync
+
+    async def go() -> None:
+        conn = await connect(dsn)
+        try:
+            await conn.execute(sql, *args)
+        finally:
+            await conn.close()
+
+    run_sync(go())
+
+
+def test_a_push_checks_its_later_postings_against_its_own_earlier_chart_changes(live_hub: HubProcess) -> None:
+    tenant = tenant_id()
+    dev = make_device(live_hub, tenant, "s1", "finance-desk")
+    out = dev.push_ok([
+        movement(dev, "receipt", 5, unit_cost=2),
+        dev.mutation("finance.dimension_value", "cost_centre:CRUSH", "create",
+                     {"dimension": "cost_centre", "value": "CRUSH"}),
+        dev.mutation("finance.account", "6120", "create", {"code": "6120", "name": "x", "type": "expense",
+                                                           "parent": "6999"}),  # refused: the chart reloads
+        movement(dev, "issue", 1, cost_centre="OTHER"),  # cost centres are listed now (CRUSH), in this very push
+        movement(dev, "issue", 1, cost_centre="CRUSH"),
+    ])
+    assert [o["status"] for o in out] == ["applied", "applied", "rejected", "rejected", "applied"], out
+    assert "cost centre 'OTHER' is not a known cost centre" in out[3]["message"]

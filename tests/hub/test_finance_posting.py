@@ -188,3 +188,32 @@ def test_a_device_re_creating_its_own_movement_reverses_its_entry_and_posts_the_
     assert balances(live_hub, tenant)["1400"] == Decimal("192.00") == stock_value(live_hub, tenant)
     [stock] = records(live_hub, tenant, "inventory.stock").values()
     assert stock["on_hand"] == 48
+
+
+def test_a_movement_from_a_tenant_wide_device_is_valued_at_its_stores_site(live_hub: HubProcess) -> None:
+    tenant = f"t-gl-{new_ulid()[-6:].lower()}"
+    hq = make_device(live_hub, tenant, None, "hq")  # tenant-wide: its mutations name no site
+    site_dev = make_device(live_hub, tenant, "s2", "pit")
+    site_dev.push_ok([site_dev.mutation("inventory.store", "PIT", "create", {"code": "PIT", "name": "Pit store"})])
+    out = hq.push_ok([movement(hq, "receipt", 2, store_id="PIT", unit_cost=5),
+                      movement(hq, "receipt", 2, store_id="NOWHERE", unit_cost=5)])
+    assert [o["status"] for o in out] == ["applied", "rejected"], out
+    assert "store NOWHERE belongs to no site and the movement names none" in out[1]["message"]
+    [got] = lines(live_hub, tenant).values()
+    assert got[0] == ("1400", "10.00", "0.00", {"site": "s2"})
+    assert "NOWHERE:FILTER" not in records(live_hub, tenant, "inventory.stock")  # nothing of it booked
+    [row] = db_fetch(live_hub.dsn, "SELECT site_id FROM sync.records WHERE tenant_id = $1 AND entity_id = 'PIT:FILTER'",
+                     tenant)
+    assert row["site_id"] == "s2"  # the balance lives where its value is posted
+
+
+def test_amounts_beyond_what_the_ledger_holds_reject_that_movement_only(live_hub: HubProcess) -> None:
+    tenant = f"t-gl-{new_ulid()[-6:].lower()}"
+    dev = make_device(live_hub, tenant, "s1", "store-1")
+    out = dev.push_ok([movement(dev, "receipt", 1e20, unit_cost=1e20),  # past Decimal's precision
+                       movement(dev, "receipt", 1e15, unit_cost=1e5, item_id="BOLT"),  # past bigint cents
+                       movement(dev, "receipt", 2, unit_cost=5)])
+    assert [(o["status"], o.get("code")) for o in out] == [
+        ("rejected", "posting_refused"), ("rejected", "posting_refused"), ("applied", None)], out
+    assert "beyond what the ledger holds" in out[0]["message"] and "beyond what the ledger holds" in out[1]["message"]
+    assert balances(live_hub, tenant)["1400"] == 10 == stock_value(live_hub, tenant)

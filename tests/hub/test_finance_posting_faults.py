@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections import Counter
 from datetime import date
 from decimal import Decimal
@@ -133,3 +134,80 @@ def test_a_refused_receipt_posts_only_when_a_person_books_it_and_once(live_hub: 
         ("1400", "125.00", "0.00", {"site": "s1"}), ("2150", "0.00", "125.00", {"site": "s1"})]
     assert buyer.post(f"/v1/conflicts/{refused['conflict_id']}/resolve", json={"choice": "client"}).status_code == 409
     assert balances(live_hub, tenant)["1400"] == Decimal("250.00") == stock_value(live_hub, tenant)
+
+
+def test_a_push_that_loses_a_deadlock_is_retried_whole_and_posts_once(live_hub: HubProcess) -> None:
+    """Another transaction holds the stock balance the push needs and then asks for the device cursor the push
+    holds: PostgreSQL aborts the push (the other side waits longer before it checks), the hub retries it whole,
+    and the retry posts the issue once, its first attempt's entries gone with its transaction."""
+    import asyncio
+
+    import asyncpg
+
+    from hub.db import connect
+    from pitline.harness import run_sync
+
+    tenant = f"t-glf-{new_ulid()[-6:].lower()}"
+    dev = make_device(live_hub, tenant, "s1", "desk-a")
+    dev.push_ok([movement(dev, "receipt", 10, unit_cost=2)])  # the balance MAIN:FILTER now exists
+    holding, seen = threading.Event(), {}
+
+    async def other_side() -> None:
+        conn = await connect(live_hub.dsn)
+        try:
+            tx = conn.transaction()
+            await tx.start()
+            await conn.execute("SET LOCAL deadlock_timeout = '30s'")  # the push's side detects the cycle first
+            await conn.execute("SELECT 1 FROM sync.records WHERE tenant_id = $1 AND entity = 'inventory.stock' "
+                               "AND entity_id = 'MAIN:FILTER' FOR UPDATE", tenant)
+            holding.set()
+            await asyncio.sleep(0.7)  # the push now holds its cursor row and waits for the balance
+            started = time.monotonic()
+            try:
+                await conn.execute("SELECT 1 FROM sync.device_cursors WHERE tenant_id = $1 AND device_id = $2 "
+                                   "FOR UPDATE", tenant, dev.device_id)
+                # Granted after a wait: the push held it and let go without committing (it needs the balance
+                # this side holds), so it was aborted.
+                seen["cursor"] = time.monotonic() - started > 0.1
+            except asyncpg.DeadlockDetectedError:
+                seen["cursor"] = False
+            await tx.rollback()
+        finally:
+            await conn.close()
+
+    side = threading.Thread(target=lambda: run_sync(other_side()))
+    side.start()
+    assert holding.wait(10)
+    issue = new_ulid()
+    out = dev.push_ok([movement(dev, "issue", 3, movement_id=issue, cost_centre="CC")])
+    side.join(60)
+    assert seen == {"cursor": True}, seen
+    assert out[0]["status"] == "applied", out
+    assert entries_per_movement(live_hub, tenant)[issue] == 1
+    assert lines(live_hub, tenant)[f"goods_issue:{issue}"][1][2] == "6.00"  # 3 of 10 at 2.00
+    assert balances(live_hub, tenant)["1400"] == Decimal("14.00") == stock_value(live_hub, tenant)
+
+
+def test_booking_a_refused_receipt_that_cannot_be_posted_books_nothing(live_hub: HubProcess) -> None:
+    """The person's 'book it after all' runs the poster too: when the ledger refuses, the answer says why and
+    neither the receipt, its stock nor any entry is booked (through the API and through a device's resolution)."""
+    tenant = f"t-glf-{new_ulid()[-6:].lower()}"
+    hq, a, b = (make_device(live_hub, tenant, "s1", n) for n in ("hq", "desk-a", "desk-b"))
+    setup_po(hq)
+    a.push_ok([movement(a, "receipt", 10, po_id="PO1", po_line_id="1")])
+    [refused] = b.push_ok([movement(b, "receipt", 10, po_id="PO1", po_line_id="1")])
+    assert refused["status"] == "conflict"
+    # Finance now lists the sites the ledger knows, and s1 is not among them.
+    assert hq.push_ok([hq.mutation("finance.dimension_value", "site:s9", "create",
+                                   {"dimension": "site", "value": "s9"})])[0]["status"] == "applied"
+    buyer = person_client(live_hub.url, live_hub.dsn, tenant)
+    r = buyer.post(f"/v1/conflicts/{refused['conflict_id']}/resolve", json={"choice": "client"})
+    assert r.status_code == 409 and "site 's1' is not a known site" in r.json()["message"], r.text
+    [out] = hq.push_ok([hq.mutation("sync.conflict_resolution", new_ulid(), "create",
+                                    {"conflict_id": refused["conflict_id"], "choice": "client"})])
+    assert (out["status"], out["code"]) == ("rejected", "conflict_not_resolvable")
+    assert "cannot be booked: site 's1' is not a known site" in out["message"]
+    [stock] = records(live_hub, tenant, "inventory.stock").values()
+    assert stock["on_hand"] == 10 and stock["value_cents"] == 12500
+    assert records(live_hub, tenant, "sync.conflict")[refused["conflict_id"]]["status"] == "open"  # still a person's
+    assert len(lines(live_hub, tenant)) == 1
