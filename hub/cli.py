@@ -16,13 +16,14 @@ import httpx
 import typer
 
 from hub import admin_cli
+from hub.finance.cli import finance as finance_cli
 from hub.finance.depreciation_run import depreciate
 from hub.settings import HubSettings
 from shared.config import ConfigError
 
 app = typer.Typer(help="The Pitline hub: HQ service that every desktop and edge agent syncs to.", no_args_is_help=True)
 admin_cli.register(app)  # tenants, sites, users, enroll, devices, conflicts
-admin_cli.finance.command("depreciate")(depreciate)  # finance depreciate YYYY-MM (hub/finance/depreciation_run.py)
+finance_cli.command("depreciate")(depreciate)  # finance depreciate YYYY-MM (hub/finance/depreciation_run.py)
 
 
 def resolve_database_url(settings: HubSettings) -> str:
