@@ -14,6 +14,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import httpx
 from PySide6.QtCore import Qt
+from PySide6.QtPdf import QPdfDocument
 
 from desktop import ap_replica
 from desktop.approval_actions import decide, views_by_document
@@ -214,7 +215,7 @@ def test_a_customer_invoice_waits_for_the_reconciliation_then_bills_the_accepted
     desk.close()
 
 
-def test_ap_and_ar_ageing_from_the_replica_and_its_csv_export(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_ap_and_ar_ageing_from_the_replica_and_its_csv_and_pdf_export(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     desk = open_ops(tmp_path / "desk.db", actor="fay", roles=FINANCE)
     qtbot.addWidget(desk.window)
     from_hub(desk.store, [
@@ -242,12 +243,23 @@ def test_ap_and_ar_ageing_from_the_replica_and_its_csv_export(qtbot, tmp_path: P
         "party,current,1-30,31-60,61-90,90+,unapplied,total\n"
         "V1,0.00,0.00,185.00,0.00,160.00,50.00,295.00\n"
         "TOTAL,0.00,0.00,185.00,0.00,160.00,50.00,295.00\n")
+    click(qtbot, screen.pdf_button)  # the same table as a PDF, read back with Qt's own PDF reader
+    pdf = tmp_path / "exports" / "ap-ageing-2026-12-15.pdf"
+    assert screen.export_status.text() == f"Exported to {pdf} (1 page)"
+    doc = QPdfDocument()
+    assert doc.load(str(pdf)) == QPdfDocument.Error.None_ and doc.pageCount() == 1
+    text = doc.getAllText(0).text()
+    doc.close()
+    for words in ("Accounts payable ageing", "as of 2026-12-15, days past due", "Vendor", "31-60", "Unapplied",
+                  "185.00", "160.00", "50.00", "TOTAL", "295.00", "page 1 of 1"):
+        assert words in text, words
     screen.kind.setCurrentIndex(1)
     # AR-1: 1,500.00 due 2026-11-15, 30 days past due at 2026-12-15.
     assert cells(screen.model, 0) == ["Acme", "0.00", "1500.00", "0.00", "0.00", "0.00", "0.00", "1500.00"]
     assert screen.export() == tmp_path / "exports" / "ar-ageing-2026-12-15.csv"
     screen.as_of.setText("15/12/2026")
     assert "YYYY-MM-DD" in screen.as_of_error.text() and not screen.export_button.isEnabled()
+    assert not screen.pdf_button.isEnabled()
     desk.close()
 
 
