@@ -59,8 +59,9 @@ async def _hours_to(ctx: ApplyContext, equipment_id: str, first: date, last: dat
 
 
 async def post_asset(ctx: ApplyContext, w: PostingWrite) -> list[LedgerEntry]:
-    acquired = await keys_posted(ctx, f"asset_acquisition:{w.entity_id}")
-    disposed = await keys_posted(ctx, f"asset_disposal:{w.entity_id}")
+    # keys_posted matches a prefix: keep the exact key (asset A-1 is not A-10).
+    acquired = f"asset_acquisition:{w.entity_id}" in await keys_posted(ctx, f"asset_acquisition:{w.entity_id}")
+    disposed = f"asset_disposal:{w.entity_id}" in await keys_posted(ctx, f"asset_disposal:{w.entity_id}")
     if w.data is None:
         if acquired or disposed:
             raise DepreciationError(f"asset {w.entity_id} has posted its acquisition or disposal and cannot be "

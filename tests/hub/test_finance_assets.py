@@ -20,13 +20,17 @@ def test_acquisition_disposal_at_a_loss_and_scrapped_and_the_run_stops(live_hub:
     out = dev.push_ok([
         dev.mutation("finance.asset", "A-SL", "create", LINE),
         dev.mutation("finance.asset", "A-UP", "create", UNITS),
+        # An opening-balance asset whose id A-SL's starts with: A-SL's posted acquisition is not its own.
+        dev.mutation("finance.asset", "A-S", "create", {**LINE, "equipment_id": "EX-02", "paid_from": None,
+                                                        "in_service": "2027-06-01", "acquired_on": None}),
         *(dev.mutation("equipment.usage_log", f"HT-07:{d}:{s}", "create", {
             "equipment_id": "HT-07", "shift_date": d, "shift": s, "operating_hours": h})
           for d, s, h in (("2026-10-05", "day", 10), ("2026-10-05", "night", 10), ("2026-11-02", "day", 5),
                           ("2026-11-20", "day", 12))),
     ])
-    assert statuses(out) == ["applied"] * 6, out
+    assert statuses(out) == ["applied"] * 7, out
     got = lines(live_hub, tenant)
+    assert "asset_acquisition:A-S" not in got
     assert got["asset_acquisition:A-SL"] == [("1500", "100000.00", "0.00"), ("2100", "0.00", "100000.00")]
     assert got["asset_acquisition:A-UP"] == [("1500", "50000.00", "0.00"), ("1100", "0.00", "50000.00")]
     fin = token(live_hub, tenant, f"{tenant}-fin", "finance")
@@ -59,7 +63,7 @@ def test_acquisition_disposal_at_a_loss_and_scrapped_and_the_run_stops(live_hub:
         assert run["posted"] == [], run
     assert {s["reason"] for s in run["skipped"]} == {"disposed on 2026-12-10 (its last month posts with the "
                                                      "disposal)", "disposed on 2026-11-02 (its last month posts "
-                                                     "with the disposal)"}
+                                                     "with the disposal)", "not in service until 2027-06-01"}
     # A re-save posts nothing; a posted figure changed is refused and nothing of it applied.
     again = dev.push_ok([dev.mutation("finance.asset", "A-SL", "update", {"description": "sold to Beta"},
                                       base_version=2)])
