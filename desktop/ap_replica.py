@@ -4,18 +4,28 @@ what the hub will compute: the three-way match of an invoice being typed, open i
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 from desktop.approval_actions import request_views
+from desktop.reconciliation_lines import lines_for, operator_names  # HR's: the lines payroll reads
 from shared.domain import payables as ap
 from shared.domain import receivables as ar
 from shared.domain.approvals import ApprovalError, route
 from shared.domain.open_items import Ageing, Document, Settlement, ageing, open_items
 from shared.domain.ops_views import chains_from
 from shared.domain.procurement import PoLine, ProcurementError, po_lines_from_payload
-from shared.domain.usage_hours import UsageShift, deduplicate, usage_from_payload
+from shared.domain.reconciliation import Line
+from shared.domain.usage_hours import (
+    BillableUsage,
+    UsageShift,
+    billable_usage,
+    decisions_from_reviews,
+    deduplicate,
+    threshold_from_settings,
+    usage_from_payload,
+)
 from shared.errors import ValidationError
 from shared.store import LocalStore
 
@@ -159,3 +169,26 @@ def contracts(store: LocalStore, customer: str) -> list[ar.RentalContract]:
         except ValidationError:
             continue
     return out
+
+
+def site_threshold(store: LocalStore) -> Decimal:
+    """The PC's site's reconciliation threshold (`hr.site_settings`), the screens' 0.5 h until one is saved."""
+    site = store.identity.site_id if store.identity is not None else None
+    record = store.get("hr.site_settings", site) if site else None
+    return threshold_from_settings(record.state if record is not None and not record.deleted else None)
+
+
+def billable(store: LocalStore, start: date, end: date) -> BillableUsage:
+    """The hours to bill per machine shift over start..end: this PC's usage logs with the reconciliation lines of
+    every day (usage logs and attendance, as the payroll export builds them) and the decisions on them (D64)."""
+    lines: list[Line] = []
+    day = start
+    while day <= end:
+        lines += lines_for(store, day)
+        day += timedelta(days=1)
+    shifts = [u for log_id, data in live(store, "equipment.usage_log")
+              if (u := usage_from_payload(log_id, data)) is not None and start <= u.shift_date <= end]
+    reviews = {line.key: dict(r.state) for line in lines
+               if (r := store.get("hr.reconciliation_review", line.key)) is not None and r.state and not r.deleted}
+    return billable_usage(shifts, lines, decisions_from_reviews(reviews), site_threshold(store),
+                          operator_names(store))

@@ -1,6 +1,8 @@
-"""Receivables screens: customer invoices generated from a customer's rental contracts and the machines' engine
-hours in a period (shared `rental_invoice` over this PC's usage logs; the lines are previewed as the period is
-typed, and a contract's days already billed are refused), and receipts from customers allocated to invoices."""
+"""Receivables screens: customer invoices generated from a customer's rental contracts and the machines' accepted
+engine hours in a period (shared `billable_usage` and `rental_invoice` over this PC's usage logs and hours
+reconciliation; the lines are previewed as the period is typed with where each line's hours came from; a
+contract's days already billed, or a billed day with an undecided flagged reconciliation line, are refused),
+and receipts from customers allocated to invoices."""
 
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from shared.store import LocalStore, MutationDraft
 
 INVOICE_HEADERS = ["Number", "Customer", "Period", "Date", "Due", "Total", "Received", "Open", "Status"]
 RECEIPT_HEADERS = ["Customer", "Received on", "Amount", "Allocated to", "Reference"]
+MAX_DAYS = 62  # as the payroll export: every day's reconciliation is read
 TERMS_DAYS = 30  # a customer invoice without a typed due date is due 30 days after its date (D41)
 ZERO = Decimal("0.00")
 
@@ -34,8 +37,14 @@ def build_invoice(store: LocalStore, values: dict[str, Any], invoice_id: str) ->
     found = ap_replica.contracts(store, customer)
     if not found:
         raise ValidationError(f"no rental contract for {customer}", {"customer": "has no rental contract here"})
-    invoice = ar.rental_invoice(invoice_id, found, ap_replica.usage(store), start, end, on,
-                                number=str(values.get("number") or f"AR-{invoice_id[-6:]}"))
+    if end < start:
+        raise ValidationError(f"the period ends ({end}) before it starts ({start})", {"period_end": "before the start"})
+    if (end - start).days >= MAX_DAYS:
+        raise ValidationError(f"a rental invoice covers at most {MAX_DAYS} days", {"period_end": "a shorter period"})
+    usage = ap_replica.billable(store, start, end)  # the accepted hours (D64)
+    ar.check_reviewed(found, usage.open, start, end)
+    invoice = ar.rental_invoice(invoice_id, found, usage.shifts, start, end, on,
+                                number=str(values.get("number") or f"AR-{invoice_id[-6:]}"), details=usage.details)
     if values.get("due_date"):
         due = day(values, "due_date")
         if due < on:
@@ -91,7 +100,8 @@ class CustomerInvoicesScreen(OpsScreen):
             return
         self.preview.setText("\n".join(
             [f"{ln.equipment_id} ({ln.contract_id}) {ln.first_day}..{ln.last_day}: {ln.hours} h × {ln.rate} = "
-             f"{ln.amount}" for ln in invoice.lines] + [f"Total {invoice.total}, due {invoice.due_date}"]))
+             f"{ln.amount}; hours from {ln.source}" for ln in invoice.lines]
+            + [f"Total {invoice.total}, due {invoice.due_date}"]))
 
     def refresh(self) -> None:
         settled = ap_replica.settled(self.store, "ar")

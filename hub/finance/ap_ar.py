@@ -9,7 +9,9 @@
   waiting lines, on the invoice date or, when that period has closed since, on the first open day (D43).
 - `finance.payment` / `finance.customer_receipt`: over-allocation against the hub's invoices and earlier
   settlements is refused; Dr AP / Cr bank, Dr bank / Cr AR.
-- `finance.customer_invoice`: a contract's days billed twice are refused; each line Dr AR / Cr rental income.
+- `finance.customer_invoice`: a contract's days billed twice are refused; an issued invoice's hours are checked
+  against the hub's accepted hours before it first posts (hub/finance/ar_hours.py, D65); each line Dr AR / Cr
+  rental income.
 
 A refusal raises a FinanceError: the mutation is rejected with the message and nothing of it is applied.
 """
@@ -20,6 +22,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from hub.finance.ar_hours import check_invoice_hours
 from hub.finance.posting import PostingWrite, open_posting_date, posted_entries, read_record, register_poster
 from hub.projections.models import Row, chains_from, delegations_from, request_row
 from shared.domain import payables as ap
@@ -271,6 +274,8 @@ async def post_customer_invoice(ctx: ApplyContext, w: PostingWrite) -> list[Ledg
             continue
     if invoice.status == "issued":
         ar.check_not_billed(invoice, others)
+        if not posted_keys:  # first issued: its hours are the hub's accepted hours (D65); a posted one is fixed
+            await check_invoice_hours(ctx, invoice, w.site_id)
     posted = await posted_entries(ctx, sorted(posted_keys))
     return [LedgerEntry(e.key, posted[e.key].posting_date, e.lines, e.description) if e.key in posted else e
             for e in entries]

@@ -25,6 +25,7 @@ import typer
 from fastapi import APIRouter, Depends, Path, Request
 from starlette.responses import Response
 
+import hub.finance.assets_posting  # noqa: F401  (registers the finance.asset poster: acquisition, disposal)
 from hub.auth.principal import Principal, require_principal
 from hub.errors import Forbidden, Unprocessable
 from hub.finance.api import _tenant_wide_roles

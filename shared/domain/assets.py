@@ -14,6 +14,16 @@ gets no entry, with the reason, when
 - a later month is already posted (the run goes forward only: an earlier month would double the catch-up),
 - it is not in service by the month's end, is fully depreciated, or has no hours to charge this month.
 
+Acquisition and disposal (D66, D67):
+- An asset whose record says how it was paid (`paid_from`: `payable` or `bank`) posts its acquisition once,
+  `asset_acquisition:<asset>` on `acquired_on` (else the in-service date): Dr 1500 plant at cost / Cr 2100 AP or
+  1100 bank. Without `paid_from` the asset came in with the opening balances and posts no acquisition.
+- A disposal (`disposed_on`, `proceeds`) first charges the depreciation still due up to and including the
+  disposal month (`depreciation:<asset>:<YYYY-MM>`, the run's key, dated the disposal day), then posts
+  `asset_disposal:<asset>`: Dr 1590 the accumulated depreciation, Dr 1100 the proceeds, Cr 1500 the cost, and the
+  difference to 4900 (credit a gain, debit a loss). The run charges nothing for the disposal month or after.
+  A disposal dated before a month already depreciated is refused (depreciation after the asset left).
+
 Strategy: `finance.asset` is field_merge master data (finance keeps the register; fields edited on two desks
 merge, a same-field clash goes to the person).
 """
@@ -28,17 +38,19 @@ from decimal import Decimal
 from typing import Any
 
 from shared.conflicts import Strategy
+from shared.domain.accounts import dims
 from shared.domain.depreciation import Asset, straight_line, units_of_production
 from shared.domain.finance import ZERO, money
 from shared.domain.finance_errors import DepreciationError
-from shared.domain.journal import LedgerEntry
+from shared.domain.journal import LedgerEntry, LedgerLine, credit, debit
 from shared.domain.periods import Period
-from shared.domain.postings import depreciation_entry
+from shared.domain.postings import ACCOUNTS, DISPOSAL, depreciation_entry
 from shared.domain.usage_hours import UsageShift, engine_hours
 from shared.entities import EntitySpec, FieldSpec, register
 
 ASSET = "finance.asset"
 METHODS = ("straight_line", "units_of_production")
+PAID_FROM = ("payable", "bank")
 
 
 @dataclass(frozen=True)
@@ -51,6 +63,10 @@ class RegisteredAsset:
     method: str
     life_months: int | None = None
     rated_hours: Decimal | None = None
+    paid_from: str | None = None  # payable | bank; None: brought in with the opening balances
+    acquired_on: date | None = None
+    disposed_on: date | None = None
+    proceeds: Decimal = ZERO
 
 
 def month_end(period: Period) -> date:
@@ -89,15 +105,93 @@ def asset_from_payload(asset_id: str, payload: Mapping[str, Any], site: str) -> 
         if isinstance(life, bool) or not isinstance(life, int) or life <= 0:
             raise DepreciationError(f"asset {asset_id}: straight line needs a life in whole months",
                                     {"life_months": "a whole number of months above 0"})
-        return RegisteredAsset(asset_id, equipment, site, book, in_service, method, life_months=life)
-    if method == "units_of_production":
+        asset = RegisteredAsset(asset_id, equipment, site, book, in_service, method, life_months=life)
+    elif method == "units_of_production":
         rated = payload.get("rated_hours")
         if isinstance(rated, bool) or not isinstance(rated, int | float | str) or Decimal(str(rated)) <= 0:
             raise DepreciationError(f"asset {asset_id}: units of production needs the engine hours it is rated for",
                                     {"rated_hours": "hours above 0"})
-        return RegisteredAsset(asset_id, equipment, site, book, in_service, method, rated_hours=Decimal(str(rated)))
-    raise DepreciationError(f"asset {asset_id}: method {method!r} is not one of {', '.join(METHODS)}",
-                            {"method": "straight_line or units_of_production"})
+        asset = RegisteredAsset(asset_id, equipment, site, book, in_service, method, rated_hours=Decimal(str(rated)))
+    else:
+        raise DepreciationError(f"asset {asset_id}: method {method!r} is not one of {', '.join(METHODS)}",
+                                {"method": "straight_line or units_of_production"})
+    return _with_life_events(asset, payload)
+
+
+def _day(payload: Mapping[str, Any], name: str, what: str) -> date | None:
+    if not payload.get(name):
+        return None
+    try:
+        return date.fromisoformat(str(payload[name]))
+    except ValueError:
+        raise DepreciationError(f"{what} {payload[name]!r} is not a date", {name: "must be YYYY-MM-DD"}) from None
+
+
+def _with_life_events(asset: RegisteredAsset, payload: Mapping[str, Any]) -> RegisteredAsset:
+    """The acquisition and disposal fields, checked against each other and the in-service date."""
+    paid_from = payload.get("paid_from") or None
+    if paid_from is not None and paid_from not in PAID_FROM:
+        raise DepreciationError(f"asset {asset.asset_id}: paid from {paid_from!r} is not payable or bank",
+                                {"paid_from": "payable (a vendor's invoice) or bank"})
+    acquired = _day(payload, "acquired_on", "acquisition date")
+    disposed = _day(payload, "disposed_on", "disposal date")
+    proceeds = _amount(payload.get("proceeds") or "0", "proceeds", "proceeds", zero_ok=True)
+    if proceeds and disposed is None:
+        raise DepreciationError(f"asset {asset.asset_id}: proceeds without a disposal date",
+                                {"disposed_on": "when was it sold or scrapped?"})
+    if disposed is not None and disposed < max(asset.in_service, acquired or asset.in_service):
+        raise DepreciationError(f"asset {asset.asset_id}: disposed on {disposed}, before it was acquired or in "
+                                "service", {"disposed_on": "on or after the acquisition and in-service dates"})
+    return RegisteredAsset(asset.asset_id, asset.equipment_id, asset.site, asset.book, asset.in_service,
+                           asset.method, asset.life_months, asset.rated_hours, str(paid_from) if paid_from else None,
+                           acquired, disposed, proceeds)
+
+
+def acquisition_entry(asset: RegisteredAsset) -> LedgerEntry | None:
+    """Dr 1500 plant at cost / Cr AP or bank, once per asset (None: the asset came with the opening balances)."""
+    if asset.paid_from is None:
+        return None
+    on = asset.acquired_on or asset.in_service
+    paid = ACCOUNTS.payable if asset.paid_from == "payable" else ACCOUNTS.bank
+    memo = f"acquisition of {asset.equipment_id}"
+    return LedgerEntry(f"asset_acquisition:{asset.asset_id}", on, (
+        debit(ACCOUNTS.fixed_assets, asset.book.cost, dims(site=asset.site, equipment=asset.equipment_id), memo),
+        credit(paid, asset.book.cost, dims(site=asset.site), memo)), "asset acquisition")
+
+
+def disposal_entries(asset: RegisteredAsset, accumulated: Decimal, last_posted: Period | None,
+                     hours: Decimal | None) -> list[LedgerEntry]:
+    """The depreciation still due to the disposal month (if any), then the disposal entry. `accumulated` and
+    `last_posted` are the asset's posted depreciation; `hours` its engine hours to the disposal day (units of
+    production). Refused when a month after the disposal month is already depreciated."""
+    on = asset.disposed_on
+    if on is None:
+        return []
+    month = Period.of(on)
+    if last_posted is not None and last_posted > month:
+        raise DepreciationError(
+            f"asset {asset.asset_id} is depreciated to {last_posted}, after its disposal on {on}; reverse the later "
+            "months' depreciation first or correct the disposal date", {"disposed_on": f"depreciated to {last_posted}"})
+    out: list[LedgerEntry] = []
+    if last_posted is None or last_posted < month:
+        due = charge_for(asset, month, accumulated, hours) if accumulated < asset.book.depreciable else ZERO
+        if due > 0:
+            out.append(depreciation_entry(asset.asset_id, month, on, due, asset.site, asset.equipment_id))
+            accumulated += due
+    site, both = dims(site=asset.site), dims(site=asset.site, equipment=asset.equipment_id)
+    memo = f"disposal of {asset.equipment_id}"
+    gain = asset.proceeds - (asset.book.cost - accumulated)
+    lines: list[LedgerLine] = [credit(ACCOUNTS.fixed_assets, asset.book.cost, both, memo)]
+    if accumulated > 0:
+        lines.append(debit(ACCOUNTS.accumulated_depreciation, accumulated, both, memo))
+    if asset.proceeds > 0:
+        lines.append(debit(ACCOUNTS.bank, asset.proceeds, site, memo))
+    if gain > 0:
+        lines.append(credit(DISPOSAL, gain, both, f"gain on {memo}"))
+    elif gain < 0:
+        lines.append(debit(DISPOSAL, -gain, both, f"loss on {memo}"))
+    out.append(LedgerEntry(f"asset_disposal:{asset.asset_id}", on, tuple(lines), "asset disposal"))
+    return out
 
 
 def hours_to_date(assets: Iterable[RegisteredAsset], usage: Iterable[UsageShift], period: Period
@@ -157,6 +251,10 @@ def depreciation_run(assets: Iterable[RegisteredAsset], period: Period, *, accum
         if a.in_service > end:
             skipped.append(Skipped(a.asset_id, f"not in service until {a.in_service}"))
             continue
+        if a.disposed_on is not None and a.disposed_on <= end:
+            skipped.append(Skipped(a.asset_id, f"disposed on {a.disposed_on} (its last month posts with the "
+                                   "disposal)"))
+            continue
         done = accumulated.get(a.asset_id, ZERO)
         if done >= a.book.depreciable:
             skipped.append(Skipped(a.asset_id, "fully depreciated (book value at salvage)"))
@@ -189,6 +287,10 @@ ASSET_SPEC = register(
             "method": FieldSpec("str", required=True, choices=METHODS, label="Method"),
             "life_months": FieldSpec("int", min=1, max=1200, label="Useful life (months)"),
             "rated_hours": FieldSpec("number", min=0, label="Rated engine hours"),
+            "paid_from": FieldSpec("str", choices=PAID_FROM, label="Acquisition paid from (payable / bank)"),
+            "acquired_on": FieldSpec("date", label="Acquired on"),
+            "disposed_on": FieldSpec("date", label="Disposed on"),
+            "proceeds": FieldSpec("str", max_length=20, label="Disposal proceeds"),
         },
     )
 )

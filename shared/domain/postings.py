@@ -28,6 +28,7 @@ from shared.domain.matching import MatchResult
 from shared.domain.periods import Period
 
 ACCOUNTS = DEFAULT_ACCOUNTS
+DISPOSAL = "4900"  # gain (credit) or loss (debit) on disposal of plant: shared/domain/assets.py
 
 _SITE = frozenset({Dimension.SITE})
 
@@ -53,6 +54,7 @@ def standard_chart(dimension_values: Mapping[Dimension, Iterable[str]], a: Ledge
         Account("4000", "Income", In, header=True),
         Account(a.rental_income, "Equipment rental income", In, parent="4000",
                 required=frozenset({Dimension.SITE, Dimension.EQUIPMENT})),
+        Account(DISPOSAL, "Gain or loss on disposal of plant", In, parent="4000", required=_SITE),
         Account("5000", "Cost of purchases", X, header=True),
         Account(a.price_variance, "Purchase price variance", X, parent="5000", required=_SITE),
         Account("6000", "Operating expenses", X, header=True),

@@ -5,6 +5,10 @@ customer receipts allocated to invoices, AR open items and ageing (`open_items`)
   (`usage_hours`: operating + idle, the shift date deciding the day) over the days of the period the contract
   covers, × the contract's rate per hour, rounded once to the cent. A contract that starts or ends inside the
   period bills only its own days; a machine with no hours has no line.
+- The hours are the *accepted* hours (D64): `usage_hours.billable_usage` puts the supervisors' reconciliation
+  decisions in place of the measured figure, and `check_reviewed` refuses an invoice while a flagged
+  reconciliation line of a billed machine and day is undecided (as the payroll export does). Each line says
+  where its hours came from (`source`).
 - A contract is billed once per day: an invoice whose period overlaps another (not cancelled) invoice of the same
   contract is refused (`check_not_billed`), so regenerating an invoice never bills hours twice (D41).
 - Posting: each line is `postings.customer_invoice_line` (Dr AR / Cr rental income by machine); a receipt is
@@ -30,7 +34,7 @@ from shared.domain.finance_errors import FinanceError
 from shared.domain.journal import LedgerEntry, credit, debit
 from shared.domain.open_items import Document, Settlement, allocations_from, cents
 from shared.domain.postings import customer_invoice_line
-from shared.domain.usage_hours import UsageShift, engine_hours
+from shared.domain.usage_hours import OpenShift, ShiftHours, ShiftKey, UsageShift, engine_hours, hours_sources
 from shared.entities import EntitySpec, FieldSpec, register
 
 INVOICE = "finance.customer_invoice"
@@ -89,6 +93,7 @@ class CustomerInvoiceLine:
     rate: Decimal
     first_day: date  # the days of the period this contract covered
     last_day: date
+    source: str = ""  # where the hours came from (hours_sources), shown and kept on the invoice
 
     @property
     def amount(self) -> Decimal:
@@ -118,8 +123,9 @@ class CustomerInvoice:
 
 def rental_invoice(invoice_id: str, contracts: Sequence[RentalContract], usage: Iterable[UsageShift],
                    period_start: date, period_end: date, invoice_date: date, terms_days: int = 0,
-                   number: str = "") -> CustomerInvoice:
-    """Bill one customer's contracts for a period from deduplicated usage shifts."""
+                   number: str = "", details: Mapping[ShiftKey, ShiftHours] | None = None) -> CustomerInvoice:
+    """Bill one customer's contracts for a period from deduplicated usage shifts (`billable_usage(...).shifts`
+    for the accepted hours, with its `details` so each line says where its hours came from)."""
     if period_end < period_start:
         raise ReceivablesError(f"the period ends ({period_end}) before it starts ({period_start})",
                                {"period_end": "before the start"})
@@ -138,13 +144,33 @@ def rental_invoice(invoice_id: str, contracts: Sequence[RentalContract], usage: 
             continue  # the contract does not run in this period
         hours = engine_hours(shifts, c.equipment_id, first, last)
         if hours > 0 and money(hours * c.rate) > 0:
+            source = hours_sources(details, c.equipment_id, first, last) if details is not None else ""
             lines.append(CustomerInvoiceLine(len(lines) + 1, c.contract_id, c.equipment_id, hours, c.rate, first,
-                                             last))
+                                             last, source))
     if not lines:
         raise ReceivablesError(f"no engine hours to bill between {period_start} and {period_end} on these contracts",
                                {"period_start": "no hours in this period"})
     return CustomerInvoice(invoice_id, customers.pop(), invoice_date, invoice_date + timedelta(days=terms_days),
                            period_start, period_end, tuple(lines), "issued", number)
+
+
+def check_reviewed(contracts: Sequence[RentalContract], open_shifts: Iterable[OpenShift], period_start: date,
+                   period_end: date) -> None:
+    """Refuse billing a contract's day while a flagged reconciliation line of its machine that day is undecided
+    (the invoice would bill hours nobody looked at); the message names the machine and shift (D64)."""
+    blocked: list[OpenShift] = []
+    for o in open_shifts:
+        for c in contracts:
+            first = max(period_start, c.starts_on) if c.starts_on else period_start
+            last = min(period_end, c.ends_on) if c.ends_on else period_end
+            if c.equipment_id == o.equipment_id and first <= o.shift_date <= last:
+                blocked.append(o)
+                break
+    if blocked:
+        more = f" (and {len(blocked) - 1} more)" if len(blocked) > 1 else ""
+        raise ReceivablesError(f"not billed: {blocked[0].message()}{more}",
+                               {"period_start": "; ".join(f"{o.equipment_id} {o.shift_date} {o.shift}"
+                                                          for o in blocked[:5]) + more + " not reconciled"})
 
 
 def check_not_billed(invoice: CustomerInvoice, others: Iterable[CustomerInvoice]) -> None:
@@ -172,7 +198,8 @@ def invoice_payload(invoice: CustomerInvoice) -> dict[str, Any]:
         "period_end": invoice.period_end.isoformat(), "status": invoice.status, "total": str(invoice.total),
         "lines": [{"contract_id": ln.contract_id, "equipment_id": ln.equipment_id, "hours": str(ln.hours),
                    "rate": str(ln.rate), "amount": str(ln.amount), "first_day": ln.first_day.isoformat(),
-                   "last_day": ln.last_day.isoformat()} for ln in invoice.lines],
+                   "last_day": ln.last_day.isoformat(), **({"source": ln.source} if ln.source else {})}
+                  for ln in invoice.lines],
     }
 
 
@@ -191,7 +218,7 @@ def invoice_from_payload(invoice_id: str, payload: Mapping[str, Any]) -> Custome
             _decimal(item.get("hours"), f"line {n} hours", "lines"), _decimal(item.get("rate"), f"line {n} rate",
                                                                              "lines"),
             _date(item.get("first_day") or period_start, f"line {n} first day", "lines"),
-            _date(item.get("last_day") or period_end, f"line {n} last day", "lines"))
+            _date(item.get("last_day") or period_end, f"line {n} last day", "lines"), str(item.get("source") or ""))
         if item.get("amount") is not None and _decimal(item["amount"], f"line {n} amount", "lines") != line.amount:
             raise ReceivablesError(f"line {n}: amount {item['amount']} is not {line.hours} h × {line.rate} = "
                                    f"{line.amount}", {"lines": f"line {n}: amount ≠ hours × rate"})

@@ -14,6 +14,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import httpx
 from PySide6.QtCore import Qt
+from PySide6.QtPdf import QPdfDocument
 
 from desktop import ap_replica
 from desktop.approval_actions import decide, views_by_document
@@ -139,13 +140,13 @@ def test_a_customer_invoice_from_a_contracts_hours_for_a_period_and_a_receipt(qt
     type_into(qtbot, form, {"customer": "Acme", "period_start": "2026-11-01", "period_end": "2026-11-30",
                             "invoice_date": "2026-12-01", "number": "AR-11"})
     # 8.75 (telematics) + 10 = 18.75 h × 150 = 2,812.50; due 30 days after the invoice date.
-    assert screen.preview.text() == ("EX-01 (C1) 2026-11-01..2026-11-30: 18.75 h × 150 = 2812.50\n"
-                                     "Total 2812.50, due 2026-12-31")
+    assert screen.preview.text() == ("EX-01 (C1) 2026-11-01..2026-11-30: 18.75 h × 150 = 2812.50; hours from "
+                                     "gateway 8.75 h; log 10.00 h\nTotal 2812.50, due 2026-12-31")
     click(qtbot, form.save_button)
     [invoice] = desk.store.outbox_batch(10)
     assert invoice.payload["lines"] == [{"contract_id": "C1", "equipment_id": "EX-01", "hours": "18.75",
                                          "rate": "150", "amount": "2812.50", "first_day": "2026-11-01",
-                                         "last_day": "2026-11-30"}]
+                                         "last_day": "2026-11-30", "source": "gateway 8.75 h; log 10.00 h"}]
     assert invoice.payload["total"] == "2812.50" and invoice.payload["status"] == "issued"
     assert cells(screen.model, 0) == ["AR-11", "Acme", "2026-11-01..2026-11-30", "2026-12-01", "2026-12-31",
                                       "2812.50", "0.00", "2812.50", "issued"]
@@ -165,7 +166,56 @@ def test_a_customer_invoice_from_a_contracts_hours_for_a_period_and_a_receipt(qt
     desk.close()
 
 
-def test_ap_and_ar_ageing_from_the_replica_and_its_csv_export(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+ANNA = {"number": "E100", "name": "Anna Byrne", "position": "Operator", "department": "Mining", "crew_id": "A",
+        "hire_date": "2025-01-01", "status": "active"}
+RECONCILED = [
+    ("hr.employee", "emp-anna", ANNA),
+    ("hr.attendance", "at-anna", {"employee_id": "emp-anna", "shift_date": "2026-07-01", "shift": "day",
+                                  "clock_in": "2026-07-01T06:00:00+00:00", "clock_out": "2026-07-01T18:00:00+00:00",
+                                  "source": "office", "status": "approved"}),
+    ("equipment.rental_contract", "C7", {"equipment_id": "DT01", "customer": "Beta", "rate_per_hour": 100}),
+    ("equipment.usage_log", "u1", {"equipment_id": "DT01", "shift_date": "2026-07-01", "shift": "day",
+                                   "operating_hours": 10, "source": "manual", "operator": "E100"}),
+    ("equipment.usage_log", "u2", {"equipment_id": "DT01", "shift_date": "2026-07-01", "shift": "day",
+                                   "operating_hours": 8, "source": "telematics"}),
+    ("equipment.usage_log", "u3", {"equipment_id": "DT01", "shift_date": "2026-07-02", "shift": "day",
+                                   "operating_hours": 6, "source": "telematics"}),  # nobody logged it: not flagged
+]
+
+
+def test_a_customer_invoice_waits_for_the_reconciliation_then_bills_the_accepted_hours(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    desk = open_ops(tmp_path / "desk.db", actor="fay", roles=FINANCE)
+    qtbot.addWidget(desk.window)
+    from_hub(desk.store, RECONCILED)
+    desk.window.show_module("Customer invoices")
+    screen = desk.window.ops["Customer invoices"]
+    form = screen.form
+    # Anna logged 10 h on DT01, the gateway measured 8: flagged (over 0.5 h) and nobody has decided it.
+    type_into(qtbot, form, {"customer": "Beta", "period_start": "2026-07-01", "period_end": "2026-07-02",
+                            "invoice_date": "2026-07-03"})
+    assert "DT01 2026-07-01 day shift: operator emp-anna's hours are flagged (logged_vs_gateway) and not decided" \
+        in screen.preview.text()
+    click(qtbot, form.save_button)
+    assert form.errors["period_start"].text() == "DT01 2026-07-01 day not reconciled"
+    assert desk.store.outbox_depth() == 0
+    # The supervisor corrects the machine hours to 9: the invoice bills 9 + 6 = 15 h × 100 = 1,500.00.
+    from_hub(desk.store, [("hr.reconciliation_review", "emp-anna:2026-07-01:day", {
+        "employee_id": "emp-anna", "shift_date": "2026-07-01", "shift": "day", "equipment_ids": ["DT01"],
+        "gateway_hours": 8.0, "logged_hours": 10.0, "attendance_hours": 12.0, "flags": ["logged_vs_gateway"],
+        "decision": "corrected", "paid_hours": 10.0, "machine_hours": 9.0, "reason": "gateway dropped out"})])
+    form.inputs["invoice_date"].setText("2026-07-04")  # any change re-reads the preview
+    assert screen.preview.text() == (
+        "DT01 (C7) 2026-07-01..2026-07-02: 15.00 h × 100 = 1500.00; hours from gateway 6.00 h; reconciled 9.00 h "
+        "(2026-07-01 day: 8.00 measured, 9.00 billed, emp-anna corrected to 9.00 h (measured 8.00 h))\n"
+        "Total 1500.00, due 2026-08-03")
+    click(qtbot, form.save_button)
+    [invoice] = desk.store.outbox_batch(10)
+    assert (invoice.payload["lines"][0]["hours"], invoice.payload["total"]) == ("15.00", "1500.00")
+    assert ap_replica.billable(desk.store, date(2026, 7, 1), date(2026, 7, 2)).open == []
+    desk.close()
+
+
+def test_ap_and_ar_ageing_from_the_replica_and_its_csv_and_pdf_export(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     desk = open_ops(tmp_path / "desk.db", actor="fay", roles=FINANCE)
     qtbot.addWidget(desk.window)
     from_hub(desk.store, [
@@ -193,12 +243,23 @@ def test_ap_and_ar_ageing_from_the_replica_and_its_csv_export(qtbot, tmp_path: P
         "party,current,1-30,31-60,61-90,90+,unapplied,total\n"
         "V1,0.00,0.00,185.00,0.00,160.00,50.00,295.00\n"
         "TOTAL,0.00,0.00,185.00,0.00,160.00,50.00,295.00\n")
+    click(qtbot, screen.pdf_button)  # the same table as a PDF, read back with Qt's own PDF reader
+    pdf = tmp_path / "exports" / "ap-ageing-2026-12-15.pdf"
+    assert screen.export_status.text() == f"Exported to {pdf} (1 page)"
+    doc = QPdfDocument()
+    assert doc.load(str(pdf)) == QPdfDocument.Error.None_ and doc.pageCount() == 1
+    text = doc.getAllText(0).text()
+    doc.close()
+    for words in ("Accounts payable ageing", "as of 2026-12-15, days past due", "Vendor", "31-60", "Unapplied",
+                  "185.00", "160.00", "50.00", "TOTAL", "295.00", "page 1 of 1"):
+        assert words in text, words
     screen.kind.setCurrentIndex(1)
     # AR-1: 1,500.00 due 2026-11-15, 30 days past due at 2026-12-15.
     assert cells(screen.model, 0) == ["Acme", "0.00", "1500.00", "0.00", "0.00", "0.00", "0.00", "1500.00"]
     assert screen.export() == tmp_path / "exports" / "ar-ageing-2026-12-15.csv"
     screen.as_of.setText("15/12/2026")
     assert "YYYY-MM-DD" in screen.as_of_error.text() and not screen.export_button.isEnabled()
+    assert not screen.pdf_button.isEnabled()
     desk.close()
 
 

@@ -164,6 +164,18 @@ def test_payments_partial_and_over_allocated_and_ap_ageing(live_hub: HubProcess,
     assert bad.status_code == 422 and "as_of" in bad.json()["message"]
 
 
+def rental_records(dev: DeviceClient) -> list[dict[str, Any]]:
+    return [
+        dev.mutation("equipment.rental_contract", "C1", "create", {"equipment_id": "EX-01", "customer": "Acme",
+                                                                   "rate_per_hour": 150}),
+        dev.mutation("equipment.usage_log", "EX-01:2026-10-10:day:telematics", "create", {
+            "equipment_id": "EX-01", "shift_date": "2026-10-10", "shift": "day", "operating_hours": 8.25,
+            "idle_hours": 0.5, "source": "telematics"}),
+        dev.mutation("equipment.usage_log", "EX-01:2026-10-20:day", "create", {
+            "equipment_id": "EX-01", "shift_date": "2026-10-20", "shift": "day", "operating_hours": 10,
+            "source": "manual"})]
+
+
 def test_customer_invoice_receipt_double_billing_and_ar_ageing(live_hub: HubProcess, tenant: str) -> None:
     dev = make_device(live_hub, tenant, "s1", "ar-desk")
     inv = {"number": "AR-1", "customer": "Acme", "invoice_date": "2026-11-01", "due_date": "2026-11-15",
@@ -174,11 +186,12 @@ def test_customer_invoice_receipt_double_billing_and_ar_ageing(live_hub: HubProc
              "lines": [{**inv["lines"][0], "first_day": "2026-10-15", "last_day": "2026-11-15"}]}
     receipt = {"customer": "Acme", "received_on": "2026-11-20", "amount": "1000.00",
                "allocations": [{"invoice_id": "CI1", "amount": "1000.00"}]}
-    out = dev.push_ok([dev.mutation("finance.customer_invoice", "CI1", "create", inv),
+    # EX-01 in October: 8.25 + 0.5 idle measured on the 10th, 10 typed on the 20th = 18.75 h.
+    out = dev.push_ok([*rental_records(dev), dev.mutation("finance.customer_invoice", "CI1", "create", inv),
                        dev.mutation("finance.customer_invoice", "CI2", "create", again),
                        dev.mutation("finance.customer_receipt", "R1", "create", receipt)])
-    assert statuses(out) == ["applied", "rejected", "applied"], out
-    assert "already billed from 2026-10-01 to 2026-10-31" in out[1]["message"]
+    assert statuses(out) == ["applied"] * 3 + ["applied", "rejected", "applied"], out
+    assert "already billed from 2026-10-01 to 2026-10-31" in out[4]["message"]
     got = lines(live_hub, tenant)
     assert got["customer_invoice:CI1:1"] == [("1200", "2812.50", "0.00"), ("4100", "0.00", "2812.50")]
     assert got["customer_receipt:R1"] == [("1100", "1000.00", "0.00"), ("1200", "0.00", "1000.00")]
@@ -286,3 +299,58 @@ def test_an_approval_covers_what_it_saw_a_line_raised_since_waits_for_a_new_one(
                                  decision(dev, "REQ5b", 140.0)])) == ["applied"] * 2
     assert lines(live_hub, tenant)["vendor_invoice:VI5:1"] == [
         ("2150", "125.00", "0.00"), ("2100", "0.00", "140.00"), ("5400", "15.00", "0.00")]
+
+
+def _invoice(number: str, day: str, hours: str, amount: str) -> dict[str, Any]:
+    return {"number": number, "customer": "Beta", "invoice_date": "2026-07-03", "period_start": day,
+            "period_end": day, "status": "issued", "total": amount,
+            "lines": [{"contract_id": "C7", "equipment_id": "DT01", "hours": hours, "rate": "100",
+                       "amount": amount, "first_day": day, "last_day": day}]}
+
+
+def test_the_hub_bills_only_the_accepted_hours_and_refuses_an_undecided_flagged_shift(live_hub: HubProcess,
+                                                                                     tenant: str) -> None:
+    dev = make_device(live_hub, tenant, "s1", "ar-desk")
+    shift = {"shift": "day", "source": "office", "status": "approved"}
+    setup = dev.push_ok([
+        dev.mutation("hr.employee", "emp-anna", "create", {
+            "number": "E100", "name": "Anna Byrne", "position": "Operator", "department": "Mining",
+            "hire_date": "2025-01-01", "status": "active"}),
+        dev.mutation("equipment.rental_contract", "C7", "create", {"equipment_id": "DT01", "customer": "Beta",
+                                                                   "rate_per_hour": 100}),
+        *(dev.mutation("hr.attendance", f"at-{d}", "create", {
+            **shift, "employee_id": "emp-anna", "shift_date": d, "clock_in": f"{d}T06:00:00+00:00",
+            "clock_out": f"{d}T18:00:00+00:00"}) for d in ("2026-07-01", "2026-07-02")),
+        # Both days: Anna logged 10 h on DT01, the gateway measured 8 (flagged: over the site's 0.5 h).
+        *(dev.mutation("equipment.usage_log", f"u-{d}-{src}", "create", {
+            "equipment_id": "DT01", "shift_date": d, "shift": "day", "operating_hours": h, "source": src,
+            **({"operator": "E100"} if src == "manual" else {})})
+          for d in ("2026-07-01", "2026-07-02") for src, h in (("manual", 10), ("telematics", 8))),
+        dev.mutation("hr.reconciliation_review", "emp-anna:2026-07-01:day", "create", {
+            "employee_id": "emp-anna", "shift_date": "2026-07-01", "shift": "day", "equipment_ids": ["DT01"],
+            "decision": "corrected", "paid_hours": 10, "machine_hours": 9, "reason": "gateway dropped out"}),
+    ])
+    assert statuses(setup) == ["applied"] * 9, setup
+    out = dev.push_ok([
+        dev.mutation("finance.customer_invoice", "B1", "create", _invoice("AR-7", "2026-07-01", "8", "800.00")),
+        dev.mutation("finance.customer_invoice", "B2", "create", _invoice("AR-8", "2026-07-02", "8", "800.00")),
+        dev.mutation("finance.customer_invoice", "B3", "create", _invoice("AR-9", "2026-07-01", "9", "900.00")),
+    ])
+    assert statuses(out) == ["rejected", "rejected", "applied"], out
+    # The 1st was corrected to 9 machine hours: the gateway's 8 is not what bills.
+    assert "line 1 (DT01) bills 8 h × 100 over 2026-07-01..2026-07-01; the hub holds 9.00 h × 100" in \
+        out[0]["message"]
+    assert "corrected to 9.00 h" in out[0]["message"]
+    # The 2nd is flagged and nobody decided it: not billed, naming the machine and shift.
+    assert "DT01 2026-07-02 day shift: operator emp-anna's hours are flagged (logged_vs_gateway) and not " \
+           "decided" in out[1]["message"]
+    got = lines(live_hub, tenant)
+    assert got["customer_invoice:B3:1"] == [("1200", "900.00", "0.00"), ("4100", "0.00", "900.00")]
+    assert "customer_invoice:B1:1" not in got and "customer_invoice:B2:1" not in got
+    # Rejected once decided: Anna's whole part (8 h) comes out; an invoice of 0 h has nothing to bill.
+    decided = dev.push_ok([dev.mutation("hr.reconciliation_review", "emp-anna:2026-07-02:day", "create", {
+        "employee_id": "emp-anna", "shift_date": "2026-07-02", "shift": "day", "equipment_ids": ["DT01"],
+        "decision": "rejected", "reason": "not her shift"}),
+        dev.mutation("finance.customer_invoice", "B4", "create", _invoice("AR-10", "2026-07-02", "8", "800.00"))])
+    assert statuses(decided) == ["applied", "rejected"], decided
+    assert "the hub holds no accepted hours" in decided[1]["message"]

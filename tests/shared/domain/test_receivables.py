@@ -16,6 +16,7 @@ from shared.domain.periods import PeriodCalendar
 from shared.domain.receivables import (
     ReceivablesError,
     check_not_billed,
+    check_reviewed,
     contract_from_payload,
     customer_receipt_entry,
     invoice_entries,
@@ -24,7 +25,16 @@ from shared.domain.receivables import (
     receipt_from_payload,
     rental_invoice,
 )
-from shared.domain.usage_hours import deduplicate, usage_from_payload
+from shared.domain.reconciliation import Decision, Line, UsageLog, lines_from_logs
+from shared.domain.usage_hours import (
+    UsageShift,
+    billable_usage,
+    decisions_from_reviews,
+    deduplicate,
+    lines_from_records,
+    threshold_from_settings,
+    usage_from_payload,
+)
 from tests.shared.domain.finance_fixtures import chart
 
 EX = contract_from_payload("C1", {"equipment_id": "EX-01", "customer": "Acme", "rate_per_hour": "150.00",
@@ -127,3 +137,108 @@ def test_receipts_partial_over_allocated_and_ar_ageing() -> None:
     entry = customer_receipt_entry("R1", date(2026, 12, 10), receipt.amount, "S1")
     assert {(ln.account, ln.debit, ln.credit) for ln in entry.lines} == {("1100", D("1000.00"), D(0)),
                                                                         ("1200", D(0), D("1000.00"))}
+
+
+# --- billing the accepted hours (D64) ----------------------------------------------------------------------
+# (machine, day, operating, idle, source, operator): ann and bob are emp-ann and emp-bob.
+RECON_LOGS = [
+    ("EX-01", "2026-11-01", 8.0, 0.5, "telematics", None),  # 8.5 engine hours measured
+    ("EX-01", "2026-11-01", 8.0, 0.0, "manual", "ann"),     # logged 8 = gateway 8: not flagged
+    ("EX-01", "2026-11-02", 10.0, 0.0, "telematics", None),
+    ("EX-01", "2026-11-02", 6.0, 0.0, "manual", "ann"),
+    ("HT-07", "2026-11-02", 4.0, 0.0, "telematics", None),
+    ("HT-07", "2026-11-02", 2.0, 0.0, "manual", "ann"),     # ann: logged 8 against gateway 14: flagged
+    ("EX-01", "2026-11-03", 12.0, 0.0, "telematics", None),
+    ("EX-01", "2026-11-03", 5.0, 0.0, "manual", "ann"),     # gateway share 12 × 5/9 = 6.67 vs 5: flagged
+    ("EX-01", "2026-11-03", 4.0, 0.0, "manual", "bob"),     # gateway share 12 × 4/9 = 5.33 vs 4: flagged
+    ("EX-01", "2026-11-04", 8.0, 0.0, "manual", "ann"),     # no attendance that day: flagged, never decided
+]
+CLOCKED = {("emp-ann", date(2026, 11, 1), "day"): D(9), ("emp-ann", date(2026, 11, 2), "day"): D(14),
+           ("emp-ann", date(2026, 11, 3), "day"): D(10), ("emp-bob", date(2026, 11, 3), "day"): D(10)}
+NAMES = {"ann": "emp-ann", "bob": "emp-bob"}
+DECIDED = [
+    Decision("emp-ann:2026-11-02:day", "correct", "the gateway ran on while parked", D(10), D(7)),
+    Decision("emp-ann:2026-11-03:day", "reject", "ann was on training that day"),
+    Decision("emp-bob:2026-11-03:day", "accept", "bob forgot his last hour"),
+]
+
+
+def _recon_usage() -> tuple[list[UsageShift], list[Line]]:
+    shifts, logs = [], []
+    for n, (eq, day, op, idle, src, who) in enumerate(RECON_LOGS):
+        shifts.append(usage_from_payload(f"{eq}:{day}:day:{src}:{n}", {
+            "equipment_id": eq, "shift_date": day, "shift": "day", "operating_hours": op, "idle_hours": idle,
+            "source": src, **({"operator": who} if who else {})}))
+        logs.append(UsageLog(eq, date.fromisoformat(day), "day", D(str(op)), src, who))
+    return [s for s in shifts if s is not None], lines_from_logs(logs, CLOCKED, NAMES).lines
+
+
+def test_the_invoice_bills_the_supervisors_accepted_hours_and_says_where_each_came_from() -> None:
+    shifts, lines = _recon_usage()
+    got = billable_usage(shifts, lines, DECIDED, D("0.5"), NAMES)
+    billed = {(k[0], k[1].day): (d.measured, d.billed, d.source) for k, d in got.details.items()}
+    assert billed == {
+        ("EX-01", 1): (D("8.5"), D("8.5"), "gateway"),           # not flagged: the gateway's engine hours
+        # ann corrected to 7 machine hours over her two machines, split by her parts 10 : 4 -> 5 and 2
+        ("EX-01", 2): (D("10.0"), D("5.00"), "reconciled"), ("HT-07", 2): (D("4.0"), D("2.00"), "reconciled"),
+        # ann rejected: her part 12 × 5/9 = 6.67 out; bob accepted: his 5.33 stands
+        ("EX-01", 3): (D("12.0"), D("5.33"), "reconciled"),
+        ("EX-01", 4): (D("8.0"), D("8.0"), "log")}
+    # The 4th is ann's undecided no-attendance line: the whole period cannot be billed yet, naming the shift.
+    with pytest.raises(ReceivablesError, match=re.escape("EX-01 2026-11-04 day shift: operator emp-ann's hours "
+                                                         "are flagged (no_attendance) and not decided")):
+        check_reviewed([EX, HT], got.open, date(2026, 11, 1), date(2026, 11, 4))
+    check_reviewed([EX, HT], got.open, date(2026, 11, 1), date(2026, 11, 3))  # up to the 3rd all is decided
+    check_reviewed([HT], got.open, date(2026, 11, 1), date(2026, 11, 4))  # HT-07 is not on the open line
+    inv = rental_invoice("CI-R", [EX, HT], got.shifts, date(2026, 11, 1), date(2026, 11, 3), date(2026, 11, 4),
+                         details=got.details)
+    # EX-01: 8.5 + 5.00 + 5.33 = 18.83 h × 150 = 2,824.50; HT-07: 2.00 h × 95.50 = 191.00.
+    assert [(ln.equipment_id, ln.hours, ln.amount) for ln in inv.lines] == [
+        ("EX-01", D("18.83"), D("2824.50")), ("HT-07", D("2.00"), D("191.00"))]
+    assert inv.total == D("3015.50")
+    assert inv.lines[0].source == (
+        "gateway 8.50 h; reconciled 10.33 h (2026-11-02 day: 10.00 measured, 5.00 billed, emp-ann corrected to "
+        "5.00 h (measured 10.00 h); 2026-11-03 day: 12.00 measured, 5.33 billed, emp-ann rejected (6.67 h taken "
+        "out))")
+    assert invoice_from_payload("CI-R", invoice_payload(inv)) == inv  # the source travels with the line
+
+
+def test_without_decisions_every_flagged_shift_is_open_and_an_accept_bills_the_measure() -> None:
+    shifts, lines = _recon_usage()
+    got = billable_usage(shifts, lines, [], D("0.5"), NAMES)
+    assert [(o.equipment_id, o.shift_date.day, o.line_key) for o in got.open] == [
+        ("EX-01", 2, "emp-ann:2026-11-02:day"), ("EX-01", 3, "emp-ann:2026-11-03:day"),
+        ("EX-01", 3, "emp-bob:2026-11-03:day"), ("EX-01", 4, "emp-ann:2026-11-04:day"),
+        ("HT-07", 2, "emp-ann:2026-11-02:day")]
+    accepted = [Decision(o.line_key, "accept", "checked") for o in got.open]
+    again = billable_usage(shifts, lines, accepted, D("0.5"), NAMES)
+    assert again.open == [] and {d.source for d in again.details.values()} == {"gateway", "log"}
+    assert [s.engine_hours for s in again.shifts] == [s.engine_hours for s in deduplicate(shifts)]
+    # A threshold of 10 h flags nothing but the no-attendance line.
+    assert [o.line_key for o in billable_usage(shifts, lines, [], D(10), NAMES).open] == ["emp-ann:2026-11-04:day"]
+
+
+def test_the_sites_threshold_is_read_tolerantly() -> None:
+    assert threshold_from_settings({"threshold_hours": 1.25}) == D("1.25")
+    assert threshold_from_settings(None) == D("0.5")
+    assert threshold_from_settings({"threshold_hours": "lots"}) == D("0.5")
+    assert threshold_from_settings({"threshold_hours": 30}) == D("0.5")
+
+
+def test_the_reconciliation_read_from_records_gives_the_same_lines_and_decisions() -> None:
+    _, lines = _recon_usage()
+    usage = [{"equipment_id": eq, "shift_date": day, "shift": "day", "operating_hours": op, "source": src,
+              **({"operator": who} if who else {})} for eq, day, op, _idle, src, who in RECON_LOGS]
+    attendance = [{"employee_id": e, "shift_date": d.isoformat(), "shift": s,
+                   "clock_in": f"{d.isoformat()}T06:00:00+00:00",
+                   "clock_out": f"{d.isoformat()}T{6 + int(h):02d}:00:00+00:00"} for (e, d, s), h in CLOCKED.items()]
+    attendance.append({"employee_id": "emp-bob", "shift_date": "2026-11-04", "shift": "day",
+                       "clock_in": "2026-11-04T06:00:00+00:00"})  # still on shift: not compared
+    employees = {"emp-ann": {"number": "E1", "name": "ann"}, "emp-bob": {"number": "E2", "name": "bob"}}
+    assert lines_from_records(usage, attendance, employees) == lines
+    reviews = {"emp-ann:2026-11-02:day": {"decision": "corrected", "reason": "the gateway ran on while parked",
+                                          "paid_hours": 10, "machine_hours": 7},
+               "emp-ann:2026-11-03:day": {"decision": "rejected", "reason": "ann was on training that day"},
+               "emp-bob:2026-11-03:day": {"decision": "accepted", "reason": "bob forgot his last hour"},
+               "emp-ann:2026-11-04:day": {"decision": "open"}}
+    assert decisions_from_reviews(reviews) == DECIDED
