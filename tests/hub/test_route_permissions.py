@@ -172,6 +172,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/admin/devices/status"): frozenset({"administrator", "site_manager"}),  # devices.list
     # read on finance.* (tenant-wide grants here): a viewer's finance.* is none, operators have no finance rule
     ("GET", "/v1/finance/trial-balance"): frozenset({"administrator", "site_manager", "finance"}),
+    ("GET", "/v1/finance/ledger"): frozenset({"administrator", "site_manager", "finance"}),
+    ("GET", "/v1/finance/stock-valuation"): frozenset({"administrator", "site_manager", "finance"}),
 }
 
 
@@ -229,6 +231,8 @@ def call(w: World, route: tuple[str, str], token: str | None) -> httpx.Response:
             "/v1/telemetry/samples": {"equipment_id": "DT01", "start": "2026-01-01T00:00:00+00:00",
                                       "end": "2026-01-02T00:00:00+00:00"},
             "/v1/finance/trial-balance": {"as_of": "2026-11-30", "by": "site"},
+            "/v1/finance/ledger": {"account": "1400", "from": "2026-11-01", "site": "s1"},
+            "/v1/finance/stock-valuation": {"as_of": "2026-11-30", "detail": "true"},
         }.get(path)
         return c.request(method, path, json=body, params=params)
 
