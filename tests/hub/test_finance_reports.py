@@ -160,8 +160,10 @@ def test_pages_of_the_ledger_add_up_to_the_unpaged_ledger(hub: HubProcess, filte
 
 
 def test_the_ledger_needs_finance_read_at_every_site(hub: HubProcess) -> None:
-    for name, grants in (("rep-viewer", [("viewer", None)]), ("rep-site-fin", [("finance", "s1")]),
-                         ("rep-operator", [("operator", None)])):
+    refused: list[tuple[str, list[tuple[str, str | None]]]] = [
+        ("rep-viewer", [("viewer", None)]), ("rep-site-fin", [("finance", "s1")]),
+        ("rep-operator", [("operator", None)])]
+    for name, grants in refused:
         tok = token(hub, TENANT, name, grants)
         for path in ("ledger", "stock-valuation"):
             r = get(hub, tok, path, account="1400")
