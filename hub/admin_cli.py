@@ -1,4 +1,4 @@
-"""`pitline hub tenants|sites|users|enroll|devices|conflicts …`: the administrator's CLI. It talks to the
+"""`pitline hub tenants|sites|users|enroll|devices|conflicts|finance …`: the administrator's CLI. It talks to the
 database directly (the configured server, or the embedded one in the data folder) through the operations in
 `hub.identity.admin`, each in one transaction with its audit entry.
 
@@ -24,6 +24,8 @@ users = typer.Typer(help="People: passwords, roles with site scopes, disable.", 
 enroll = typer.Typer(help="One-time enrollment tokens for new devices.", no_args_is_help=True)
 devices = typer.Typer(help="Enrolled devices: list, revoke.", no_args_is_help=True)
 conflicts = typer.Typer(help="Conflicts that need a person: list, resolve.", no_args_is_help=True)
+finance = typer.Typer(help="Finance: close and reopen periods, list and import the chart of accounts.",
+                      no_args_is_help=True)
 
 JsonOpt = typer.Option(False, "--json", help="print one JSON document for scripts")
 TenantOpt = typer.Option(..., "--tenant", "-t", help="tenant id")
@@ -33,7 +35,7 @@ ActorOpt = typer.Option(None, "--actor", help="who is acting, for the audit log 
 def register(app: typer.Typer) -> None:
     """Add the admin sub-apps to `pitline hub`."""
     for name, sub in (("tenants", tenants), ("sites", sites), ("users", users), ("enroll", enroll),
-                      ("devices", devices), ("conflicts", conflicts)):
+                      ("devices", devices), ("conflicts", conflicts), ("finance", finance)):
         app.add_typer(sub, name=name)
 
 
@@ -312,3 +314,80 @@ def conflicts_resolve(conflict_id: str = typer.Argument(...), tenant: str = Tena
 
     row = _run(resolve, _actor(actor), tenant, conflict_id, choice, data, note, as_json=as_json)
     _show(row, as_json, f"conflict {conflict_id} resolved ({choice})")
+
+
+# --- finance -------------------------------------------------------------------------------------
+async def _finance(conn: Any, op: Callable[..., Awaitable[T]], *args: Any, **kw: Any) -> T:
+    """A finance operation with its refusals as the CLI's exit codes (2 bad input, 5 wrong state)."""
+    from hub.finance.admin import FinanceAdminError
+    from hub.identity.admin import BadInput, StateConflict
+
+    try:
+        return await op(conn, *args, **kw)
+    except FinanceAdminError as exc:
+        raise (StateConflict if exc.status == 409 else BadInput)(str(exc)) from None
+
+
+def _set_period(period: str, tenant: str, actor: str | None, as_json: bool, *, close: bool) -> None:
+    from hub.finance.admin import set_period
+    from hub.identity.admin import admin_principal
+
+    row = _run(_finance, set_period, admin_principal(tenant, _actor(actor)), period, close=close, as_json=as_json)
+    state = "closed" if close else "open"
+    _show(row, as_json, f"period {row['period']} {state}" + ("" if row["changed"] else f" (it was already {state})"))
+
+
+@finance.command("close-period")
+def finance_close_period(period: str = typer.Argument(..., help="YYYY-MM"), tenant: str = TenantOpt,
+                         actor: str = ActorOpt, as_json: bool = JsonOpt) -> None:
+    """Close an accounting period: postings dated in it are refused (stock that moves posts to the next open day)."""
+    _set_period(period, tenant, actor, as_json, close=True)
+
+
+@finance.command("reopen-period")
+def finance_reopen_period(period: str = typer.Argument(..., help="YYYY-MM"), tenant: str = TenantOpt,
+                          actor: str = ActorOpt, as_json: bool = JsonOpt) -> None:
+    """Reopen a closed accounting period."""
+    _set_period(period, tenant, actor, as_json, close=False)
+
+
+@finance.command("periods")
+def finance_periods(tenant: str = TenantOpt, as_json: bool = JsonOpt) -> None:
+    """List the closed periods (every other month is open)."""
+    from hub.finance.admin import list_periods
+
+    _table(_run(list_periods, tenant, as_json=as_json), ["period", "status", "closed_at", "closed_by"], as_json)
+
+
+@finance.command("chart")
+def finance_chart(tenant: str = TenantOpt, as_json: bool = JsonOpt) -> None:
+    """List the chart of accounts postings are checked against (the tenant's own, or the default chart)."""
+    from hub.finance.admin import chart_rows
+
+    chart = _run(_finance, chart_rows, tenant, as_json=as_json)
+    if as_json:
+        _show(chart, True)
+        return
+    typer.echo(f"chart: {chart['source']}; open dimensions: {', '.join(chart['open_dimensions']) or 'none'}")
+    _table(chart["accounts"], ["code", "name", "type", "header", "parent", "required"], False)
+
+
+@finance.command("chart-import")
+def finance_chart_import(file: str = typer.Argument(..., help="CSV: code,name,type[,header,parent,required,active]"),
+                         tenant: str = TenantOpt, actor: str = ActorOpt, as_json: bool = JsonOpt) -> None:
+    """Import accounts from a CSV (record id = code; existing accounts updated), all or nothing."""
+    from pathlib import Path
+
+    from hub.finance.admin import import_chart, parse_chart_csv
+    from hub.identity.admin import admin_principal
+
+    try:
+        text = Path(file).read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        _fail(f"cannot read {file}: {exc.strerror}", 2, as_json)
+
+    async def run(conn: Any) -> dict[str, Any]:
+        return await import_chart(conn, admin_principal(tenant, _actor(actor)), parse_chart_csv(text))
+
+    row = _run(_finance, lambda conn: run(conn), as_json=as_json)
+    _show(row, as_json, f"{row['accounts']} accounts imported ({row['changed']} changed, {row['unchanged']} unchanged)")

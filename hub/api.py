@@ -7,6 +7,7 @@ from fastapi.routing import APIRoute
 
 from hub.audit import router as audit_router
 from hub.finance.api import router as finance_router
+from hub.finance.periods_api import router as finance_periods_router
 from hub.finance.reports import router as finance_reports_router
 from hub.identity import router as identity_router
 from hub.ops.device_status import router as device_status_router
@@ -20,7 +21,7 @@ from hub.telemetry.api import router as telemetry_router
 
 def routers() -> list[APIRouter]:
     return [push_router, pull_router, conflicts_router, audit_router, ops_router, identity_router, telemetry_router,
-            device_status_router, metrics_router, finance_router, finance_reports_router]
+            device_status_router, metrics_router, finance_router, finance_reports_router, finance_periods_router]
 
 
 # Most of a fleet's requests (hub.ops.fast_routes serves them without FastAPI's per-request machinery).

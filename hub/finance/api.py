@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from hub.auth.principal import Principal, require_principal
 from hub.finance.access import require_finance_reader
+from hub.finance.access import tenant_wide_roles as _tenant_wide_roles  # noqa: F401 (periods_api imports it here)
 from hub.finance.store import trial_balance
 from shared.domain.accounts import Dimension
 from shared.domain.trial_balance import DimensionKey, Totals

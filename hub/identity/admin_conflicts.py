@@ -10,6 +10,7 @@ import asyncpg
 import orjson
 
 from hub.audit import record_action
+from hub.finance.posting import post_collected
 from hub.identity.admin import BadInput, NotFound, StateConflict, admin_principal
 from hub.sync.apply import CONFLICT_ENTITY, ApplyContext, resolve_conflict
 from hub.sync.records import append_events, save_writes
@@ -48,6 +49,7 @@ async def resolve(conn: asyncpg.Connection, actor: str, tenant_id: str, conflict
         if problem.endswith("not open"):
             raise StateConflict(problem)
         raise BadInput(problem)
+    await post_collected(ctx)  # what the resolution booked posts with it
     await save_writes(conn, tenant_id, ctx.writes, ctx.now)
     head = await append_events(conn, tenant_id, ctx.writes, ctx.now)
     await record_action(conn, principal, "conflict.resolve", entity=CONFLICT_ENTITY, entity_id=conflict_id,

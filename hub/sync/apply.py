@@ -6,7 +6,8 @@ split, answers the original outcome and changes nothing (docs/contract.md)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,8 +15,9 @@ import asyncpg
 
 from hub.auth.principal import Principal
 from hub.errors import Conflict
+from hub.finance.posting import Posting, PostingWrite, collect, has_poster, post_collected
 from hub.identity.enforce import forbidden_mutations
-from hub.sync.consume import Bookings, judge, lock_documents, refused_conflict_id
+from hub.sync.consume import Bookings, documents_of, judge, lock_documents, refused_conflict_id
 from hub.sync.derived import add_to_stock, booked_movement, stock_key
 from hub.sync.ledger import REUSED_ID, audit_applied, ledger_rows, replay_duplicates, reused_ids, write_ledger
 from hub.sync.records import (
@@ -72,9 +74,12 @@ class ApplyContext:
     bookings: Bookings = field(default_factory=Bookings)  # consume-once documents locked by this transaction
     derived: dict[Key, Write] = field(default_factory=dict)  # records the hub keeps, one version per push
     facts: dict[str, Facts] = field(default_factory=dict)  # per mutation id, read once from its payload
+    posting: Posting = field(default_factory=Posting)  # the ledger entries this push posts (hub/finance/posting)
+    _undo: list[Callable[[], None]] | None = None  # while a mutation may still be refused: how to take it back
 
     def write(self, key: Key, data: dict[str, Any] | None, *, deleted: bool, site_id: str | None,
               device_id: str | None, mutation_id: str | None, type_: str, correlation_id: str | None) -> Write:
+        self._remember(key, data)
         state = self.states.setdefault(key, RecordState())
         version = state.version + 1
         kept = data if data is not None else (state.data or {})
@@ -83,6 +88,59 @@ class ApplyContext:
         self.bookings.observe(key, kept, deleted)
         self.states[key] = RecordState(version=version, data=kept, deleted=deleted, site_id=site_id, in_db=True)
         return w
+
+    def amend(self, key: Key, data: dict[str, Any]) -> None:
+        """Change this push's pending version of a record it keeps (a derived balance) without a new version."""
+        pending, state = self.derived[key], self.states[key]
+        if self._undo is not None:
+            before = pending.data
+
+            def undo() -> None:
+                pending.data = state.data = before
+            self._undo.append(undo)
+        pending.data = data
+        state.data = data
+
+    def keep_derived(self, key: Key, w: Write) -> None:
+        if self._undo is not None:
+            self._undo.append(lambda: self.derived.__delitem__(key))
+        self.derived[key] = w
+
+    def _remember(self, key: Key, data: dict[str, Any] | None) -> None:
+        if self._undo is None:
+            return
+        state = replace(self.states[key]) if key in self.states else None
+        old = (state.data if state is not None else None) or {}
+        docs = {documents_of(key[0], old), documents_of(key[0], data if data is not None else old)}
+        booked = [(d, rows, rows.get(key[1])) for d in docs
+                  if d is not None and (rows := self.bookings.rows.get(d)) is not None]
+
+        def undo() -> None:
+            if state is None:
+                self.states.pop(key, None)
+            else:
+                self.states[key] = state
+            for _, rows, data in booked:
+                if data is None:
+                    rows.pop(key[1], None)
+                else:
+                    rows[key[1]] = data
+        self._undo.append(undo)
+
+    def begin(self) -> tuple[int, int]:
+        """Start recording how to take back what follows (one mutation that a poster may still refuse)."""
+        self._undo = []
+        return len(self.writes), len(self.posting.entries)
+
+    def end(self, mark: tuple[int, int], *, undo: bool) -> None:
+        steps, self._undo = self._undo or [], None
+        if undo:
+            for step in reversed(steps):
+                step()
+            del self.writes[mark[0]:]
+            for e in self.posting.entries[mark[1]:]:
+                self.posting.by_key.pop(e.key, None)
+            del self.posting.entries[mark[1]:]
 
     async def state_of(self, key: Key) -> RecordState:
         if key not in self.states:
@@ -286,31 +344,45 @@ async def _apply_one(ctx: ApplyContext, m: Mutation, spec: EntitySpec, history: 
         return outcome(OutcomeStatus.REJECTED, code=decision.code, message=decision.message)
 
     if decision.kind in (DecisionKind.APPLY, DecisionKind.MERGE):
+        # What a resolution or a poster may still refuse is recorded so it can be taken back whole.
+        mark = ctx.begin() if m.entity == RESOLUTION_ENTITY or has_poster(m.entity) else None
         w = ctx.write(key, decision.new_state, deleted=decision.delete, site_id=site_id, device_id=m.device_id,
                       mutation_id=m.id, type_=event_type(m.entity, Op.UPDATE if decision.kind is DecisionKind.MERGE
                                                          else m.op), correlation_id=m.id)
+        code, problem = "conflict_not_resolvable", None
         if m.entity == RESOLUTION_ENTITY:
             problem = await resolve_conflict(ctx, str(m.payload["conflict_id"]), str(m.payload["choice"]),
                                              m.payload.get("data"), actor=m.actor, correlation_id=m.id)
-            if problem is not None:
-                ctx.writes.remove(w)
-                ctx.states[key] = cur
-                return outcome(OutcomeStatus.REJECTED, code="conflict_not_resolvable", message=problem)
-        if m.entity == MOVEMENT and m.op is Op.CREATE and not decision.delete:
+        if problem is None and m.entity == MOVEMENT and m.op is Op.CREATE and not decision.delete:
             replaced = booked_movement(m.entity_id, cur.data) if cur.exists else None
             if replaced is not None:  # the device re-created its own row: it replaces, never adds
                 await add_to_stock(ctx, replaced, site_id=site_id, mutation_id=m.id, correlation_id=m.id, sign=-1)
             movement = ctx.facts[m.id].movement
             assert movement is not None  # a movement create that is not a ledger row was rejected in _apply_run
             await add_to_stock(ctx, movement, site_id=site_id, mutation_id=m.id, correlation_id=m.id)
+        if problem is None and mark is not None:
+            code, problem = "posting_refused", await collect(ctx, PostingWrite(
+                m.entity, m.entity_id, None if decision.delete else w.data, cur.data if cur.exists else None,
+                site_id, m.id, m.id))
+        if mark is not None:
+            ctx.end(mark, undo=problem is not None)
+        if problem is not None:
+            return outcome(OutcomeStatus.REJECTED, code=code, message=problem)
         status = OutcomeStatus.MERGED if decision.kind is DecisionKind.MERGE else OutcomeStatus.APPLIED
         return outcome(status, version=w.version, resolution=decision.resolution)
 
     # A conflict: keep both versions in a conflict record (itself a replicated record).
     written = None
     if decision.new_state is not None:
+        mark = ctx.begin() if has_poster(m.entity) else None
         written = ctx.write(key, decision.new_state, deleted=False, site_id=site_id, device_id=m.device_id,
                             mutation_id=m.id, type_=event_type(m.entity, Op.UPDATE), correlation_id=m.id)
+        if mark is not None:
+            problem = await collect(ctx, PostingWrite(m.entity, m.entity_id, written.data, cur.data, site_id, m.id,
+                                                      m.id))
+            ctx.end(mark, undo=problem is not None)
+            if problem is not None:
+                return outcome(OutcomeStatus.REJECTED, code="posting_refused", message=problem)
     conflict_id = new_ulid()
     record = {
         "entity": m.entity, "entity_id": m.entity_id, "mutation_id": m.id, "device_id": m.device_id,
@@ -418,6 +490,10 @@ async def resolve_conflict(ctx: ApplyContext, conflict_id: str, choice: str, dat
     if new_state is not None or delete:
         ctx.write(key, new_state, deleted=delete, site_id=target.site_id, device_id=None, mutation_id=None,
                   type_=f"{key[0]}.resolved", correlation_id=correlation_id)
+        problem = await collect(ctx, PostingWrite(key[0], key[1], new_state, target.data if target.exists else None,
+                                                  target.site_id, None, correlation_id))
+        if problem is not None:
+            return problem
     c.update(status="resolved", choice=choice, resolved_by=actor, resolved_at=ctx.now.isoformat())
     ctx.write(ckey, c, deleted=False, site_id=conflict.site_id, device_id=None, mutation_id=None,
               type_="sync.conflict.resolved", correlation_id=correlation_id)
@@ -448,6 +524,9 @@ async def _resolve_refusal(ctx: ApplyContext, c: dict[str, Any], choice: str, co
         if key[0] == MOVEMENT:
             await add_to_stock(ctx, Movement.from_payload(key[1], payload), site_id=site, mutation_id=None,
                                correlation_id=correlation_id)
+        problem = await collect(ctx, PostingWrite(key[0], key[1], payload, None, site, None, correlation_id))
+        if problem is not None:
+            return f"{key[0]} {key[1]} cannot be booked: {problem}"
     return None
 
 
@@ -455,6 +534,7 @@ async def _commit_writes(ctx: ApplyContext, run: list[Mutation], outcomes: dict[
     """Save versions and the audit rows, then take the head last: one statement appends the events and the
     ledger rows with their seqs (D2, D15: the head's lock is held only by that statement and COMMIT)."""
     tenant = ctx.principal.tenant_id
+    await post_collected(ctx)  # the ledger entries of what was applied, in the same transaction
     await save_writes(ctx.conn, tenant, ctx.writes, ctx.now)
     await audit_applied(ctx.conn, ctx.principal, run, outcomes, ctx.now)
     if not ctx.writes:  # nothing to number (every mutation rejected): no head taken, ledger rows as they are

@@ -21,6 +21,7 @@ from starlette.responses import Response
 from hub.audit import record_action
 from hub.auth.principal import Principal, require_principal
 from hub.errors import Conflict, Forbidden
+from hub.finance.posting import post_collected
 from hub.identity.access import require_action, roles_at, who
 from hub.sync.apply import CONFLICT_ENTITY, ApplyContext, resolve_conflict
 from hub.sync.read_rules import read_rule
@@ -77,6 +78,7 @@ async def resolve(
                                          correlation_id=correlation)
         if problem is not None:
             raise Conflict(problem, code="conflict_not_resolvable")
+        await post_collected(ctx)  # what the resolution booked posts with it
         await save_writes(conn, principal.tenant_id, ctx.writes, ctx.now)
         head = await append_events(conn, principal.tenant_id, ctx.writes, ctx.now)
         await record_action(conn, principal, "conflict.resolve", entity=CONFLICT_ENTITY, entity_id=conflict_id,

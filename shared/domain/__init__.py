@@ -5,6 +5,7 @@ from shared.domain import (  # noqa: F401  (each module registers its entities o
     approvals,
     core_entities,
     finance,
+    finance_entities,
     inventory,
     maintenance,
     notifications,

@@ -131,6 +131,9 @@ STOCK_BALANCE = register(
             "item_id": FieldSpec("str", required=True, label="Item"),
             "on_hand": FieldSpec("number", label="On hand"),
             "unit": FieldSpec("str", max_length=16, label="Unit"),
+            # The moving-average position the hub's ledger posting keeps in step (D37): inventory = Σ value.
+            "value_cents": FieldSpec("int", label="Value (cents)"),
+            "last_cost": FieldSpec("str", max_length=32, label="Last receipt cost"),
         },
     )
 )

@@ -195,14 +195,16 @@ def test_bad_parameters_are_a_422_naming_the_parameter(hub: HubProcess) -> None:
         assert r.status_code == 422 and r.json()["message"].startswith(next(iter(params))), r.text
 
 
-def stock_record(hub: HubProcess, tenant: str, site: str, key: str, versions: list[tuple[datetime, int]]) -> None:
+def stock_record(hub: HubProcess, tenant: str, site: str, key: str,
+                 versions: list[tuple[datetime, int | None]]) -> None:
     """An `inventory.stock` balance as the hub keeps it (sync.records, each version in sync.record_versions),
-    carrying `value_cents` as the hub's posting step writes it."""
+    carrying `value_cents` as the hub's stock poster writes it (None: a balance kept before it did)."""
     store, item = key.split(":")
 
     async def work(conn: Any) -> None:
         for n, (when, cents) in enumerate(versions, 1):
-            data = orjson.dumps({"store_id": store, "item_id": item, "on_hand": 10.0 * n, "value_cents": cents})
+            fields = {"store_id": store, "item_id": item, "on_hand": 10.0 * n}
+            data = orjson.dumps(fields if cents is None else {**fields, "value_cents": cents})
             await conn.execute("INSERT INTO sync.record_versions (tenant_id, entity, entity_id, version, data, "
                                "deleted, written_at) VALUES ($1, 'inventory.stock', $2, $3, $4::text::jsonb, false, "
                                "$5)", tenant, key, n, data.decode(), when)
@@ -218,7 +220,7 @@ def at(day: int, month: int = 11) -> datetime:
 
 
 def test_stock_valuation_per_site_against_the_inventory_account(hub: HubProcess) -> None:
-    # The real push path: a receipt at s1 makes the hub keep MAIN:BELT (no value yet: counted as unvalued).
+    # The real push path: a receipt at s1 makes the hub keep MAIN:BELT at 20 × 3.00 and post Dr 1400 60.00 at s1.
     dev = make_device(hub, STOCK, "s1", "stock-desk")
     out = dev.push_ok([dev.mutation("inventory.movement", new_ulid(), "create", {
         "kind": "receipt", "store_id": "MAIN", "item_id": "BELT", "quantity": 20, "unit_cost": 3,
@@ -226,6 +228,7 @@ def test_stock_valuation_per_site_against_the_inventory_account(hub: HubProcess)
     assert [o["status"] for o in out] == ["applied"], out
     stock_record(hub, STOCK, "s1", "WS:FILTER", [(at(20), 10000), (at(3, 12), 12550)])
     stock_record(hub, STOCK, "s2", "PIT:HOSE", [(at(25), 4000)])
+    stock_record(hub, STOCK, "s2", "PIT:BOLT", [(at(26), None)])
     post(hub.dsn, STOCK, [
         LedgerEntry("goods_receipt:S1", date(2026, 11, 20), (debit("1400", D("100.00"), dims(site="s1")),
                                                              credit("2100", D("100.00")))),
@@ -242,19 +245,20 @@ def test_stock_valuation_per_site_against_the_inventory_account(hub: HubProcess)
     assert body["account"] == "1400"
     assert [(s["site"], s["stock_value"], s["ledger_balance"], s["difference"], s["reconciled"],
              s["unvalued_records"]) for s in body["sites"]] == [
-        ("s1", "125.50", "125.50", "0.00", True, 1),
-        ("s2", "40.00", "45.00", "-5.00", False, 0),
+        ("s1", "185.50", "185.50", "0.00", True, 0),  # 60.00 (BELT, posted by the hub) + 125.50
+        ("s2", "40.00", "45.00", "-5.00", False, 1),
         (None, "0.00", "3.00", "-3.00", False, 0)]  # a 1400 line without a site is its own row
     assert [(i["store_id"], i["item_id"], i["value"]) for i in body["sites"][0]["items"]] == [
-        ("MAIN", "BELT", None), ("WS", "FILTER", "125.50")]
-    assert body["total"] == {"stock_value": "165.50", "ledger_balance": "173.50", "difference": "-8.00",
+        ("MAIN", "BELT", "60.00"), ("WS", "FILTER", "125.50")]
+    assert [(i["item_id"], i["value"]) for i in body["sites"][1]["items"]] == [("BOLT", None), ("HOSE", "40.00")]
+    assert body["total"] == {"stock_value": "225.50", "ledger_balance": "233.50", "difference": "-8.00",
                              "reconciled": False}
     # At the end of 30 November: the first version of WS:FILTER, no BELT yet, S2 not yet posted.
     r = get(hub, fin, "stock-valuation", as_of="2026-11-30")
     assert r.status_code == 200, r.text
     nov = r.json()
     assert [(s["site"], s["stock_value"], s["ledger_balance"], s["unvalued_records"]) for s in nov["sites"]] == [
-        ("s1", "100.00", "100.00", 0), ("s2", "40.00", "45.00", 0), (None, "0.00", "3.00", 0)]
+        ("s1", "100.00", "100.00", 0), ("s2", "40.00", "45.00", 1), (None, "0.00", "3.00", 0)]
     assert "items" not in nov["sites"][0]
     # Before anything: no site at all.
     assert get(hub, fin, "stock-valuation", as_of="2026-11-01").json()["sites"] == []

@@ -174,6 +174,10 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/finance/trial-balance"): frozenset({"administrator", "site_manager", "finance"}),
     ("GET", "/v1/finance/ledger"): frozenset({"administrator", "site_manager", "finance"}),
     ("GET", "/v1/finance/stock-valuation"): frozenset({"administrator", "site_manager", "finance"}),
+    ("GET", "/v1/finance/periods"): frozenset({"administrator", "site_manager", "finance"}),
+    # write on finance.* tenant-wide: a site manager reads finance, only finance and administrators close periods
+    ("POST", "/v1/finance/periods/{period}/close"): frozenset({"administrator", "finance"}),
+    ("POST", "/v1/finance/periods/{period}/reopen"): frozenset({"administrator", "finance"}),
 }
 
 
@@ -209,6 +213,8 @@ def call(w: World, route: tuple[str, str], token: str | None) -> httpx.Response:
         if route == ("POST", "/v1/conflicts/{conflict_id}/resolve"):
             _, conflict_id = w.po_conflict()  # a fresh open conflict per call: allowed means 200
             return c.post(path.format(conflict_id=conflict_id), json={"choice": "custom", "data": {"total": 1}})
+        if "{period}" in path:  # a month nothing posts to, closed and reopened by whoever may
+            return c.request(method, path.format(period="2031-01"))
         if route == ("GET", "/docs/assets/{path}"):
             return c.get(path.format(path="swagger-ui.css"))
         if route == ("GET", "/v1/sync/stream"):
