@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.chart_screen import chart_screens
 from desktop.conflicts_view import ConflictsInbox
 from desktop.enrollment import HUB_URL_KEY
 from desktop.equipment_checks import fleet_number_check
@@ -117,7 +118,7 @@ class MainWindow(QMainWindow):
         self.gateway = GatewayHoursView(store)
         self.rejected = RejectedChanges(store)
         self.ops: dict[str, OpsScreen] = {}
-        for title, screen_class in [*OPS_SCREENS, *people_screens(roles)]:
+        for title, screen_class in [*OPS_SCREENS, *people_screens(roles), *chart_screens(roles)]:
             screen = screen_class(store, actor, roles)
             screen.changed.connect(self._after_ops_write)
             self.ops[title] = screen
