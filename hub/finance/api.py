@@ -13,13 +13,13 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
 from hub.auth.principal import Principal, require_principal
-from hub.finance.access import require_finance_reader
-from hub.finance.access import tenant_wide_roles as _tenant_wide_roles  # noqa: F401 (periods_api imports it here)
+from hub.finance.access import require_finance_reader, tenant_wide_roles
 from hub.finance.store import trial_balance
 from shared.domain.accounts import Dimension
 from shared.domain.trial_balance import DimensionKey, Totals
 
 router = APIRouter(tags=["finance"])
+_tenant_wide_roles = tenant_wide_roles  # its old name here: hub/finance/periods_api.py imports it
 ENTITY = "finance.trial_balance"
 
 
