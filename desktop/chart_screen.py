@@ -8,8 +8,10 @@ build: a parent must be a header of the same type, a header requires no dimensio
 posting account has nothing under it, a required dimension must be a dimension, a code is used once. The
 message is shown beside the field that breaks the rule.
 
-While the tenant keeps no account records the hub posts against the standard chart; the first record replaces
-it (chart_from_records), so the screen offers to start from the standard chart rather than from one account.
+While the tenant keeps no account records the hub posts against the standard chart; the screen offers to copy it
+into records, so what is posted against is listed and editable here. The check builds the chart exactly as the
+hub does (`chart_from_records` with the same fallback), so it follows that function's rule for records beside
+the standard chart (at this commit the first record replaces it; branch `gl` changes it to an overlay).
 """
 
 from __future__ import annotations
@@ -173,7 +175,7 @@ class ChartScreen(OpsScreen):
         return False
 
     def start_from_standard(self) -> None:
-        """The standard chart as records, so editing it keeps the rest (the hub's first record replaces it)."""
+        """The standard chart as records: what the hub posts against, listed and editable here."""
         if _states(self.store, ACCOUNT_ENTITY):
             return
         for acc in default_accounts():
@@ -183,9 +185,8 @@ class ChartScreen(OpsScreen):
     def refresh(self) -> None:
         self.model.reload()
         empty = not self.model.rows
-        self.note.setText("This tenant keeps no chart of its own yet: the hub posts against the standard chart. "
-                          "Start from it to edit it; a first account on its own would replace it."
-                          if empty else "")
+        self.note.setText("This tenant keeps no chart records yet: the hub posts against the standard chart. "
+                          "\"Start from the standard chart\" copies it into records you can edit." if empty else "")
         if self.standard_button is not None:
             self.standard_button.setVisible(empty)
 
