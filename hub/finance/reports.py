@@ -100,14 +100,16 @@ async def get_ledger(
                             "to": end.isoformat() if end else None,
                             "filters": {d.value: v for d, v in sorted(q.where.items())}}
     opening = 0
-    if after is None:  # the first page: where the range starts and where it ends
-        opening, debits, credits = await opening_and_totals(pool, principal.tenant_id, q)
-        body |= {"opening_balance": cents_text(opening),
-                 "totals": {"debit": cents_text(debits), "credit": cents_text(credits),
-                            "closing_balance": cents_text(opening + debits - credits)}}
-    else:
-        body |= {"opening_balance": None, "totals": None}
-    lines, nxt = await gl_page(pool, principal.tenant_id, q, after, opening, limit)
+    # One snapshot: the opening balance, the totals and the lines agree even while entries are being posted.
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        if after is None:  # the first page: where the range starts and where it ends
+            opening, debits, credits = await opening_and_totals(conn, principal.tenant_id, q)
+            body |= {"opening_balance": cents_text(opening),
+                     "totals": {"debit": cents_text(debits), "credit": cents_text(credits),
+                                "closing_balance": cents_text(opening + debits - credits)}}
+        else:
+            body |= {"opening_balance": None, "totals": None}
+        lines, nxt = await gl_page(conn, principal.tenant_id, q, after, opening, limit)
     body |= {"page_opening_balance": cents_text(after.balance_cents if after else opening),
              "lines": [_line(ln) for ln in lines],
              "next_cursor": encode_cursor(q, nxt) if nxt is not None else None}
@@ -127,7 +129,10 @@ async def get_stock_valuation(
     pool: asyncpg.Pool = request.app.state.pool
     await require_finance_reader(pool, principal, "finance.stock_valuation", "stock valuation")
     account = DEFAULT_ACCOUNTS.inventory
-    sites = await valuation(pool, principal.tenant_id, account, as_of)
+    # One snapshot: a push writes a balance's value and its ledger entry in one transaction, so two separate
+    # reads could catch one without the other and show a difference that never existed.
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        sites = await valuation(conn, principal.tenant_id, account, as_of)
     out = []
     for s in sites:
         row: dict[str, Any] = {"site": s.site, "stock_value": cents_text(s.stock_cents),
