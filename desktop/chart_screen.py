@@ -54,6 +54,13 @@ def _states(store: LocalStore, entity: str) -> dict[str, dict[str, Any]]:
     return {r.entity_id: dict(r.state) for r in store.query(entity) if r.state is not None}
 
 
+def account_names(store: LocalStore) -> dict[str, str]:
+    """Code → name for the report screens: the standard chart's, overlaid by the tenant's own records."""
+    names = {a.code: a.name for a in default_accounts()}
+    names.update({code: str(st.get("name") or "") for code, st in _states(store, ACCOUNT_ENTITY).items()})
+    return names
+
+
 def chart_problems(store: LocalStore, payload: Mapping[str, Any], editing: str | None) -> dict[str, str]:
     """Field → message for what the hub's chart would refuse once this record is saved; {} when it builds."""
     code = str(payload.get("code", "")).strip()

@@ -5,7 +5,7 @@ one signs in all."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from PySide6.QtWidgets import QWidget
@@ -27,9 +27,10 @@ def reads_finance(roles: frozenset[str]) -> bool:
 
 
 def finance_report_screens(roles: frozenset[str], hub_url: Callable[[], str | None], username: str,
-                           tenant_id: str | None, export_folder: Path | None = None) -> list[tuple[str, QWidget]]:
+                           tenant_id: str | None, export_folder: Path | None = None,
+                           names: Callable[[], Mapping[str, str]] | None = None) -> list[tuple[str, QWidget]]:
     """(navigation title, screen) for each report, or none for a role that does not read finance.*."""
     if not reads_finance(roles):
         return []
     session = HubSession(hub_url, username, tenant_id)
-    return [(title, screen(session, export_folder)) for title, screen in SCREENS]
+    return [(title, screen(session, export_folder, names)) for title, screen in SCREENS]

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.chart_screen import chart_screens
+from desktop.chart_screen import account_names, chart_screens
 from desktop.conflicts_view import ConflictsInbox
 from desktop.enrollment import HUB_URL_KEY
 from desktop.equipment_checks import fleet_number_check
@@ -131,8 +131,9 @@ class MainWindow(QMainWindow):
             self.pages.addWidget(widget)
         # Set by desktop.app.build; an enrolled PC keeps it in the store (read here: the reports' threads must not).
         self.hub_url: str | None = store.get_meta(HUB_URL_KEY)
-        self.reports = dict(finance_report_screens(roles, lambda: self.hub_url,
-                                                   actor, store.identity.tenant_id if store.identity else None))
+        self.reports = dict(finance_report_screens(roles, lambda: self.hub_url, actor,
+                                                   store.identity.tenant_id if store.identity else None,
+                                                   names=lambda: account_names(store)))
         for title, report in self.reports.items():  # HQ reports, read from the hub (finance.* readers only)
             self.nav.addItem(title)
             self.pages.addWidget(report)

@@ -5,7 +5,7 @@ thread), with the opening balance first and the range's totals last."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QPushButton
@@ -86,8 +86,10 @@ class LedgerScreen(ReportScreen):
         self.show_report(self._report([_row(ln) for ln in body["lines"]], body["page_opening_balance"]))
         self._paging(more=bool(body["next_cursor"]))
 
-    def _subtitle(self, q: dict[str, Any]) -> str:
-        words = [f"account {q['account']}", f"{q['from'] or 'the first line'} to {q['to'] or 'the last line'}"]
+    def _subtitle(self, q: dict[str, Any], names: Mapping[str, str]) -> str:
+        name = names.get(q["account"])
+        words = [f"account {q['account']}" + (f" {name}" if name else ""),
+                 f"{q['from'] or 'the first line'} to {q['to'] or 'the last line'}"]
         words += [f"{k.replace('_', ' ')} {v}" for k, v in q.items() if k not in ("account", "from", "to")]
         return ", ".join(words)
 
@@ -97,7 +99,7 @@ class LedgerScreen(ReportScreen):
         if self.first is not None:
             totals = ("", "", "", "Totals for the range, closing balance", "", "", self.first["debit"],
                       self.first["credit"], self.first["closing_balance"])
-        return Report(self.title, COLUMNS, (head, *rows), totals, subtitle=self._subtitle(self._query))
+        return Report(self.title, COLUMNS, (head, *rows), totals, subtitle=self._subtitle(self._query, self.names()))
 
     def _paging(self, more: bool = False) -> None:
         self.previous_button.setEnabled(self.page > 0)
@@ -112,7 +114,7 @@ class LedgerScreen(ReportScreen):
 
     def export_report(self) -> Callable[[], Report]:
         """The whole range, page by page in the worker (the table shows one page)."""
-        q, session = dict(self._query), self.session
+        q, session, names = dict(self._query), self.session, dict(self.names())  # names read here, GUI thread
 
         def build() -> Report:
             body = session.get("/v1/finance/ledger", {**q, "limit": EXPORT_PAGE})
@@ -124,6 +126,6 @@ class LedgerScreen(ReportScreen):
             head = ("", "", "", "Opening balance", "", "", "", "", opening)
             tail = ("", "", "", "Totals for the range, closing balance", "", "", totals["debit"], totals["credit"],
                     totals["closing_balance"])
-            return Report(self.title, COLUMNS, (head, *rows), tail, subtitle=self._subtitle(q))
+            return Report(self.title, COLUMNS, (head, *rows), tail, subtitle=self._subtitle(q, names))
 
         return build

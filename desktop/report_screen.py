@@ -7,7 +7,7 @@ is shown (written off the UI thread too). When the hub cannot be reached the scr
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -57,9 +57,11 @@ class ReportScreen(QWidget):
 
     title = "Report"
 
-    def __init__(self, session: HubSession, export_folder: Path | None = None) -> None:
+    def __init__(self, session: HubSession, export_folder: Path | None = None,
+                 names: Callable[[], Mapping[str, str]] | None = None) -> None:
         super().__init__()
         self.session = session
+        self.names = names or dict  # account code -> name, read on the GUI thread (the local chart)
         self.export_folder = export_folder or Path.home() / "Pitline exports"
         self.fetcher, self.exporter = Fetcher(self), Fetcher(self)  # an export never drops a pending answer
         self.last_export: Path | None = None

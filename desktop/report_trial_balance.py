@@ -39,17 +39,18 @@ class TrialBalanceScreen(ReportScreen):
         dims: dict[str, list[dict[str, Any]]] = {}
         for row in body["by_dimension"]:
             dims.setdefault(row["account"], []).append(row)
-        columns = [Column("Account")] + ([Column(by.replace("_", " ").capitalize())] if by else [])
+        names = self.names()
+        columns = [Column("Account"), Column("Name")] + ([Column(by.replace("_", " ").capitalize())] if by else [])
         columns += [Column("Debit", True), Column("Credit", True), Column("Balance", True)]
         rows: list[tuple[str, ...]] = []
         for a in body["accounts"]:
             figures = (a["debit"], a["credit"], a["balance"])
-            rows.append((a["account"], *([""] if by else []), *figures))
+            rows.append((a["account"], names.get(a["account"], ""), *([""] if by else []), *figures))
             for d in dims.get(a["account"], []):
-                rows.append(("", d["value"] if d["value"] is not None else "(none)", d["debit"], d["credit"],
+                rows.append(("", "", d["value"] if d["value"] is not None else "(none)", d["debit"], d["credit"],
                              d["balance"]))
         t = body["total"]
-        totals = ("Total", *([""] if by else []), t["debit"], t["credit"], t["balance"])
+        totals = ("Total", "", *([""] if by else []), t["debit"], t["credit"], t["balance"])
         covers = f"as of {params['as_of']}" if params["as_of"] else "every line posted"
         report = Report(self.title, tuple(columns), tuple(rows), totals,
                         subtitle=covers + (f", by {by.replace('_', ' ')}" if by else ""))

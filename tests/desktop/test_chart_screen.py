@@ -12,7 +12,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
 
-from desktop.chart_screen import ChartScreen, account_record
+from desktop.chart_screen import ChartScreen, account_names, account_record
 from hub.finance.chart import load_chart
 from shared.domain.accounts import dims
 from shared.domain.finance_errors import HeaderAccountError
@@ -105,6 +105,9 @@ def test_adding_and_editing_accounts_offline_sends_only_what_changed(qtbot, tmp_
     type_into(qtbot, form, {"name": "Inventory (stores)"})
     click(qtbot, form.save_button)
     assert outbox(desk)[1] == ("update", "1400", {"name": "Inventory (stores)"})
+    # The report screens name accounts by the office's chart: its records over the standard chart.
+    names = account_names(desk.store)
+    assert names["1400"] == "Inventory (stores)" and names["6150"] == "Tyres" and names["2100"] == "Accounts payable"
     assert screen.select_code("1400")
     type_into(qtbot, form, {"code": "1401"})
     click(qtbot, form.save_button)

@@ -53,8 +53,11 @@ class Url:
         return self.url
 
 
+NAMES = {"1400": "Inventory", "2100": "Accounts payable"}  # as the office's chart names them
+
+
 def screen_of(qtbot, kind: type[ReportScreen], session: HubSession, tmp_path: Path) -> ReportScreen:  # type: ignore[no-untyped-def]
-    screen = kind(session, tmp_path / "exports")
+    screen = kind(session, tmp_path / "exports", lambda: NAMES)
     qtbot.addWidget(screen)
     screen.show()
     return screen
@@ -84,20 +87,23 @@ def test_trial_balance_after_signing_in_to_the_hub_with_csv_and_pdf(qtbot, hub: 
     assert "did not sign fran in" in screen.password_error.text() and screen.table.rowCount() == 0
     sign_in(qtbot, screen)  # signing in goes on to show the report
     assert not screen.signin_row.isVisible() and screen.status.text().startswith("Balanced")
-    assert cells(screen) == [["1400", "185.00", "30.00", "155.00"], ["2100", "0.00", "185.00", "-185.00"],
-                             ["5100", "30.00", "0.00", "30.00"], ["Total", "215.00", "215.00", "0.00"]]
+    assert cells(screen) == [["1400", "Inventory", "185.00", "30.00", "155.00"],
+                             ["2100", "Accounts payable", "0.00", "185.00", "-185.00"],
+                             ["5100", "", "30.00", "0.00", "30.00"], ["Total", "", "215.00", "215.00", "0.00"]]
     qtbot.keyClicks(screen.as_of, "2026-11-30")
     screen.by.setCurrentIndex(screen.by.findData("site"))
     click(qtbot, screen.show_button)
     settle(qtbot, screen)
-    assert cells(screen)[:4] == [["1400", "", "175.00", "30.00", "145.00"], ["", "s1", "125.00", "30.00", "95.00"],
-                                 ["", "s2", "50.00", "0.00", "50.00"], ["2100", "", "0.00", "175.00", "-175.00"]]
+    assert cells(screen)[:4] == [["1400", "Inventory", "", "175.00", "30.00", "145.00"],
+                                 ["", "", "s1", "125.00", "30.00", "95.00"], ["", "", "s2", "50.00", "0.00", "50.00"],
+                                 ["2100", "Accounts payable", "", "0.00", "175.00", "-175.00"]]
     click(qtbot, screen.csv_button)
     settle(qtbot, screen)
     assert screen.last_export is not None and screen.last_export.name == "trial-balance-as-of-2026-11-30-by-site.csv"
     lines = screen.last_export.read_bytes().decode().split("\r\n")
-    assert lines[:3] == ["Account,Site,Debit,Credit,Balance", "1400,,175.00,30.00,145.00", ",s1,125.00,30.00,95.00"]
-    assert lines[-2] == "Total,,205.00,205.00,0.00"
+    assert lines[:3] == ["Account,Name,Site,Debit,Credit,Balance", "1400,Inventory,,175.00,30.00,145.00",
+                         ",,s1,125.00,30.00,95.00"]
+    assert lines[-2] == "Total,,,205.00,205.00,0.00"
     click(qtbot, screen.pdf_button)
     settle(qtbot, screen)
     doc = QPdfDocument()
@@ -139,6 +145,7 @@ def test_the_ledger_pages_through_the_hub_and_exports_the_whole_range(qtbot, hub
     settle(qtbot, screen)
     assert screen.last_export is not None
     rows = screen.last_export.read_bytes().decode().split("\r\n")
+    assert screen.last_export.name == "general-ledger-account-1400-inventory-2026-11-01-to-the-last-line.csv"
     assert rows[0].startswith("Date,Entry,Line") and rows[1].endswith("Opening balance,,,,,100.00")
     assert [r.split(",")[-1] for r in rows[2:6]] == ["150.00", "175.00", "145.00", "155.00"]  # both pages
     assert rows[6] == ",,,\"Totals for the range, closing balance\",,,85.00,30.00,155.00" and rows[7] == ""
