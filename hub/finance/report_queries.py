@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -176,7 +176,8 @@ _CURRENT = ("SELECT r.site_id, r.entity_id, r.data FROM sync.records r "
 # The last version written before the end of the day (UTC), and the record's site (a balance keeps its site).
 _AS_OF = ("SELECT r.site_id, v.entity_id, v.data FROM ("
           "  SELECT DISTINCT ON (entity_id) entity_id, data, deleted FROM sync.record_versions "
-          "  WHERE tenant_id = $1 AND entity = $2 AND written_at < $3 ORDER BY entity_id, version DESC) v "
+          "  WHERE tenant_id = $1 AND entity = $2 AND written_at < (($3::date + 1)::timestamp AT TIME ZONE 'UTC') "
+          "  ORDER BY entity_id, version DESC) v "
           "JOIN sync.records r ON r.tenant_id = $1 AND r.entity = $2 AND r.entity_id = v.entity_id "
           "WHERE NOT v.deleted")
 
@@ -191,8 +192,7 @@ async def stock_valuation(conn: asyncpg.Connection | asyncpg.Pool, tenant: str, 
             "SELECT site, (sum(debit_cents) - sum(credit_cents))::bigint AS b FROM finance.ledger_lines "
             "WHERE tenant_id = $1 AND account = $2 GROUP BY site", tenant, inventory_account)
     else:
-        end = as_of + timedelta(days=1)
-        records = await conn.fetch(_AS_OF, tenant, STOCK, _utc_midnight(end))
+        records = await conn.fetch(_AS_OF, tenant, STOCK, as_of)  # PostgreSQL adds the day: 9999-12-31 too
         ledger = await conn.fetch(
             "SELECT site, (sum(debit_cents) - sum(credit_cents))::bigint AS b FROM finance.ledger_lines "
             "WHERE tenant_id = $1 AND account = $2 AND posting_date <= $3 GROUP BY site",
@@ -213,10 +213,6 @@ async def stock_valuation(conn: asyncpg.Connection | asyncpg.Pool, tenant: str, 
     for s in sites.values():
         s.rows.sort(key=lambda x: (x.store_id, x.item_id))
     return sorted(sites.values(), key=lambda s: (s.site is None, s.site or ""))
-
-
-def _utc_midnight(day: date) -> datetime:
-    return datetime.combine(day, time(0), UTC)
 
 
 def _json(value: Any) -> Mapping[str, Any]:

@@ -260,5 +260,7 @@ def test_stock_valuation_per_site_against_the_inventory_account(hub: HubProcess)
     assert [(s["site"], s["stock_value"], s["ledger_balance"], s["unvalued_records"]) for s in nov["sites"]] == [
         ("s1", "100.00", "100.00", 0), ("s2", "40.00", "45.00", 1), (None, "0.00", "3.00", 0)]
     assert "items" not in nov["sites"][0]
-    # Before anything: no site at all.
+    # Before anything: no site at all. The last day there is: everything (no overflow past it).
     assert get(hub, fin, "stock-valuation", as_of="2026-11-01").json()["sites"] == []
+    last = get(hub, fin, "stock-valuation", as_of="9999-12-31")
+    assert last.status_code == 200 and last.json()["total"] == body["total"], last.text
