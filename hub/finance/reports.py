@@ -61,6 +61,8 @@ def decode_cursor(q: GlQuery, cursor: str) -> Position:
         position = Position(date.fromisoformat(day), str(key), int(line_no), int(balance))
     except (binascii.Error, ValueError, TypeError, orjson.JSONDecodeError) as exc:
         raise bad from exc
+    if not (0 < position.line_no < 2**31 and abs(position.balance_cents) < 2**63):  # what the columns hold
+        raise bad
     if fp != _fingerprint(q):
         raise Unprocessable("cursor: it belongs to another account, date range or filter; ask for the first page",
                             details={"field": "cursor"})

@@ -15,6 +15,8 @@ import httpx
 import orjson
 import pytest
 
+from hub.finance.report_queries import GlQuery, Position
+from hub.finance.reports import encode_cursor
 from shared.domain.accounts import dims
 from shared.domain.journal import LedgerEntry, credit, debit
 from shared.ids import new_ulid
@@ -187,6 +189,9 @@ def test_bad_parameters_are_a_422_naming_the_parameter(hub: HubProcess) -> None:
         ({"account": "2100", "cursor": first["next_cursor"]}, "cursor"),
         ({"account": "1400", "site": "s1", "cursor": first["next_cursor"]}, "cursor"),
     ]
+    # A cursor in the right shape but with numbers PostgreSQL cannot hold is refused, not a 500.
+    forged = encode_cursor(GlQuery("1400"), Position(date(2026, 11, 2), "goods_receipt:A2", 2**40, 2**62))
+    cases.append(({"account": "1400", "cursor": forged}, "cursor"))
     for params, field in cases:
         r = get(hub, fin, "ledger", **params)
         assert r.status_code == 422 and r.json()["message"].startswith(field), (params, r.text)
