@@ -10,6 +10,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QPushButton
 
+from desktop.report_client import ReportError
 from desktop.report_export import Column, Report
 from desktop.report_screen import FieldError, ReportScreen, parse_day
 from desktop.report_trial_balance import DIMENSIONS
@@ -47,7 +48,7 @@ class LedgerScreen(ReportScreen):
         self.previous_button.clicked.connect(lambda: self.turn(-1))
         self.next_button.clicked.connect(lambda: self.turn(1))
         self.cursors: list[str | None] = [None]  # cursors[i]: where page i starts
-        self.page = 0
+        self.page = self._shown = 0
         self.first: dict[str, Any] | None = None  # the first page's opening balance and totals
         self._query: dict[str, Any] = {}
         self._paging()
@@ -72,7 +73,7 @@ class LedgerScreen(ReportScreen):
         if dim:
             q[dim] = value
         if q != self._query:  # another query: back to its first page
-            self._query, self.cursors, self.page, self.first = q, [None], 0, None
+            self._query, self.cursors, self.page, self._shown, self.first = q, [None], 0, 0, None
         return {**q, "limit": self.page_size, "cursor": self.cursors[self.page]}
 
     def load(self, params: dict[str, Any]) -> Any:
@@ -83,6 +84,7 @@ class LedgerScreen(ReportScreen):
             self.first = {"opening": body["opening_balance"], **body["totals"]}
         if len(self.cursors) == self.page + 1 and body["next_cursor"]:
             self.cursors.append(body["next_cursor"])
+        self._shown = self.page
         self.show_report(self._report([_row(ln) for ln in body["lines"]], body["page_opening_balance"]))
         self._paging(more=bool(body["next_cursor"]))
 
@@ -108,9 +110,14 @@ class LedgerScreen(ReportScreen):
 
     def turn(self, step: int) -> None:
         target = self.page + step
-        if 0 <= target < len(self.cursors):
-            self.page = target
-            self.fetch()
+        if self.fetcher.busy or not 0 <= target < len(self.cursors):
+            return  # one page at a time: a second click before the answer would skip a page
+        self.page = target
+        self.fetch()
+
+    def failed(self, err: ReportError) -> None:
+        self.page = self._shown  # the page on screen is still the one shown
+        super().failed(err)
 
     def export_report(self) -> Callable[[], Report]:
         """The whole range, page by page in the worker (the table shows one page)."""

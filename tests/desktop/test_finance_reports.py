@@ -117,7 +117,8 @@ def test_trial_balance_after_signing_in_to_the_hub_with_csv_and_pdf(qtbot, hub: 
 
 
 def test_the_ledger_pages_through_the_hub_and_exports_the_whole_range(qtbot, hub: HubProcess, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    session = HubSession(Url(hub.url), "fran", TENANT)
+    url = Url(hub.url)
+    session = HubSession(url, "fran", TENANT)
     session.sign_in(PASSWORD)
     screen = screen_of(qtbot, LedgerScreen, session, tmp_path)
     assert isinstance(screen, LedgerScreen)
@@ -132,6 +133,14 @@ def test_the_ledger_pages_through_the_hub_and_exports_the_whole_range(qtbot, hub
     assert pages[0][0][3:] == ["Opening balance", "", "", "", "", "100.00"]
     assert [r[8] for r in pages[0][1:-1]] == ["150.00", "175.00"] and pages[0][-1][8] == "155.00"  # closing
     assert screen.next_button.isEnabled() and not screen.previous_button.isEnabled()
+    with socket.socket() as s:  # the hub goes away: Next says so and the screen stays on page 1
+        s.bind(("127.0.0.1", 0))
+        url.url = f"http://127.0.0.1:{s.getsockname()[1]}"
+    click(qtbot, screen.next_button)
+    click(qtbot, screen.next_button)  # a second click while the first is out is not a second page
+    settle(qtbot, screen)
+    assert "unreachable" in screen.status.text() and cells(screen) == pages[0] and screen.page == 0
+    url.url = hub.url
     click(qtbot, screen.next_button)
     settle(qtbot, screen)
     pages.append(cells(screen))
