@@ -24,8 +24,9 @@ class ReportError(Exception):
 
 class HubSession:
     def __init__(self, hub_url: Callable[[], str | None], username: str, tenant_id: str | None = None,
-                 timeout: float = 20.0) -> None:
+                 timeout: float = 20.0, local_address: str | None = None) -> None:
         self.hub_url, self.username, self.tenant_id, self.timeout = hub_url, username, tenant_id, timeout
+        self.local_address = local_address  # the address to connect from (a PC with several; tests' own bucket)
         self._token: tuple[str, float] | None = None  # (token, monotonic expiry)
 
     @property
@@ -73,7 +74,8 @@ class HubSession:
 
     def _send(self, method: str, path: str, **kw: Any) -> httpx.Response:
         try:
-            with httpx.Client(timeout=self.timeout) as http:
+            transport = httpx.HTTPTransport(local_address=self.local_address) if self.local_address else None
+            with httpx.Client(timeout=self.timeout, transport=transport) as http:
                 return http.request(method, self._url(path), **kw)
         except httpx.HTTPError as exc:
             raise ReportError("unreachable", f"the hub is unreachable ({type(exc).__name__}): HQ reports need a "

@@ -30,6 +30,7 @@ from tests.hub.test_identity_users import PASSWORD, add_user
 from tests.hub.test_ledger_store import post
 
 TENANT = "t-fin-desk"
+ADDRESS = "127.0.0.62"  # this module's own sign-in rate bucket at the hub, not the suite's 127.0.0.1
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +81,8 @@ def cells(screen: ReportScreen) -> list[list[str]]:
 
 
 def test_trial_balance_after_signing_in_to_the_hub_with_csv_and_pdf(qtbot, hub: HubProcess, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    screen = screen_of(qtbot, TrialBalanceScreen, HubSession(Url(hub.url), "fran", TENANT), tmp_path)
+    session = HubSession(Url(hub.url), "fran", TENANT, local_address=ADDRESS)
+    screen = screen_of(qtbot, TrialBalanceScreen, session, tmp_path)
     click(qtbot, screen.show_button)
     assert screen.signin_row.isVisible() and "Sign in" in screen.status.text()  # nothing asked yet
     sign_in(qtbot, screen, "wrong password")
@@ -118,7 +120,7 @@ def test_trial_balance_after_signing_in_to_the_hub_with_csv_and_pdf(qtbot, hub: 
 
 def test_the_ledger_pages_through_the_hub_and_exports_the_whole_range(qtbot, hub: HubProcess, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     url = Url(hub.url)
-    session = HubSession(url, "fran", TENANT)
+    session = HubSession(url, "fran", TENANT, local_address=ADDRESS)
     session.sign_in(PASSWORD)
     screen = screen_of(qtbot, LedgerScreen, session, tmp_path)
     assert isinstance(screen, LedgerScreen)
@@ -169,7 +171,7 @@ def test_the_ledger_pages_through_the_hub_and_exports_the_whole_range(qtbot, hub
 
 
 def test_a_stock_difference_is_red_and_a_site_only_grant_is_refused(qtbot, hub: HubProcess, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    session = HubSession(Url(hub.url), "fran", TENANT)
+    session = HubSession(Url(hub.url), "fran", TENANT, local_address=ADDRESS)
     session.sign_in(PASSWORD)
     screen = screen_of(qtbot, StockValuationScreen, session, tmp_path)
     screen.detail.setChecked(True)
@@ -185,7 +187,7 @@ def test_a_stock_difference_is_red_and_a_site_only_grant_is_refused(qtbot, hub: 
     assert screen.table.item(2, 6).foreground().color() != red
     assert screen.table.item(len(table) - 1, 6).foreground().color() == red  # the total differs too
     assert "differ by 50.00" in screen.status.text() and RED in screen.status.styleSheet()
-    site_only = HubSession(Url(hub.url), "sid", TENANT)
+    site_only = HubSession(Url(hub.url), "sid", TENANT, local_address=ADDRESS)
     site_only.sign_in(PASSWORD)
     refused = screen_of(qtbot, StockValuationScreen, site_only, tmp_path)
     click(qtbot, refused.show_button)
@@ -206,7 +208,7 @@ def test_an_unreachable_hub_is_said_on_the_screen_and_the_window_keeps_running(q
                                                                                 tmp_path: Path,
                                                                                 silent_port: int) -> None:
     url = Url(hub.url)
-    session = HubSession(url, "fran", TENANT, timeout=2.0)
+    session = HubSession(url, "fran", TENANT, timeout=2.0, local_address=ADDRESS)
     session.sign_in(PASSWORD)
     screen = screen_of(qtbot, TrialBalanceScreen, session, tmp_path)
     url.url = f"http://127.0.0.1:{silent_port}"

@@ -22,13 +22,14 @@ from shared.domain.journal import LedgerEntry, credit, debit
 from shared.ids import new_ulid
 from tests.fixtures.hubserver import HubProcess
 from tests.hub.test_identity import setup_tenant
-from tests.hub.test_identity_users import PASSWORD, add_user, signin
+from tests.hub.test_identity_users import PASSWORD, add_user, from_address, signin
 from tests.hub.test_ledger_store import post, with_conn
 from tests.hub.test_push import make_device
 
 TENANT = "t-fin-reports"
 PAGED = "t-fin-paged"
 STOCK = "t-fin-stock"
+ADDRESS = "127.0.0.61"
 
 
 def entries() -> list[LedgerEntry]:
@@ -80,7 +81,8 @@ def hub(hub_server: HubProcess) -> HubProcess:
 
 def token(hub: HubProcess, tenant: str, username: str, grants: list[tuple[str, str | None]]) -> str:
     add_user(hub.dsn, tenant, username, grants)
-    r = signin(hub.url, username, PASSWORD)
+    with from_address(ADDRESS) as client:  # this module's own sign-in rate bucket, not the suite's 127.0.0.1
+        r = signin(hub.url, username, PASSWORD, client)
     assert r.status_code == 200, r.text
     return str(r.json()["access_token"])
 
