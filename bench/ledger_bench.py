@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from bench.env import BenchEnv
+from bench.gl_page_bench import gl_rows
 from bench.report import Row
 from hub.db import connect
 from hub.finance.store import post_entries, trial_balance
@@ -90,6 +91,7 @@ async def _run(dsn: str, n_lines: int) -> list[Row]:
         plain = await _timed(lambda: conn.fetch(PLAIN))
         by_site = await _timed(lambda: trial_balance(conn, TENANT, None, Dimension.SITE))
         as_of = await _timed(lambda: trial_balance(conn, TENANT, date(2026, 6, 30)))
+        gl = await gl_rows(conn, TENANT, posted)  # the GL by account over the same lines
     finally:
         await conn.close()
     note = (f"{posted:,} lines in {k:,} entries, posted with post_entries in batches of {ENTRIES_PER_BATCH:,} "
@@ -102,4 +104,5 @@ async def _run(dsn: str, n_lines: int) -> list[Row]:
             "≤ 1,000 ms", by_site <= 1000),
         Row(f"ledger: trial balance as of mid-year, {posted:,} lines", as_of, "ms", "plain SUM … GROUP BY account",
             plain, "≤ 1,000 ms", as_of <= 1000),
+        *gl,
     ]

@@ -71,6 +71,7 @@ def build(store_path: Path, key: KeyProvider, *, identity: DeviceIdentity | None
         desktop.notice.revoked.connect(desktop.sink.on_revoked, queued)
     elif token is not None:
         token_provider = _constant(token)
+    window.hub_url = hub_url or window.hub_url  # the HQ reports ask this hub, as the person signed in
     if not hub_url or token_provider is None:
         return desktop
     client = SyncClient(lambda: LocalStore.open(store_path, key), hub_url, token_provider)

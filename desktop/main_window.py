@@ -18,9 +18,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.chart_screen import account_names, chart_screens
 from desktop.conflicts_view import ConflictsInbox
+from desktop.enrollment import HUB_URL_KEY
 from desktop.equipment_checks import fleet_number_check
 from desktop.filter_bar import FilterBar
+from desktop.finance_reports import finance_report_screens
 from desktop.finance_screens import finance_screens
 from desktop.hours_views import GatewayHoursView, RentalHoursView, hour_meter_check
 from desktop.inbox_view import InboxScreen
@@ -116,7 +119,8 @@ class MainWindow(QMainWindow):
         self.gateway = GatewayHoursView(store)
         self.rejected = RejectedChanges(store)
         self.ops: dict[str, OpsScreen] = {}
-        for title, screen_class in [*OPS_SCREENS, *people_screens(roles), *finance_screens(roles)]:
+        for title, screen_class in [*OPS_SCREENS, *people_screens(roles), *chart_screens(roles),
+                                    *finance_screens(roles)]:
             screen = screen_class(store, actor, roles)
             screen.changed.connect(self._after_ops_write)
             self.ops[title] = screen
@@ -127,6 +131,14 @@ class MainWindow(QMainWindow):
                               ("Refused by the hub", self.rejected)):
             self.nav.addItem(title)
             self.pages.addWidget(widget)
+        # Set by desktop.app.build; an enrolled PC keeps it in the store (read here: the reports' threads must not).
+        self.hub_url: str | None = store.get_meta(HUB_URL_KEY)
+        self.reports = dict(finance_report_screens(roles, lambda: self.hub_url, actor,
+                                                   store.identity.tenant_id if store.identity else None,
+                                                   names=lambda: account_names(store)))
+        for title, report in self.reports.items():  # HQ reports, read from the hub (finance.* readers only)
+            self.nav.addItem(title)
+            self.pages.addWidget(report)
         self.nav.currentRowChanged.connect(self.pages.setCurrentIndex)
         self.nav.currentRowChanged.connect(lambda _row: self._refresh_current())
         self.nav.setCurrentRow(0)

@@ -9,8 +9,8 @@ from hub.audit import router as audit_router
 from hub.finance.ageing_api import router as ageing_router
 from hub.finance.api import router as finance_router
 from hub.finance.depreciation_run import router as depreciation_router
-from hub.finance.ledger_api import router as finance_ledger_router
 from hub.finance.periods_api import router as finance_periods_router
+from hub.finance.reports import router as finance_reports_router
 from hub.identity import router as identity_router
 from hub.ops.device_status import router as device_status_router
 from hub.ops.health import router as ops_router
@@ -24,8 +24,8 @@ from hub.telemetry.api import router as telemetry_router
 
 def routers() -> list[APIRouter]:
     return [push_router, pull_router, conflicts_router, audit_router, ops_router, identity_router, telemetry_router,
-            device_status_router, metrics_router, finance_router, finance_periods_router,
-            finance_ledger_router, ageing_router, depreciation_router, people_router]
+            device_status_router, metrics_router, finance_router, finance_reports_router, finance_periods_router,
+            ageing_router, depreciation_router, people_router]
 
 
 # Most of a fleet's requests (hub.ops.fast_routes serves them without FastAPI's per-request machinery).

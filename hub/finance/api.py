@@ -13,30 +13,14 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
 from hub.auth.principal import Principal, require_principal
-from hub.errors import Forbidden
+from hub.finance.access import require_finance_reader, tenant_wide_roles
 from hub.finance.store import trial_balance
-from hub.identity.users import grants_of
 from shared.domain.accounts import Dimension
 from shared.domain.trial_balance import DimensionKey, Totals
-from shared.permissions import allows
 
 router = APIRouter(tags=["finance"])
+_tenant_wide_roles = tenant_wide_roles  # its old name here: hub/finance/periods_api.py imports it
 ENTITY = "finance.trial_balance"
-
-
-async def _tenant_wide_roles(pool: asyncpg.Pool, principal: Principal) -> frozenset[str]:
-    """The roles that reach every site: a trial balance spans them all, so a grant at one site is not enough.
-    For a listed person, their grants now (a role revoked since sign-in no longer counts)."""
-    if principal.user_id is None:
-        return principal.roles if principal.site_ids is None else frozenset()
-    disabled = await pool.fetchval("SELECT disabled FROM auth.users WHERE tenant_id = $1 AND username = $2",
-                                   principal.tenant_id, principal.user_id)
-    if disabled is None:  # a token for a service the hub does not list keeps its own roles
-        return principal.roles if principal.site_ids is None else frozenset()
-    if disabled:
-        return frozenset()
-    grants = (await grants_of(pool, principal.tenant_id, [principal.user_id])).get(principal.user_id)
-    return frozenset(role for role, site in (grants.pairs if grants else ()) if site is None)
 
 
 def _row_order(item: tuple[DimensionKey, Totals]) -> tuple[str, bool, str]:
@@ -58,11 +42,7 @@ async def get_trial_balance(
     principal: Principal = Depends(require_principal),
 ) -> Response:
     pool: asyncpg.Pool = request.app.state.pool
-    if not allows(await _tenant_wide_roles(pool, principal), "read", ENTITY):
-        held = ", ".join(sorted(principal.roles)) or "no role"
-        raise Forbidden(f"{principal.user_id or 'device ' + str(principal.device_id)} ({held}) may not read the "
-                        "trial balance: it needs a role that reads finance.* at every site (finance, site manager, "
-                        "administrator)", code="forbidden_role")
+    await require_finance_reader(pool, principal, ENTITY, "trial balance")
     dimension = Dimension(by) if by is not None else None
     tb = await trial_balance(pool, principal.tenant_id, as_of, dimension)
     body = {

@@ -19,10 +19,12 @@ from typing import Any
 
 import orjson
 
+from desktop.chart_screen import account_record
 from shared.conflicts import apply_op
 from shared.domain.rosters import assignment_payloads, parse_blocks, rotation_calendar
 from shared.domain.seed import SiteSpec, generate
 from shared.domain.shifts import ShiftPattern
+from shared.domain.stock_postings import default_accounts
 from shared.envelopes import Op, Outcome, OutcomeStatus
 from shared.store import DeviceIdentity, KeyProvider, LocalStore
 
@@ -100,7 +102,7 @@ def people_extras(records: dict[tuple[str, str], tuple[dict[str, Any] | None, in
 def office_extras(records: dict[tuple[str, str], tuple[dict[str, Any] | None, int]], today: date) -> None:
     """What the seed leaves out but a site office has, so no screen is empty: rental machines (every tenth,
     with a customer and rate), a PO waiting for the supervisor, a transfer still on the road, and conflicts
-    waiting for a person."""
+    waiting for a person; and the tenant's chart of accounts."""
     units = sorted(k for k in records if k[0] == "equipment.unit")
     for n, key in enumerate(units[::10]):
         state, version = records[key]
@@ -119,6 +121,8 @@ def office_extras(records: dict[tuple[str, str], tuple[dict[str, Any] | None, in
         "occurred_at": f"{today.isoformat()}T06:30:00+00:00", "by": "storeman", "transfer_id": "tr-on-the-road",
         "to_store_id": "store-workshop", "unit_cost": 120.0}, 1)
     people_extras(records, today, [u[1] for u in units[:40]])
+    for acc in default_accounts():  # the tenant keeps its chart of accounts (the standard one)
+        records[("finance.account", acc.code)] = (account_record(acc), 1)
     for n in range(30):
         unit = units[n][1]
         records[("sync.conflict", f"conflict-{n:02d}")] = ({

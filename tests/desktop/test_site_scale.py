@@ -22,6 +22,7 @@ from desktop.app import build
 from desktop.binding_check import drops_none_references
 from desktop.hours_views import last_meter_reading
 from desktop.pm_plans_view import plan_readings
+from desktop.report_screen import ReportScreen
 from shared.domain import pm
 from shared.domain.ops_views import meter_readings
 from shared.store import LocalStore, PassphraseKeyProvider
@@ -71,7 +72,8 @@ def test_every_screen_of_a_200_machine_two_year_site_opens_three_times_and_shows
             qtbot.wait(1)
             slowest[title] = max(slowest.get(title, 0.0), time.perf_counter() - started)
             assert window.isVisible(), title
-            assert rows_shown(page) > 0, f"{title} shows no rows"
+            # The HQ reports read from the hub, which this test has none of (tests/desktop/test_finance_reports.py).
+            assert isinstance(page, ReportScreen) or rows_shown(page) > 0, f"{title} shows no rows"
     print("slowest open per screen (s):", {t: round(s, 2) for t, s in slowest.items()})
     assert window.kpis.model.rowCount() == 200  # a row per machine over the last 30 days
     assert window.rental.model.rowCount() == 20

@@ -179,8 +179,9 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/finance/ar-ageing"): frozenset({"administrator", "site_manager", "finance"}),
     # write on finance.* (tenant-wide grants): a site manager reads finance but does not post
     ("POST", "/v1/finance/depreciation/{period}"): frozenset({"administrator", "finance"}),
-    ("GET", "/v1/finance/periods"): frozenset({"administrator", "site_manager", "finance"}),
     ("GET", "/v1/finance/ledger"): frozenset({"administrator", "site_manager", "finance"}),
+    ("GET", "/v1/finance/stock-valuation"): frozenset({"administrator", "site_manager", "finance"}),
+    ("GET", "/v1/finance/periods"): frozenset({"administrator", "site_manager", "finance"}),
     # write on finance.* tenant-wide: a site manager reads finance, only finance and administrators close periods
     ("POST", "/v1/finance/periods/{period}/close"): frozenset({"administrator", "finance"}),
     ("POST", "/v1/finance/periods/{period}/reopen"): frozenset({"administrator", "finance"}),
@@ -246,6 +247,8 @@ def call(w: World, route: tuple[str, str], token: str | None) -> httpx.Response:
                                       "end": "2026-01-02T00:00:00+00:00"},
             "/v1/finance/trial-balance": {"as_of": "2026-11-30", "by": "site"},
             "/v1/hr/reconciliation": {"from": "2026-04-01", "to": "2026-04-07"},
+            "/v1/finance/ledger": {"account": "1400", "from": "2026-11-01", "site": "s1"},
+            "/v1/finance/stock-valuation": {"as_of": "2026-11-30", "detail": "true"},
         }.get(path)
         return c.request(method, path, json=body, params=params)
 
