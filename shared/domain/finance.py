@@ -48,8 +48,9 @@ def money(value: Decimal | int | float | str) -> Decimal:
 
 @dataclass(frozen=True)
 class LedgerAccounts:
-    """The accounts the posting rules use (shared.domain.postings and the helpers below); a tenant maps them onto
-    its own chart."""
+    """Every account a posting rule posts to (postings, stock_postings, payables, receivables, assets), and the
+    equity account the opening balances use. The hub requires a tenant's chart to keep all but equity as posting
+    accounts (hub/finance/chart.py `posting_accounts`): a rule posting to an account not named here is a bug."""
 
     bank: str = "1100"
     receivable: str = "1200"
@@ -63,6 +64,9 @@ class LedgerAccounts:
     price_variance: str = "5400"
     consumption: str = "6100"  # parts issued to work orders and cost centres
     depreciation: str = "6500"
+    disposal: str = "4900"  # gain (credit) or loss (debit) on disposal of plant (assets.disposal_entries)
+    transit: str = "1450"  # stock shipped between stores, not yet received (stock_postings)
+    stock_adjustment: str = "5500"  # counts and losses at moving average (stock_postings)
 
 
 DEFAULT_ACCOUNTS = LedgerAccounts()
