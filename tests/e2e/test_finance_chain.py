@@ -361,35 +361,42 @@ def test_two_offline_offices_run_the_whole_finance_chain_and_the_hub_ledger_equa
     assert got["2100"][1] - got["2100"][0] == ap_total == Decimal("45.00")
     assert got["1200"][0] - got["1200"][1] == ar_total == Decimal("1812.50")
 
-    # Every push again, raw, as the offices sent them: all duplicates, no balance moves.
+    # November's depreciation run again: nothing more. Finance closes October and November; the run is then
+    # refused for the closed month. Every push again, raw, as the offices sent them: all duplicates, even those
+    # whose entries lie in the closed months; no balance moves.
+    again = fin.post("/v1/finance/depreciation/2026-11")
+    assert again.status_code == 200 and again.json()["posted"] == [], again.text
+    for month in ("2026-10", "2026-11"):
+        assert fin.post(f"/v1/finance/periods/{month}/close").status_code == 200
     for o in (mine, head):
         for body in o.bodies:
             r = httpx.post(f"{live_hub.url}/v1/sync/push", content=body, timeout=60,
                            headers={"Authorization": f"Bearer {o.token}", "Content-Type": "application/json"})
             assert r.status_code == 200, r.text
             assert {x["status"] for x in r.json()["outcomes"]} == {"duplicate"}, r.json()["outcomes"]
+    closed = fin.post("/v1/finance/depreciation/2026-11")
+    assert closed.status_code == 422 and "period 2026-11 is closed" in closed.json()["message"], closed.text
     assert hub_balances(fin) == got
 
     # Bad input posts nothing and says why.
     entries_before = db_fetch(live_hub.dsn, "SELECT count(*) AS n FROM finance.journal_entries WHERE tenant_id = $1",
                               tenant)[0]["n"]
-    accrual = {"posted_on": "2026-11-30", "description": "November power accrual", "lines": [
+    accrual = {"posted_on": "2026-12-31", "description": "December power accrual", "lines": [
         {"account": "6100", "debit": "400.00", "credit": "0", "dimensions": {"site": "s1", "cost_centre": "CC-A"}},
         {"account": "2150", "debit": "0", "credit": "400.00", "dimensions": {"site": "s1"}}]}
     unbalanced = {**accrual, "lines": [accrual["lines"][0], {**accrual["lines"][1], "credit": "40.00"}]}
     with pytest.raises(ValidationError, match="not balanced"):  # the desk refuses it before it is queued
         mine.write(draft("finance.journal_entry", "J-BAD", unbalanced))
     assert mine.store.outbox_depth() == 0
-    assert fin.post("/v1/finance/periods/2026-10/close").status_code == 200
     mine.write(draft("finance.journal_entry", "J-9999", {**accrual, "lines": [
         {**accrual["lines"][0], "account": "9999"}, accrual["lines"][1]]}))
-    mine.write(draft("finance.journal_entry", "J-OCT", {**accrual, "posted_on": "2026-10-31"}))
+    mine.write(draft("finance.journal_entry", "J-NOV", {**accrual, "posted_on": "2026-11-30"}))
     mine.client.sync_once()
     refused = {r["entity_id"]: r["message"] for r in mine.store.rejections()}
-    assert set(refused) == {"J-9999", "J-OCT"}, refused
+    assert set(refused) == {"J-9999", "J-NOV"}, refused
     assert "account '9999' is not in the chart of accounts" in refused["J-9999"], refused
     assert {r["code"] for r in mine.store.rejections()} == {"posting_refused"}
-    assert "period 2026-10 is closed" in refused["J-OCT"], refused
+    assert "period 2026-11 is closed" in refused["J-NOV"], refused
     # A device that skips the desk's check: the hub refuses the unbalanced journal itself.
     raw_token = provision_device(live_hub.dsn, tenant, "s1", "raw-device")
     raw = {"id": new_ulid(), "device_id": "raw-device", "device_seq": 1, "tenant_id": tenant, "site_id": "s1",
