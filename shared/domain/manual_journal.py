@@ -34,7 +34,8 @@ def manual_entry(record_id: str, payload: Mapping[str, Any]) -> LedgerEntry:
 
 
 def _check(payload: Mapping[str, Any]) -> None:
-    manual_entry("new", payload)
+    # The record's id is not known here: the message names the journal by the reference the person typed.
+    manual_entry(str(payload.get("reference") or "(no reference)"), payload)
 
 
 JOURNAL_ENTRY = register(
