@@ -14,7 +14,7 @@ from shared.domain.accounts import Account, ChartOfAccounts, Dimension, Dimensio
 from shared.domain.finance import DEFAULT_ACCOUNTS
 from shared.domain.finance_entities import ACCOUNT_ENTITY, DIMENSION_VALUE_ENTITY, chart_from_records
 from shared.domain.finance_errors import ChartError
-from shared.domain.stock_postings import ADJUSTMENT, TRANSIT, default_accounts
+from shared.domain.stock_postings import default_accounts
 
 
 @dataclass(frozen=True)
@@ -51,8 +51,10 @@ async def load_chart(conn: asyncpg.Connection | asyncpg.Pool, tenant: str, pendi
 
 
 def posting_accounts() -> list[str]:
-    """The accounts the hub's posting rules post to: a tenant's chart must keep them as posting accounts."""
-    return sorted({*vars(DEFAULT_ACCOUNTS).values(), TRANSIT, ADJUSTMENT} - {DEFAULT_ACCOUNTS.equity})
+    """The accounts the hub's posting rules post to: a tenant's chart must keep them as posting accounts. Derived
+    from `LedgerAccounts`, which names every account a rule uses (tests/hub/test_finance_chart_accounts.py runs
+    every rule and checks so), less equity, which only opening balances use."""
+    return sorted(set(vars(DEFAULT_ACCOUNTS).values()) - {DEFAULT_ACCOUNTS.equity})
 
 
 def check_posting_accounts(chart: ChartOfAccounts) -> None:

@@ -39,7 +39,8 @@ if TYPE_CHECKING:
     from hub.sync.context import ApplyContext
 
 # The modules that register posters (imported once, on the first push). Each helper adds its own here.
-POSTER_MODULES: tuple[str, ...] = ("hub.finance.stock_posting", "hub.finance.chart_posting", "hub.finance.ap_ar")
+POSTER_MODULES: tuple[str, ...] = ("hub.finance.stock_posting", "hub.finance.chart_posting", "hub.finance.ap_ar",
+                                   "hub.finance.journal_posting")
 
 
 @dataclass(frozen=True)

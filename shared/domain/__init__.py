@@ -10,6 +10,7 @@ from shared.domain import (  # noqa: F401  (each module registers its entities o
     finance_entities,
     inventory,
     maintenance,
+    manual_journal,
     notifications,
     payables,
     people,

@@ -28,7 +28,7 @@ from shared.domain.matching import MatchResult
 from shared.domain.periods import Period
 
 ACCOUNTS = DEFAULT_ACCOUNTS
-DISPOSAL = "4900"  # gain (credit) or loss (debit) on disposal of plant: shared/domain/assets.py
+DISPOSAL = ACCOUNTS.disposal  # gain (credit) or loss (debit) on disposal of plant: shared/domain/assets.py
 
 _SITE = frozenset({Dimension.SITE})
 

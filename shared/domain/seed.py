@@ -21,7 +21,7 @@ from typing import Any
 from shared.domain import inventory as inv
 from shared.domain import pm
 from shared.domain.approvals import Chain, Level, route
-from shared.domain.finance import invoice_entry, money, receipt_entry
+from shared.domain.finance import money
 from shared.domain.procurement import RequisitionLine, StockItem, purchase_orders_from_requisition, reorder_lines
 from shared.domain.seed_catalogue import (
     CLASS_MIX,
@@ -297,10 +297,7 @@ class _Site:
                 "po_id": ref["po_id"], "line_id": ln.line_id, "item_id": ln.item_id, "store_id": ln.store_id,
                 "quantity": float(qty), "unit_price": float(ln.unit_price), "received_at": at.isoformat(),
                 "received_by": "storeman", "movement_id": mv.entity_id}, "storeman")
-            entry = receipt_entry(f"GR:{gr_id}", qty, ln.unit_price)
-            yield self.draft("finance.journal_entry", self.id(at), entry.as_payload() | {
-                "posted_on": today.isoformat(), "source_entity": "procurement.goods_receipt", "source_id": gr_id},
-                "system")
+            # No journal record: the hub posts the ledger from the receipt movement and the invoice (D75).
             self.invoices.setdefault(today + timedelta(days=self.rng.randint(2, 20)), []).append(
                 (vendor, ref["po_id"], {"line": ln}, qty))
 
@@ -313,10 +310,6 @@ class _Site:
                 "vendor_id": vendor, "invoice_no": f"INV{self.rng.getrandbits(24):07d}", "po_id": po_id,
                 "invoice_date": today.isoformat(), "currency": "AUD", "status": "posted",
                 "lines": [{"po_line_id": ln.line_id, "quantity": float(qty), "unit_price": float(price)}]}, "ap_clerk")
-            entry = invoice_entry(f"INV:{inv_id}", qty, ln.unit_price, price)
-            yield self.draft("finance.journal_entry", self.id(), entry.as_payload() | {
-                "posted_on": today.isoformat(), "source_entity": "finance.vendor_invoice", "source_id": inv_id},
-                "system")
 
 
 def _req_line(ln: RequisitionLine) -> dict[str, Any]:

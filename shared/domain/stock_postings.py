@@ -29,8 +29,8 @@ from shared.domain.inventory import MovementKind
 from shared.domain.journal import LedgerEntry, LedgerLine, credit, debit, line
 
 INVENTORY = postings.ACCOUNTS.inventory
-TRANSIT = "1450"
-ADJUSTMENT = "5500"
+TRANSIT = postings.ACCOUNTS.transit
+ADJUSTMENT = postings.ACCOUNTS.stock_adjustment
 # An issue's cost centre when the row names none (D36): a work-order issue is maintenance's, others unallocated.
 WORK_ORDER_COST_CENTRE = "maintenance"
 UNALLOCATED_COST_CENTRE = "unallocated"

@@ -9,7 +9,6 @@ from decimal import Decimal
 import pytest
 
 from shared.domain.approvals import Decision, Level, Verdict, evaluate
-from shared.domain.finance import balances, entry_from_payload
 from shared.domain.inventory import Movement, in_transit, on_hand, value_ledger
 from shared.domain.maintenance import Transition, WorkOrderState, WorkOrderStatus, replay
 from shared.domain.seed import SeedDraft, SiteSpec, generate
@@ -59,12 +58,16 @@ def test_the_stock_balances_agree_with_the_ledger_and_never_go_negative(drafts: 
     assert sum(in_transit(movements).values(), Decimal(0)) <= 2  # at most the last day's transfer
 
 
-def test_the_general_ledger_balances_and_grir_holds_received_not_invoiced(drafts: list[SeedDraft]) -> None:
-    entries = [entry_from_payload(d.payload) for d in of(drafts, "finance.journal_entry")]
-    assert entries
-    totals = balances(entries)
-    assert sum(totals.values(), Decimal(0)) == 0
-    assert totals["2150"] <= 0  # GR/IR: receipts not yet invoiced sit as a credit
+def test_the_seed_writes_no_journal_records_the_hub_posts_the_ledger_from_its_operations(
+        drafts: list[SeedDraft]) -> None:
+    """D75: a seeded journal would post twice what the hub posts from the receipt movements and invoices."""
+    assert not of(drafts, "finance.journal_entry")
+    movements = {d.entity_id: d.payload for d in of(drafts, "inventory.movement")}
+    grs = of(drafts, "procurement.goods_receipt")
+    assert grs and all(movements[d.payload["movement_id"]]["po_id"] == d.payload["po_id"] for d in grs)
+    received = {(d.payload["po_id"], d.payload["line_id"]) for d in of(drafts, "procurement.goods_receipt")}
+    assert {(d.payload["po_id"], ln["po_line_id"]) for d in of(drafts, "finance.vendor_invoice")
+            for ln in d.payload["lines"]} <= received  # every invoice line bills goods that arrived
 
 
 def test_every_work_order_lifecycle_replays_without_rejection(drafts: list[SeedDraft]) -> None:
