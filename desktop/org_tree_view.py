@@ -40,7 +40,8 @@ class OrgTreeModel(QStandardItemModel):
         def number(eid: str) -> str:
             return str(people[eid].get("number") or eid)
 
-        self.tree = build(people, today, sort_key=number)
+        names = {eid: f"{number(eid)} {p.get('name') or ''}".strip() for eid, p in people.items()}
+        self.tree = build(people, today, sort_key=number, names=names)
         self.clear()
         self.setHorizontalHeaderLabels(HEADERS)
         root = self.invisibleRootItem()

@@ -16,6 +16,10 @@ FIELD = "equipment_classes"
 NOT_WORKING = {"on_leave": "is on leave", "suspended": "is suspended", "terminated": "has left"}
 
 
+def _a(word: str) -> str:
+    return ("an " if word[:1].lower() in "aeiou" else "a ") + word
+
+
 def classes_of(employee: Mapping[str, Any]) -> list[str]:
     raw = employee.get(FIELD)
     return [str(c) for c in raw] if isinstance(raw, list) else []
@@ -39,15 +43,15 @@ def problem(operator: str | None, employee: Mapping[str, Any] | None, equipment_
     if not operator or not operator.strip() or equipment_class is None:
         return None
     if employee is None:
-        return f"{operator} has no employee record: nobody can confirm they may run a {equipment_class}"
+        return f"{operator} has no employee record: nobody can confirm they may run {_a(equipment_class)}"
     who = str(employee.get("name") or operator)
     status = str(employee.get("status") or "")
     if status in NOT_WORKING:
-        return f"{who} {NOT_WORKING[status]}: not authorised to run a {equipment_class}"
+        return f"{who} {NOT_WORKING[status]}: not authorised to run {_a(equipment_class)}"
     held = classes_of(employee)
     if equipment_class not in held:
         listed = ", ".join(held) if held else "nothing"
-        return (f"{who} is not authorised to run a {equipment_class} (their record lists {listed}); "
+        return (f"{who} is not authorised to run {_a(equipment_class)} (their record lists {listed}); "
                 "the log would be flagged for the supervisor")
     return None
 

@@ -103,10 +103,11 @@ def walk(nodes: Iterable[Node]) -> Iterator[tuple[Node, int]]:
 
 
 def build(employees: Mapping[str, Mapping[str, Any]], today: date,
-          sort_key: Any = None) -> OrgTree:
+          sort_key: Any = None, names: Mapping[str, str] | None = None) -> OrgTree:
     """The tree of the people still employed on `today`. Children are ordered by `sort_key(employee_id)`
-    (default: the id), so the same register always gives the same tree."""
+    (default: the id), so the same register always gives the same tree; reasons name people by `names`."""
     key = sort_key or (lambda eid: eid)
+    label = names or {}
     present = {eid: e for eid, e in employees.items() if not has_left(e, today)}
     managers = managers_of(present)
     in_loop: set[str] = set()
@@ -119,13 +120,14 @@ def build(employees: Mapping[str, Mapping[str, Any]], today: date,
     for eid in sorted(present, key=key):
         boss = managers[eid]
         if eid in in_loop:
-            orphans.append((eid, "in a reporting loop: " + " → ".join(cycle_path(eid, boss, managers) or [])))
+            loop = cycle_path(eid, boss, managers) or []
+            orphans.append((eid, "in a reporting loop: " + " → ".join(label.get(p, p) for p in loop)))
         elif boss is None:
             roots.append(eid)
         elif boss in present:
             children.setdefault(boss, []).append(eid)
         elif boss in employees:
-            orphans.append((eid, f"manager {boss} has left"))
+            orphans.append((eid, f"manager {label.get(boss, boss)} has left"))
         else:
             orphans.append((eid, f"manager {boss} is not in the register"))
 

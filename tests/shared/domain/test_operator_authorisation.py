@@ -14,7 +14,7 @@ def test_an_operator_listing_the_class_may_run_it() -> None:
 
 def test_an_operator_not_listing_the_class_is_warned_with_what_they_may_run() -> None:
     said = problem("E100", ANA, "excavator")
-    assert said is not None and "Ana Rojas is not authorised to run a excavator" in said
+    assert said is not None and "Ana Rojas is not authorised to run an excavator" in said
     assert "truck, loader" in said
     nothing = problem("E101", {"name": "Ben", "status": "active"}, "truck")
     assert nothing is not None and "lists nothing" in nothing
