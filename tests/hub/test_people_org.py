@@ -104,3 +104,38 @@ def test_the_two_halves_racing_book_exactly_one(live_hub: HubProcess) -> None:
     assert len(booked) == 1  # never both halves
     [c] = _conflicts(live_hub, tenant).values()
     assert c["entity_id"] != booked[0]
+
+
+def test_a_field_cleared_on_the_employee_form_is_stored_as_cleared_and_a_required_one_refused(
+        live_hub: HubProcess) -> None:
+    """What the form sends when a field is emptied (D83): null for an optional field; null for a required one is
+    refused with the field named, nothing applied."""
+    tenant = _tenant("clear")
+    dev = make_device(live_hub, tenant, "s1", "office")
+    _register(dev, "B")
+    [made] = dev.push_ok([dev.mutation("hr.employee", "A", "create",
+                                       _person("A", position="Driller", reports_to="B",
+                                               equipment_classes=["drill", "truck"]))])
+    assert made["status"] == "applied", made
+    [cleared] = dev.push_ok([dev.mutation("hr.employee", "A", "update",
+                                          {"position": None, "reports_to": None, "equipment_classes": []},
+                                          base_version=1)])
+    assert cleared["status"] == "applied", cleared
+    a = records(live_hub, tenant, "hr.employee")["A"]
+    assert a.get("position") is None and a.get("reports_to") is None and a["equipment_classes"] == []
+    [refused] = dev.push_ok([dev.mutation("hr.employee", "A", "update", {"name": None}, base_version=2)])
+    assert refused["status"] == "rejected" and "name" in refused["message"], refused
+    assert records(live_hub, tenant, "hr.employee")["A"]["name"] == "Person A"
+
+
+def test_a_usage_log_saved_against_the_operator_warning_reaches_the_hub_with_its_flag(live_hub: HubProcess) -> None:
+    tenant = _tenant("flag")
+    dev = make_device(live_hub, tenant, "s1", "office")
+    [unit] = dev.push_ok([dev.mutation("equipment.unit", "EX01", "create",
+                                       {"fleet_no": "EX01", "equipment_class": "excavator"})])
+    assert unit["status"] == "applied", unit
+    [log] = dev.push_ok([dev.mutation("equipment.usage_log", "L1", "create", {
+        "equipment_id": "EX01", "shift_date": "2026-04-04", "shift": "day", "operator": "E3", "operating_hours": 9,
+        "source": "manual", "flags": ["unauthorised_operator"]})])
+    assert log["status"] == "applied", log
+    assert records(live_hub, tenant, "equipment.usage_log")["L1"]["flags"] == ["unauthorised_operator"]
