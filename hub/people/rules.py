@@ -161,18 +161,20 @@ async def _attendance(ctx: ApplyContext, m: Mutation, row: dict[str, Any]) -> No
 
 
 async def _reports_to(ctx: ApplyContext, m: Mutation, cur: RecordState, after: dict[str, Any]) -> None:
-    """A changed reports_to must not close a loop, judged on everyone's line as committed plus this push's (D82).
-    Only the manager ids are read: 5,000 short rows, one query, and only when reports_to changes."""
+    """A changed reports_to must not close a loop (D82): walk up from the new manager, one keyed read a level (a
+    company is a few levels deep; an import of thousands of people must not read the register once per person),
+    as committed plus this push's own writes, until the top, a missing manager, a loop above, or the person."""
     before = cur.data if cur.exists and cur.data is not None else {}
     new = after.get("reports_to")
     if not new or before.get("reports_to") == new:
         return
-    found = await ctx.conn.fetch("SELECT entity_id, data->>'reports_to' AS boss FROM sync.records WHERE tenant_id = $1 "
-                                 "AND entity = 'hr.employee' AND NOT deleted", ctx.principal.tenant_id)
-    managers: dict[str, str | None] = {r["entity_id"]: r["boss"] for r in found}
-    for w in ctx.writes:
-        if w.key[0] == EMPLOYEE:
-            managers[w.key[1]] = None if w.deleted else (w.data or {}).get("reports_to")
+    managers: dict[str, str | None] = {}
+    current: str | None = str(new)
+    while current is not None and current not in managers and current != m.entity_id:
+        row = await reads.one(ctx, EMPLOYEE, current)
+        boss = None if row is None else row.get("reports_to")
+        managers[current] = None if not boss else str(boss)
+        current = managers[current]
     check_reports_to(m.entity_id, str(new), managers)
 
 
