@@ -207,3 +207,5 @@ class PeopleScreen(OpsScreen):
 
     def refresh(self) -> None:
         self.model.reload()
+        if self.form is not None:  # units added since (a sync, the Equipment screen): their classes, ticks kept
+            self.form.show_classes(self.form.ticked())

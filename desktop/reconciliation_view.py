@@ -175,6 +175,7 @@ class ReconciliationScreen(OpsScreen):
         except (ValueError, InvalidOperation):
             self.summary.setText("Type a date as YYYY-MM-DD and the threshold in hours.")
             self.model.set_rows([])
+            self.unauthorised.set_rows([])
             return
         names = employee_names(self.store)
         rows, self.lines = [], {}

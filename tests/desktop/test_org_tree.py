@@ -198,3 +198,23 @@ def test_changing_the_operator_after_a_warning_warns_again_rather_than_saving(qt
     click(qtbot, form.save_button)
     assert "Zed has no employee record" in form.errors["operator"].text() and desk.store.outbox_depth() == 0
     desk.close()
+
+
+def test_a_new_employee_is_created_with_their_manager_by_number_and_the_classes_ticked(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    desk = _desk(qtbot, tmp_path)
+    desk.window.show_module("People")
+    form = desk.window.ops["People"].form
+    type_into(qtbot, form, {"number": "E8", "name": "Dee Ng", "hire_date": "2026-06-01", "status": "active",
+                            "reports_to": "E2"})
+    form.tick("truck")
+    form.tick("excavator")
+    click(qtbot, form.save_button)
+    [m] = desk.store.outbox_batch(10)
+    assert m.op == "create" and m.payload["reports_to"] == "emp-sup"
+    assert m.payload["equipment_classes"] == ["truck", "excavator"]
+    assert [form.classes.item(i).checkState() for i in range(form.classes.count())] == [Qt.CheckState.Unchecked] * 2
+    desk.window.show_module("Organisation")
+    tree = desk.window.ops["Organisation"]
+    tree.refresh()
+    assert tree.find("E8").parent().text() == "E2 Sam Price"
+    desk.close()
