@@ -39,6 +39,7 @@ from desktop.stock_view import StockScreen
 from desktop.table_model import RecordTableModel
 from desktop.table_query import ensure_indexes
 from desktop.transfers_view import TransfersScreen
+from desktop.usage_log_form import UsageLogForm
 from desktop.work_orders_view import WorkOrdersScreen
 from shared.store import LocalStore
 from shared.sync import SyncState
@@ -105,7 +106,8 @@ class MainWindow(QMainWindow):
             if form_fields:
                 check = {"equipment.usage_log": hour_meter_check(store),
                          "equipment.unit": fleet_number_check(store)}.get(entity)
-                form = RecordForm(store, entity, form_fields, actor, extra_check=check)
+                form = (UsageLogForm(store, form_fields, actor, extra_check=check) if entity == "equipment.usage_log"
+                        else RecordForm(store, entity, form_fields, actor, extra_check=check))  # operator check: D81
                 form.saved.connect(lambda _id, m=model: self._after_save(m))
                 layout.addWidget(form, 2)
                 self.forms[entity] = form

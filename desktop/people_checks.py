@@ -59,3 +59,37 @@ def employee_id_for(store: LocalStore, typed: str) -> str:
     if store.get("hr.employee", typed) is not None:
         return typed
     raise ValidationError(f"no employee {typed}", {"employee_id": f"no employee with number {typed}"})
+
+
+def register_classes(store: LocalStore) -> list[str]:
+    """The equipment classes present in the equipment register (`equipment.unit`), in the register's class order:
+    what an operator can be authorised for at this site."""
+    from shared.domain.core_entities import EQUIPMENT_CLASSES
+
+    found = {str(r[0]) for r in store.connection.execute(
+        "SELECT DISTINCT json_extract(local_state, '$.equipment_class') FROM records WHERE entity = 'equipment.unit' "
+        "AND deleted = 0 AND local_state IS NOT NULL") if r[0] is not None}
+    return [c for c in EQUIPMENT_CLASSES if c in found] + sorted(found - set(EQUIPMENT_CLASSES))
+
+
+def reporting_lines(store: LocalStore) -> dict[str, str | None]:
+    """Every employee's reports_to (id -> manager id), for the no-loop rule."""
+    return {str(r[0]): (None if r[1] is None else str(r[1])) for r in store.connection.execute(
+        "SELECT entity_id, json_extract(local_state, '$.reports_to') FROM records WHERE entity = ? AND deleted = 0",
+        (EMPLOYEE,))}
+
+
+def manager_id_for(store: LocalStore, typed: str) -> str:
+    """The employee a typed reports_to names (their number or id), or a message beside `reports_to`."""
+    try:
+        return employee_id_for(store, typed)
+    except ValidationError:
+        raise ValidationError(f"no employee {typed}", {"reports_to": f"no employee with number {typed}: type the "
+                                                                     "manager's employee number"}) from None
+
+
+def reports_to_check(store: LocalStore, employee_id: str, manager_id: str) -> None:
+    """The no-loop rule the hub runs too (`org_tree.check_reports_to`), with numbers and names in the message."""
+    from shared.domain.org_tree import check_reports_to
+
+    check_reports_to(employee_id, manager_id, reporting_lines(store), names=employee_names(store))

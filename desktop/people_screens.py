@@ -7,6 +7,7 @@ from __future__ import annotations
 from desktop.attendance_view import AttendanceScreen
 from desktop.leave_view import LeaveScreen
 from desktop.ops_screen import OpsScreen
+from desktop.org_tree_view import OrgTreeScreen
 from desktop.people_view import PeopleScreen
 from desktop.reconciliation_view import ReconciliationScreen
 from desktop.roster_view import RosterScreen
@@ -14,7 +15,8 @@ from desktop.self_service_view import SelfServiceScreen
 from desktop.site_settings_view import SiteSettingsScreen
 from shared.permissions import allows, has_own_records
 
-PEOPLE_SCREENS: list[tuple[str, type[OpsScreen]]] = [("People", PeopleScreen), ("Rosters", RosterScreen),
+PEOPLE_SCREENS: list[tuple[str, type[OpsScreen]]] = [("People", PeopleScreen), ("Organisation", OrgTreeScreen),
+                                                     ("Rosters", RosterScreen),
                                                      ("Attendance", AttendanceScreen),
                                                      ("Leave", LeaveScreen),
                                                      ("Hours reconciliation", ReconciliationScreen),

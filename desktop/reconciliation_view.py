@@ -17,7 +17,7 @@ from desktop.ops_screen import OpsScreen, table_view
 from desktop.payroll_export import write_payroll_file
 from desktop.payroll_import import PayrollImportPanel
 from desktop.people_checks import employee_names
-from desktop.reconciliation_lines import lines_for
+from desktop.reconciliation_lines import lines_for, unauthorised_logs
 from desktop.record_form import SAVED_HERE, person_draft_key
 from desktop.site_settings_store import current_settings
 from shared.domain.reconciliation import Decision, Line, check_decision, flags, review_payload
@@ -98,6 +98,11 @@ class ReconciliationScreen(OpsScreen):
             left.addWidget(edit)
         left.addWidget(self.view, 1)
         left.addWidget(self.summary)
+        # Logs whose operator may not run the machine (D81): for the supervisor, beside the hours they concern.
+        self.unauthorised = ComputedTableModel(["Equipment", "Shift", "Operator", "Operating h", "Why"])
+        self.unauthorised_view = table_view(self.unauthorised, "table:unauthorised_operator")
+        left.addWidget(QLabel("Operators not authorised for the machine (unauthorised_operator)"))
+        left.addWidget(self.unauthorised_view)
         layout = QHBoxLayout(self)
         layout.addLayout(left, 3)
         self.form = ReviewForm(self) if allows(roles, "write", REVIEW) else None
@@ -170,6 +175,7 @@ class ReconciliationScreen(OpsScreen):
         except (ValueError, InvalidOperation):
             self.summary.setText("Type a date as YYYY-MM-DD and the threshold in hours.")
             self.model.set_rows([])
+            self.unauthorised.set_rows([])
             return
         names = employee_names(self.store)
         rows, self.lines = [], {}
@@ -189,5 +195,9 @@ class ReconciliationScreen(OpsScreen):
                 pending=bool(review and review.pending), needs_review=decision == "open"))
         self.model.set_rows(rows)
         self.view.resizeColumnsToContents()
+        self.unauthorised.set_rows([ComputedRow(log_id, [str(s.get("equipment_id")), str(s.get("shift")),
+                                                         str(s.get("operator")), str(s.get("operating_hours") or ""),
+                                                         why], needs_review=True)
+                                    for log_id, s, why in unauthorised_logs(self.store, day)])
         waiting = sum(1 for r in rows if r.needs_review)
         self.summary.setText(f"{len(rows)} line(s) to review on {day}; {waiting} open (red)")

@@ -17,7 +17,11 @@ Rules, per where they belong:
   is `rejected` with the rule's message (`leave_approval.balance_check`).
 - A payroll result (or import) created again with other figures than the hub holds (two offices importing two
   different files for one period offline) is an open conflict (`payroll_result_differs`); the same figures again
-  are acknowledged without a new version, so two offices importing one file converge quietly."""
+  are acknowledged without a new version, so two offices importing one file converge quietly.
+- An employee's `reports_to` that would close a reporting loop (`org_tree.check_reports_to`; two offline offices
+  each booking one half of A↔B) is not booked: `conflict`, code `org_cycle`, an open conflict record holding the
+  whole change for a person (D82). Pushes touching employees queue on one tenant lock so two halves cannot race.
+"""
 
 from __future__ import annotations
 
@@ -32,6 +36,7 @@ from shared.conflicts import Decision, DecisionKind
 from shared.domain.attendance_checks import ClockOverlap, check_row, neighbour_dates
 from shared.domain.leave import LeaveType
 from shared.domain.leave_approval import Employment, Overlap, balance_check, check_transition
+from shared.domain.org_tree import ReportingCycle, check_reports_to
 from shared.domain.payroll_import import same_figures
 from shared.domain.reconciliation import Decision as ReviewDecision
 from shared.domain.reconciliation import Line, check_decision
@@ -55,6 +60,8 @@ REFUSAL_PREFIX = {LEAVE: OVERLAP_PREFIX, ATTENDANCE: "attendance_overlap:"}
 LEAVE_RULE_FIELDS = ("employee_id", "leave_type", "start_date", "end_date", "status", "approved_negative",
                      "approved_by")
 ATTENDANCE_RULE_FIELDS = ("employee_id", "shift_date", "clock_in", "clock_out", "status")
+EMPLOYEE = "hr.employee"
+ORG_LOCK = "hr.org"  # one per tenant: a loop needs two edits, so every reports_to change is judged in turn
 
 
 async def lock(ctx: ApplyContext, run: list[Mutation]) -> None:
@@ -67,6 +74,8 @@ async def lock(ctx: ApplyContext, run: list[Mutation]) -> None:
         people = {str(m.payload["employee_id"]) for m in rows if isinstance(m.payload.get("employee_id"), str)}
         people |= set((await reads.employees_of(ctx, entity, sorted({m.entity_id for m in rows}))).values())
         keys |= {f"{name}:{p}" for p in people}
+    if any(m.entity == EMPLOYEE and "reports_to" in m.payload for m in run):
+        keys.add(ORG_LOCK)
     await lock_documents(ctx.conn, ctx.principal.tenant_id, keys)
 
 
@@ -107,6 +116,11 @@ async def judge(ctx: ApplyContext, m: Mutation, spec: EntitySpec, cur: RecordSta
                 await _attendance(ctx, m, after)
         if m.entity == REVIEW:
             _review(after)
+        if m.entity == EMPLOYEE:
+            await _reports_to(ctx, m, cur, after)
+    except ReportingCycle as exc:
+        return _open_conflict(ctx, m, cur, conflict_id=f"org_cycle:{m.id}", kind="org_cycle", reason=str(exc),
+                              server_data=cur.data if cur.exists else None, code="org_cycle")
     except Overlap as exc:
         return await _overlap(ctx, m, cur, exc)
     except ClockOverlap as exc:  # the booked row it overlaps, in the row's own fields, for the conflicts screen
@@ -144,6 +158,24 @@ async def _attendance(ctx: ApplyContext, m: Mutation, row: dict[str, Any]) -> No
     except ValueError:
         raise ValidationError("an attendance row needs its shift date", {"shift_date": "must be a date"}) from None
     check_row(m.entity_id, row, others.items())
+
+
+async def _reports_to(ctx: ApplyContext, m: Mutation, cur: RecordState, after: dict[str, Any]) -> None:
+    """A changed reports_to must not close a loop (D82): walk up from the new manager, one keyed read a level (a
+    company is a few levels deep; an import of thousands of people must not read the register once per person),
+    as committed plus this push's own writes, until the top, a missing manager, a loop above, or the person."""
+    before = cur.data if cur.exists and cur.data is not None else {}
+    new = after.get("reports_to")
+    if not new or before.get("reports_to") == new:
+        return
+    managers: dict[str, str | None] = {}
+    current: str | None = str(new)
+    while current is not None and current not in managers and current != m.entity_id:
+        row = await reads.one(ctx, EMPLOYEE, current)
+        boss = None if row is None else row.get("reports_to")
+        managers[current] = None if not boss else str(boss)
+        current = managers[current]
+    check_reports_to(m.entity_id, str(new), managers)
 
 
 def _review(review: dict[str, Any]) -> None:

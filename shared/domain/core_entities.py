@@ -65,6 +65,8 @@ USAGE_LOG = register(
             "hour_meter_end": FieldSpec("number", min=0, label="Hour meter at end"),
             "source": FieldSpec("str", choices=("manual", "telematics"), label="Source"),
             "notes": FieldSpec("str", max_length=2000, label="Notes"),
+            # Saved anyway against a warning, for the supervisor: ["unauthorised_operator"] (D81).
+            "flags": FieldSpec("list", label="Flags"),
         },
     )
 )
