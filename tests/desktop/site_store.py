@@ -27,6 +27,7 @@ from shared.domain.shifts import ShiftPattern
 from shared.domain.stock_postings import default_accounts
 from shared.envelopes import Op, Outcome, OutcomeStatus
 from shared.store import DeviceIdentity, KeyProvider, LocalStore
+from tests.desktop.site_finance import finance_extras
 
 SITE = "north"
 
@@ -172,6 +173,7 @@ def build_site_store(path: Path, key: KeyProvider, spec: SiteSpec, *, tenant: st
     """Write the seeded site into a new store at `path`; returns the record count per entity."""
     records = folded(spec)
     office_extras(records, spec.start + timedelta(days=spec.days))
+    finance_extras(records, spec.start + timedelta(days=spec.days), spec.start)
     store = LocalStore.open(path, key)
     try:
         store.set_identity(DeviceIdentity("desk-site", tenant, SITE))
