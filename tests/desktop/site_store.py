@@ -80,7 +80,8 @@ def people_extras(records: dict[tuple[str, str], tuple[dict[str, Any] | None, in
         employee = f"emp-{n:03d}"
         records[("hr.employee", employee)] = ({
             "number": f"E{n:04d}", "name": name, "position": "Haul truck operator", "department": "Mining",
-            "site": SITE, "crew_id": f"crew-{n % 4}", "hire_date": "2020-01-06", "status": "active"}, 1)
+            "site": SITE, "crew_id": f"crew-{n % 4}", "hire_date": "2020-01-06", "status": "active",
+            "user_id": f"op{n:03d}"}, 1)  # each signs in to "My roster & leave"
         if n % 5 == 0:
             records[("equipment.usage_log", f"{machine}:{today.isoformat()}:day")] = ({
                 "equipment_id": machine, "shift_date": today.isoformat(), "shift": "day", "operator": name,
