@@ -240,6 +240,7 @@ def site_threshold(store: LocalStore) -> Decimal:
 def billable(store: LocalStore, start: date, end: date) -> BillableUsage:
     """The hours to bill per machine shift over start..end: this PC's usage logs with the reconciliation lines of
     every day (usage logs and attendance, as the payroll export builds them) and the decisions on them (D64)."""
+    table_query.ensure_indexes(store)  # lines_for reads through them (a store no window has opened has none)
     lines: list[Line] = []
     day = start
     while day <= end:

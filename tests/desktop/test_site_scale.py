@@ -189,3 +189,27 @@ def test_an_operators_roster_and_leave_at_site_size_opens_fast_with_their_rows(q
         assert screen.roster.rowCount() == 28 and screen.attendance.rowCount() == 1  # four weeks; clocked today
         assert opened < SCREEN_BUDGET_S, f"My roster & leave took {opened:.2f} s"
     print(f"My roster & leave: {opened:.3f} s")
+
+
+def test_the_sites_rental_invoices_are_what_the_desks_billing_makes_of_the_same_hours(site) -> None:  # type: ignore[no-untyped-def]
+    # The history's invoices were made by the shared rules; the desk's own path (accepted hours over the
+    # period's logs and reconciliation lines, per customer's contracts) must agree, or the AR ageing tests
+    # figures no desk could have issued.
+    path, _counts = site
+    this_month = date.today().replace(day=1)
+    months = [(this_month - timedelta(days=1)).replace(day=1), (this_month - timedelta(days=365)).replace(day=1)]
+    with LocalStore.open(path, KEY) as store:
+        for first in months:
+            last = (first + timedelta(days=31)).replace(day=1) - timedelta(days=1)
+            usage = ap_replica.billable(store, first, last)
+            for c in range(1, 5):
+                contracts = ap_replica.contracts(store, f"Customer {c}")
+                ar.check_reviewed(contracts, usage.open, first, last)
+                again = ar.rental_invoice("again", contracts, usage.shifts, first, last, this_month,
+                                          details=usage.details)
+                record = store.get(ar.INVOICE, f"ar-{first:%Y-%m}-c{c}")
+                assert record is not None and record.state is not None, (first, c)
+                stored = ar.invoice_from_payload(record.entity_id, record.state)
+                assert [(ln.contract_id, ln.hours, ln.rate, ln.amount, ln.source) for ln in stored.lines] == [
+                    (ln.contract_id, ln.hours, ln.rate, ln.amount, ln.source) for ln in again.lines], (first, c)
+                assert stored.total > 0 and stored.due_date == last + timedelta(days=31)
