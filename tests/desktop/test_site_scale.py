@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -20,7 +21,9 @@ from PySide6.QtWidgets import QAbstractItemView, QListWidget, QTableView, QWidge
 
 from desktop import ap_replica
 from desktop.ap_ar_ageing import KINDS, AgeingScreen
+from desktop.ap_views import VendorInvoicesScreen
 from desktop.app import build
+from desktop.approval_actions import request_views
 from desktop.binding_check import drops_none_references
 from desktop.finance_screens import FINANCE_SCREENS as FINANCE
 from desktop.hours_views import last_meter_reading
@@ -31,7 +34,7 @@ from desktop.self_service_view import SelfServiceScreen
 from shared.domain import payables as ap
 from shared.domain import pm
 from shared.domain import receivables as ar
-from shared.domain.open_items import BUCKETS, Ageing, ageing, ageing_csv_rows
+from shared.domain.open_items import BUCKETS, Ageing, ageing, ageing_csv_rows, open_items
 from shared.domain.ops_views import meter_readings
 from shared.store import LocalStore, PassphraseKeyProvider
 from tests.desktop.site_store import build_site_store, site_spec
@@ -213,3 +216,30 @@ def test_the_sites_rental_invoices_are_what_the_desks_billing_makes_of_the_same_
                 assert [(ln.contract_id, ln.hours, ln.rate, ln.amount, ln.source) for ln in stored.lines] == [
                     (ln.contract_id, ln.hours, ln.rate, ln.amount, ln.source) for ln in again.lines], (first, c)
                 assert stored.total > 0 and stored.due_date == last + timedelta(days=31)
+
+
+def test_the_vendor_invoice_list_at_site_size_says_what_folding_every_approval_says(qtbot, site) -> None:  # type: ignore[no-untyped-def]
+    # The list folds only the mismatch requests, once; the Inbox's fold of every request must give the same
+    # approval state for every invoice, and the paid column the shared open-items rule over every payment.
+    path, _counts = site
+    with LocalStore.open(path, KEY) as store:
+        screen = VendorInvoicesScreen(store, "finance", frozenset({"finance"}))
+        qtbot.addWidget(screen)
+        shown = {r.key: (r.cells[6], r.cells[8]) for r in screen.model.rows}
+        every = [v for v in request_views(store) if v.document_type == ap.APPROVAL_TYPE]
+        invoices = ap_replica.vendor_invoices(store)
+        payments = [ap.payment_from_payload(r.entity_id, r.state or {}) for r in store.query(ap.PAYMENT)]
+        paid = open_items([i.as_document() for i in invoices if i.status != "cancelled"], payments).settled
+        want = {}
+        for inv in invoices:
+            status = "paid" if inv.total <= paid[inv.invoice_id] else inv.status
+            if status == "awaiting_approval":
+                needed = ap.mismatch_amount(ap_replica.match(store, inv))
+                decided = ap_replica.status_of([v for v in every if v.document_id == inv.invoice_id], needed)
+                status = {"approved": "approved", "rejected": "approval rejected", "pending": "waits for approval",
+                          "approved for less": "approval covers less", "": "no approval asked"}[decided]
+            want[inv.invoice_id] = (str(paid[inv.invoice_id]), status)
+    assert shown == want
+    seen = Counter(status for _paid, status in shown.values())
+    assert seen["paid"] > 4_000 and seen["posted"] > 0  # paid by the runs; not yet due
+    assert seen["waits for approval"] > 0 and seen["approval rejected"] > 0 and seen["approved"] > 0, seen
