@@ -34,8 +34,9 @@ from shared.store import LocalStore
 
 
 def live(store: LocalStore, entity: str, where: Mapping[str, Any] | None = None) -> list[tuple[str, dict[str, Any]]]:
-    """(id, state) of the entity's records in id order, deleted and empty ones left out. Read as the ledger of
-    what is held, nothing else: two years of invoices and payments decode in a third of `query`'s time."""
+    """(id, state) of the entity's records in id order, deleted and empty ones left out. Without a filter, read
+    straight from the records table (no record object per row): two years of invoices and payments decode in
+    about half of `query`'s time."""
     if where:
         return [(r.entity_id, dict(r.state)) for r in store.query(entity, where=where) if r.state and not r.deleted]
     rows = store.connection.execute("SELECT entity_id, local_state FROM records WHERE entity = ? AND deleted = 0 "
@@ -106,6 +107,8 @@ def pending_ids(store: LocalStore, entity: str) -> set[str]:
 
 def invoice_numbers(store: LocalStore, entity: str, field: str) -> dict[str, str]:
     """Invoice id -> its number, read by SQLite alone (a payments list shows numbers, not whole invoices)."""
+    if not field.isidentifier():
+        raise ValueError(f"not a field name: {field!r}")  # it is written into the SQL
     rows = store.connection.execute(
         f"SELECT entity_id, json_extract(local_state, '$.{field}') FROM records WHERE entity = ? AND deleted = 0 "
         "AND local_state IS NOT NULL", (entity,)).fetchall()
