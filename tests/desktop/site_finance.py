@@ -14,7 +14,7 @@ history with the shared finance rules, deterministically (a seeded generator, id
 - Receivables: a rental contract per rental machine (the units office_extras marks), a monthly invoice per
   customer for every month before this one (`receivables.rental_invoice` over the deduplicated usage logs with
   `usage_hours.billable_usage`: no reconciliation line names those shifts, so the measured hours are billed),
-  and receipts: most customers pay near the due date, Customer 4 two to three months late, every ninth invoice
+  and receipts: most customers pay near the due date, Customer 4 two to four months late, every ninth invoice
   is paid in two parts; nothing is received after yesterday.
 - One `finance.asset` per machine (straight line, or units of production for the haul trucks) and the match
   tolerance record.

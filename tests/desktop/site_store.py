@@ -2,7 +2,9 @@
 
 The seeded history (`shared.domain.seed`, the same generator `pitline seed` pushes to a hub) is folded per
 record with the shared `apply_op` and written as the hub's confirmed state, what a newly enrolled PC holds
-after its first sync, without a hub in the loop (a push of 500,000 mutations would take minutes).
+after its first sync, without a hub in the loop (a push of 500,000 mutations would take minutes). To it are
+added what a site office holds beyond the seed (`office_extras`) and two years of payables and receivables
+(`site_finance.finance_extras`, D72).
 
 The rows are the ones `LocalStore.apply_snapshot_page` writes into a fresh store (server state = local
 state, version as sent, nothing pending), written in one statement per page and in key order: the snapshot
