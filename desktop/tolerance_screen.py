@@ -1,8 +1,8 @@
 """The tenant's three-way-match tolerances (`finance.match_tolerance`, the one record `default`, D45): what the
-match accepts now, said in words with an example, and for those who may write it a form pre-filled with the
-current figures. A figure that is not a number, is negative, or a percentage over 100 is refused beside its
-field and nothing is written; the first save creates the record, a later one updates only the fields changed
-(field merge: another desk's edit of another field stands)."""
+match accepts now, as a table and said in words with an example, and for those who may write it a form
+pre-filled with the current figures. A figure that is not a number, is negative, or a percentage over 100 is
+refused beside its field and nothing is written; the first save creates the record, a later one updates only the
+fields changed (field merge: another desk's edit of another field stands)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from typing import Any
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout
 
+from desktop.computed_model import ComputedRow, ComputedTableModel
 from desktop.mutation_form import MutationForm
-from desktop.ops_screen import OpsScreen
+from desktop.ops_screen import OpsScreen, table_view
 from shared.domain import payables as ap
 from shared.domain.matching import MatchTolerances
 from shared.envelopes import Op
@@ -51,6 +52,23 @@ def describe(t: MatchTolerances) -> str:
             f"{_figure(EXAMPLE_RECEIVED + qty)}. Never more than ordered.")
 
 
+TABLE_HEADERS = ["Check", "Percent", "Absolute", "Passes at the example", "Record"]
+
+
+def table_rows(t: MatchTolerances, where: str) -> list[ComputedRow]:
+    """The two tolerances as a table (the figures a person compares with an invoice), beside the words."""
+    price = max(EXAMPLE_PRICE * t.price.pct / 100, t.price.absolute)
+    qty = max(EXAMPLE_RECEIVED * t.quantity.pct / 100, t.quantity.absolute)
+    return [
+        ComputedRow("price", ["Price", f"{_figure(t.price.pct)} %", f"{_figure(t.price.absolute)} per unit",
+                              f"{EXAMPLE_PRICE - price:.2f} to {EXAMPLE_PRICE + price:.2f} at a PO price of "
+                              f"{EXAMPLE_PRICE}", where]),
+        ComputedRow("quantity", ["Quantity", f"{_figure(t.quantity.pct)} %", f"{_figure(t.quantity.absolute)} units",
+                                 f"up to {_figure(EXAMPLE_RECEIVED + qty)} with {EXAMPLE_RECEIVED} received, never "
+                                 "more than ordered", where]),
+    ]
+
+
 def tolerance_form(store: LocalStore, actor: str) -> MutationForm:
     def build(values: dict[str, Any]) -> list[MutationDraft]:
         problems = {n: "is required (0 for none)" for n in FIELDS if n not in values}
@@ -84,7 +102,10 @@ class TolerancesScreen(OpsScreen):
         self.summary = QLabel("")
         self.summary.setObjectName("tolerance_summary")
         self.summary.setWordWrap(True)
+        self.model = ComputedTableModel(TABLE_HEADERS, sync_column=False)
+        self.view = table_view(self.model, "table:finance.match_tolerance")
         left = QVBoxLayout()
+        left.addWidget(self.view)
         left.addWidget(self.summary)
         left.addStretch(1)
         layout = QHBoxLayout(self)
@@ -102,6 +123,9 @@ class TolerancesScreen(OpsScreen):
                  "Saved here; waiting for the hub to confirm." if rec is not None and rec.pending else
                  "The tenant's tolerances, as the hub holds them.")
         self.summary.setText(f"{describe(t)}\n{where}")
+        record = "defaults (no record)" if state is None else "saved here" if rec is not None and rec.pending else \
+            "the tenant's"
+        self.model.set_rows(table_rows(t, record))
         if self.form is not None:
             figures = {"price_pct": t.price.pct, "price_abs": t.price.absolute, "quantity_pct": t.quantity.pct,
                        "quantity_abs": t.quantity.absolute}

@@ -2,7 +2,9 @@
 
 The seeded history (`shared.domain.seed`, the same generator `pitline seed` pushes to a hub) is folded per
 record with the shared `apply_op` and written as the hub's confirmed state, what a newly enrolled PC holds
-after its first sync, without a hub in the loop (a push of 500,000 mutations would take minutes).
+after its first sync, without a hub in the loop (a push of 500,000 mutations would take minutes). To it are
+added what a site office holds beyond the seed (`office_extras`) and two years of payables and receivables
+(`site_finance.finance_extras`, D72).
 
 The rows are the ones `LocalStore.apply_snapshot_page` writes into a fresh store (server state = local
 state, version as sent, nothing pending), written in one statement per page and in key order: the snapshot
@@ -27,6 +29,7 @@ from shared.domain.shifts import ShiftPattern
 from shared.domain.stock_postings import default_accounts
 from shared.envelopes import Op, Outcome, OutcomeStatus
 from shared.store import DeviceIdentity, KeyProvider, LocalStore
+from tests.desktop.site_finance import finance_extras
 
 SITE = "north"
 
@@ -79,7 +82,8 @@ def people_extras(records: dict[tuple[str, str], tuple[dict[str, Any] | None, in
         employee = f"emp-{n:03d}"
         records[("hr.employee", employee)] = ({
             "number": f"E{n:04d}", "name": name, "position": "Haul truck operator", "department": "Mining",
-            "site": SITE, "crew_id": f"crew-{n % 4}", "hire_date": "2020-01-06", "status": "active"}, 1)
+            "site": SITE, "crew_id": f"crew-{n % 4}", "hire_date": "2020-01-06", "status": "active",
+            "user_id": f"op{n:03d}"}, 1)  # each signs in to "My roster & leave"
         if n % 5 == 0:
             records[("equipment.usage_log", f"{machine}:{today.isoformat()}:day")] = ({
                 "equipment_id": machine, "shift_date": today.isoformat(), "shift": "day", "operator": name,
@@ -172,6 +176,7 @@ def build_site_store(path: Path, key: KeyProvider, spec: SiteSpec, *, tenant: st
     """Write the seeded site into a new store at `path`; returns the record count per entity."""
     records = folded(spec)
     office_extras(records, spec.start + timedelta(days=spec.days))
+    finance_extras(records, spec.start + timedelta(days=spec.days), spec.start)
     store = LocalStore.open(path, key)
     try:
         store.set_identity(DeviceIdentity("desk-site", tenant, SITE))

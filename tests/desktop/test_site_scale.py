@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import date
+from collections import Counter
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,18 +19,31 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtWidgets import QAbstractItemView, QListWidget, QTableView, QWidget
 
+from desktop import ap_replica
+from desktop.ap_ar_ageing import KINDS, AgeingScreen
+from desktop.ap_views import VendorInvoicesScreen
 from desktop.app import build
+from desktop.approval_actions import request_views
 from desktop.binding_check import drops_none_references
+from desktop.finance_screens import FINANCE_SCREENS as FINANCE
 from desktop.hours_views import last_meter_reading
+from desktop.people_screens import PEOPLE_SCREENS as PEOPLE
 from desktop.pm_plans_view import plan_readings
 from desktop.report_screen import ReportScreen
+from desktop.self_service_view import SelfServiceScreen
+from shared.domain import payables as ap
 from shared.domain import pm
+from shared.domain import receivables as ar
+from shared.domain.open_items import BUCKETS, Ageing, ageing, ageing_csv_rows, open_items
 from shared.domain.ops_views import meter_readings
 from shared.store import LocalStore, PassphraseKeyProvider
 from tests.desktop.site_store import build_site_store, site_spec
 
 KEY = PassphraseKeyProvider("site test", n=2**10)
 ROUNDS = 3
+SCREEN_BUDGET_S = 1.5
+FINANCE_TITLES = [title for title, _cls in FINANCE]
+PEOPLE_TITLES = [title for title, _cls in PEOPLE]
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +70,9 @@ def test_every_screen_of_a_200_machine_two_year_site_opens_three_times_and_shows
     path, counts = site
     assert counts["equipment.unit"] == 200 and counts["equipment.usage_log"] == 200 * 730 * 2 + 40  # + today's
     assert counts["maintenance.work_order"] > 10_000 and counts["inventory.movement"] > 50_000
+    assert counts["finance.vendor_invoice"] > 5_000 and counts["finance.payment"] > 1_500
+    assert counts["finance.customer_invoice"] > 80 and counts["finance.customer_receipt"] > 80
+    assert counts["finance.asset"] == 200 and counts["finance.match_tolerance"] == 1
     desk = build(path, KEY, actor="supervisor", roles=frozenset({"supervisor", "administrator"}), start_sync=False)
     qtbot.addWidget(desk.window)
     window = desk.window
@@ -74,11 +91,18 @@ def test_every_screen_of_a_200_machine_two_year_site_opens_three_times_and_shows
             assert window.isVisible(), title
             # The HQ reports read from the hub, which this test has none of (tests/desktop/test_finance_reports.py).
             assert isinstance(page, ReportScreen) or rows_shown(page) > 0, f"{title} shows no rows"
-    print("slowest open per screen (s):", {t: round(s, 2) for t, s in slowest.items()})
+    print("slowest open per screen (s):", {t: round(s, 2) for t, s in sorted(slowest.items(), key=lambda i: -i[1])})
+    # The finance and people screens (issues 13, 14) at site size: the Vendor invoices list took 4 s when it
+    # folded every approval request per invoice. Bounded loosely: a shared 2-core machine doubles the ~0.3 s.
+    late = {t: round(slowest[t], 2) for t in (*FINANCE_TITLES, *PEOPLE_TITLES) if slowest[t] > SCREEN_BUDGET_S}
+    assert not late, f"finance/people screens slower than {SCREEN_BUDGET_S} s to open at site size: {late}"
     assert window.kpis.model.rowCount() == 200  # a row per machine over the last 30 days
     assert window.rental.model.rowCount() == 20
     assert window.ops["Inbox"].approvals.model().rowCount() == 1
     assert window.conflicts_inbox.list.count() == 30
+    tolerances = window.ops["Match tolerances"].model  # type: ignore[attr-defined]
+    assert tolerances.cell(0, 3) == "98.00 to 102.00 at a PO price of 100.00"
+    assert tolerances.cell(0, 4) == "the tenant's"
     desk.close()
 
 
@@ -113,3 +137,109 @@ def test_the_last_meter_reading_through_the_index_is_the_highest_of_every_log(si
             last_meter_reading(store, machine)
         per_check = (time.perf_counter() - started) / len(highest)
     print(f"last meter reading: {per_check * 1000:.1f} ms per check on {sum(1 for _ in highest)} machines")
+
+
+def _direct_ageing(store: LocalStore, kind: str, as_of: date) -> Ageing:
+    """The shared rule over every record as stored, read without the desktop's replica helpers: the invoices'
+    payloads (a vendor invoice due by its vendor's terms), the settlements' payloads, `open_items.ageing`."""
+    if kind == "ap":
+        terms = {r.entity_id: (r.state or {}).get("payment_terms_days") for r in store.query("procurement.vendor")}
+        invoices = [ap.invoice_from_payload(r.entity_id, r.state or {}, terms[(r.state or {})["vendor_id"]])
+                    for r in store.query(ap.INVOICE)]
+        documents = [i.as_document() for i in invoices if i.status != "cancelled"]
+        settlements = [ap.payment_from_payload(r.entity_id, r.state or {}) for r in store.query(ap.PAYMENT)]
+    else:
+        billed = [ar.invoice_from_payload(r.entity_id, r.state or {}) for r in store.query(ar.INVOICE)]
+        documents = [i.as_document() for i in billed if i.status == "issued"]
+        settlements = [ar.receipt_from_payload(r.entity_id, r.state or {}) for r in store.query(ar.RECEIPT)]
+    return ageing(documents, settlements, as_of)
+
+
+def test_the_ageing_screen_at_site_size_shows_the_shared_rule_over_every_invoice_and_payment(qtbot, site) -> None:  # type: ignore[no-untyped-def]
+    path, _counts = site
+    today = date.today()
+    with LocalStore.open(path, KEY) as store:
+        screen = AgeingScreen(store, "finance", frozenset({"finance"}))
+        qtbot.addWidget(screen)
+        for as_of in (today, today - timedelta(days=200)):
+            screen.as_of.setText(as_of.isoformat())
+            for label, kind in KINDS.items():
+                screen.kind.setCurrentText(label)
+                want = _direct_ageing(store, kind, as_of)
+                shown = [[screen.model.cell(r, c) for c in range(screen.model.columnCount())]
+                         for r in range(screen.model.rowCount())]
+                assert shown == ageing_csv_rows(want)[1:], f"{kind} ageing at {as_of}"
+                # Not a trivially equal pair: the site's ledger has open items in every state.
+                assert len(want.rows) >= 4 and want.total > 0, (kind, as_of)
+                if as_of == today:  # invoices not yet due, and late ones (held by AP, a slow customer)
+                    assert want.totals["current"] > 0, kind
+                    assert sum(want.totals[b] for b in BUCKETS[1:]) > 0, kind
+        today_ap = _direct_ageing(store, "ap", today)
+        assert today_ap.totals["90+"] > 0 and today_ap.unapplied > 0  # disputed invoices; cash paid on account
+        assert len(today_ap.items) < len(ap_replica.ap_documents(store)) / 3  # most invoices are paid
+
+
+def test_an_operators_roster_and_leave_at_site_size_opens_fast_with_their_rows(qtbot, site) -> None:  # type: ignore[no-untyped-def]
+    # Not in an administrator's window (it is the operators' own screen): opened here as op001 would.
+    path, _counts = site
+    with LocalStore.open(path, KEY) as store:
+        started = time.perf_counter()
+        screen = SelfServiceScreen(store, "op001", frozenset({"operator"}))
+        qtbot.addWidget(screen)
+        screen.show()
+        screen.grab()
+        opened = time.perf_counter() - started
+        assert screen.roster.rowCount() == 28 and screen.attendance.rowCount() == 1  # four weeks; clocked today
+        assert opened < SCREEN_BUDGET_S, f"My roster & leave took {opened:.2f} s"
+    print(f"My roster & leave: {opened:.3f} s")
+
+
+def test_the_sites_rental_invoices_are_what_the_desks_billing_makes_of_the_same_hours(site) -> None:  # type: ignore[no-untyped-def]
+    # The history's invoices were made by the shared rules; the desk's own path (accepted hours over the
+    # period's logs and reconciliation lines, per customer's contracts) must agree, or the AR ageing tests
+    # figures no desk could have issued.
+    path, _counts = site
+    this_month = date.today().replace(day=1)
+    months = [(this_month - timedelta(days=1)).replace(day=1), (this_month - timedelta(days=365)).replace(day=1)]
+    with LocalStore.open(path, KEY) as store:
+        for first in months:
+            last = (first + timedelta(days=31)).replace(day=1) - timedelta(days=1)
+            usage = ap_replica.billable(store, first, last)
+            for c in range(1, 5):
+                contracts = ap_replica.contracts(store, f"Customer {c}")
+                ar.check_reviewed(contracts, usage.open, first, last)
+                again = ar.rental_invoice("again", contracts, usage.shifts, first, last, this_month,
+                                          details=usage.details)
+                record = store.get(ar.INVOICE, f"ar-{first:%Y-%m}-c{c}")
+                assert record is not None and record.state is not None, (first, c)
+                stored = ar.invoice_from_payload(record.entity_id, record.state)
+                assert [(ln.contract_id, ln.hours, ln.rate, ln.amount, ln.source) for ln in stored.lines] == [
+                    (ln.contract_id, ln.hours, ln.rate, ln.amount, ln.source) for ln in again.lines], (first, c)
+                assert stored.total > 0 and stored.due_date == last + timedelta(days=31)
+
+
+def test_the_vendor_invoice_list_at_site_size_says_what_folding_every_approval_says(qtbot, site) -> None:  # type: ignore[no-untyped-def]
+    # The list folds only the mismatch requests, once; the Inbox's fold of every request must give the same
+    # approval state for every invoice, and the paid column the shared open-items rule over every payment.
+    path, _counts = site
+    with LocalStore.open(path, KEY) as store:
+        screen = VendorInvoicesScreen(store, "finance", frozenset({"finance"}))
+        qtbot.addWidget(screen)
+        shown = {r.key: (r.cells[6], r.cells[8]) for r in screen.model.rows}
+        every = [v for v in request_views(store) if v.document_type == ap.APPROVAL_TYPE]
+        invoices = ap_replica.vendor_invoices(store)
+        payments = [ap.payment_from_payload(r.entity_id, r.state or {}) for r in store.query(ap.PAYMENT)]
+        paid = open_items([i.as_document() for i in invoices if i.status != "cancelled"], payments).settled
+        want = {}
+        for inv in invoices:
+            status = "paid" if inv.total <= paid[inv.invoice_id] else inv.status
+            if status == "awaiting_approval":
+                needed = ap.mismatch_amount(ap_replica.match(store, inv))
+                decided = ap_replica.status_of([v for v in every if v.document_id == inv.invoice_id], needed)
+                status = {"approved": "approved", "rejected": "approval rejected", "pending": "waits for approval",
+                          "approved for less": "approval covers less", "": "no approval asked"}[decided]
+            want[inv.invoice_id] = (str(paid[inv.invoice_id]), status)
+    assert shown == want
+    seen = Counter(status for _paid, status in shown.values())
+    assert seen["paid"] > 4_000 and seen["posted"] > 0  # paid by the runs; not yet due
+    assert seen["waits for approval"] > 0 and seen["approval rejected"] > 0 and seen["approved"] > 0, seen
