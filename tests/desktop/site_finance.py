@@ -30,7 +30,7 @@ from typing import Any
 
 from shared.domain import payables as ap
 from shared.domain import receivables as ar
-from shared.domain.finance import invoice_entry, money
+from shared.domain.finance import money
 from shared.domain.open_items import ZERO
 from shared.domain.procurement import po_lines_from_payload
 from shared.domain.usage_hours import DEFAULT_THRESHOLD, UsageShift, billable_usage, usage_from_payload
@@ -74,8 +74,6 @@ def _mismatches(records: Records, today: date, rng: random.Random) -> list[tuple
     for _gid, gr in _live(records, "procurement.goods_receipt"):
         per = received[str(gr["po_id"])]
         per[str(gr["line_id"])] = per.get(str(gr["line_id"]), ZERO) + Decimal(str(gr["quantity"]))
-    entries = {str(s.get("source_id")): eid for eid, s in _live(records, "finance.journal_entry")
-               if s.get("source_entity") == ap.INVOICE}
     raw = _live(records, ap.INVOICE)
     parsed = {iid: ap.invoice_from_payload(iid, s, terms.get(str(s.get("vendor_id")))) for iid, s in raw}
     by_po: dict[str, list[ap.VendorInvoice]] = defaultdict(list)
@@ -109,15 +107,6 @@ def _mismatches(records: Records, today: date, rng: random.Random) -> list[tuple
                 "request_id": f"req-{iid}", "level": 0, "verdict": "approve" if fate == "approved" else "reject",
                 "by": "site_manager", "roles": ["site_manager"], "amount": request["amount"],
                 "at": f"{(inv.invoice_date + timedelta(days=3)).isoformat()}T10:00:00+00:00"})
-        entry_id = entries.get(iid)
-        if entry_id is not None:  # the seed posted it at the PO price: now posted only once approved
-            old = records[("finance.journal_entry", entry_id)][0] or {}
-            posted = None
-            if fate == "approved":
-                ln = repriced.lines[0]
-                entry = invoice_entry(f"INV:{iid}", ln.quantity, price_of[ln.po_line_id], ln.unit_price)
-                posted = entry.as_payload() | {k: old[k] for k in ("posted_on", "source_entity", "source_id")}
-            _put(records, "finance.journal_entry", entry_id, posted)
         out.append((repriced, fate))
     return out
 

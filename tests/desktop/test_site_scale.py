@@ -17,7 +17,7 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtWidgets import QAbstractItemView, QListWidget, QTableView, QWidget
+from PySide6.QtWidgets import QAbstractItemView, QListWidget, QTableView, QTreeView, QWidget
 
 from desktop import ap_replica
 from desktop.ap_ar_ageing import KINDS, AgeingScreen
@@ -57,7 +57,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, int]
 
 def rows_shown(page: QWidget) -> int:
     """The most rows any list or table on the screen holds (a screen's detail tables may rightly be empty)."""
-    views: list[QAbstractItemView] = [*page.findChildren(QTableView), *page.findChildren(QListWidget)]
+    views: list[QAbstractItemView] = [*page.findChildren(QTableView), *page.findChildren(QTreeView),
+                                      *page.findChildren(QListWidget)]
     return max((v.model().rowCount() for v in views if v.model() is not None), default=0)
 
 
