@@ -53,6 +53,10 @@ def parse_dimension_csv(text: str) -> list[tuple[int, dict[str, Any]]]:
         raise FinanceAdminError(f"unknown column(s) {', '.join(unknown)}; the columns are {', '.join(COLUMNS)}")
     rows: list[tuple[int, dict[str, Any]]] = []
     for n, row in enumerate(reader, start=2):
+        if None in row:  # csv's restkey: more fields than the header names (an unquoted comma in a name?)
+            header = ", ".join(reader.fieldnames or [])
+            raise FinanceAdminError(f"line {n} has more fields than the header names ({header}); quote a name that "
+                                    "contains a comma")
         rec: dict[str, Any] = {k: (row.get(k) or "").strip() for k in ("dimension", "value", "name")}
         if not rec["name"]:
             del rec["name"]
