@@ -44,7 +44,8 @@ SECONDS_SETTING = "PITLINE_DEPRECIATION_SCHEDULE_SECONDS"
 ACTION = "finance.depreciation.scheduled"
 ACTOR = "hub:depreciation-schedule"
 LOCK = "pitline/depreciation-schedule"
-DB_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
+# InternalClientError: what asyncpg raises using a connection whose server went away mid-operation.
+DB_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError)
 
 
 def schedule_setting(environ: Mapping[str, str] = os.environ) -> float | None:
