@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -179,3 +180,18 @@ async def test_the_background_task_runs_on_its_clock_and_says_an_outage_once_and
     assert len(failing()) == 1 and failing()[0].levelno == logging.ERROR
     assert [r.getMessage() for r in caplog.records].count("depreciation schedule recovered") == 1
     assert len(depreciation(hub, tenant)) == 1
+
+
+def test_a_hub_with_two_workers_runs_the_schedule_from_its_lifespan_and_posts_once(pg_server_url: str) -> None:
+    """The real wiring: `hub.app`'s lifespan starts the loop in each uvicorn worker, on the wall clock."""
+    env = {"PITLINE_DEPRECIATION_SCHEDULE": "on", "PITLINE_DEPRECIATION_SCHEDULE_SECONDS": "0.3"}
+    with private_hub(pg_server_url, "pitline_deprwork", env=lambda _dsn: env, workers=2) as two:
+        tenant = with_assets(two, ("W-1", "12000.00"))
+        month = str(last_complete_month(datetime.now(UTC)))
+        for _ in range(100):
+            if markers(two, tenant):
+                break
+            time.sleep(0.1)
+        time.sleep(1.5)  # several more ticks of both workers
+        assert list(depreciation(two, tenant)) == [f"depreciation:W-1:{month}"]
+        assert [m["entity_id"] for m in markers(two, tenant)] == [month]
