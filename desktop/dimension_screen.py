@@ -16,6 +16,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
+from desktop.fields_form import ERROR_STYLE
 from desktop.ops_screen import OpsScreen, table_view
 from desktop.record_form import SAVED_HERE, RecordForm
 from desktop.table_model import RecordTableModel
@@ -107,7 +108,7 @@ class DimensionScreen(OpsScreen):
         self.form: DimensionValueForm | None = None
         self.deactivate_button: QPushButton | None = None
         self.deactivate_error = QLabel("")
-        self.deactivate_error.setObjectName("error")
+        self.deactivate_error.setObjectName("deactivate_error")
         self.deactivate_error.setWordWrap(True)
         if allows(roles, "write", DIMENSION_VALUE_ENTITY):
             right = QVBoxLayout()
@@ -135,21 +136,24 @@ class DimensionScreen(OpsScreen):
                 return True
         return False
 
+    def _say(self, text: str, *, refused: bool) -> None:
+        self.deactivate_error.setStyleSheet(ERROR_STYLE if refused else "")
+        self.deactivate_error.setText(text)
+
     def deactivate_selected(self) -> bool:
-        self.deactivate_error.setText("")
         record_id = self.selected_id()
         if record_id is None:
-            self.deactivate_error.setText("choose a value in the list first")
+            self._say("Not deactivated: choose a value in the list first.", refused=True)
             return False
         values = listed_values(self.store)
         v = values.get(record_id)
         uses = dl.pending_uses(unsent_payloads(self.store), v.dimension, v.value) if v else 0
         problem = dl.deactivate_problem(values, record_id, uses)
         if problem:
-            self.deactivate_error.setText(f"Not deactivated: {problem}.")
+            self._say(f"Not deactivated: {problem}.", refused=True)
             return False
         self.store.enqueue(DIMENSION_VALUE_ENTITY, record_id, Op.UPDATE, {"active": False}, actor=self.actor)
-        self.deactivate_error.setText(f"{record_id} deactivated. {SAVED_HERE}")
+        self._say(f"{record_id} deactivated. {SAVED_HERE}", refused=False)
         self.after_write()
         return True
 

@@ -79,6 +79,8 @@ def test_values_are_added_deactivated_and_reactivated_offline(qtbot, tmp_path: P
     desk, screen = screen_of(qtbot, tmp_path)
     from_hub(desk.store, LISTED)
     screen.refresh()
+    click(qtbot, screen.deactivate_button)
+    assert "choose a value in the list first" in screen.deactivate_error.text() and desk.store.outbox_depth() == 0
     add(qtbot, screen, {"dimension": "cost_centre", "value": "WASH", "name": "Wash bay"})
     assert "waiting for the hub" in screen.form.status.text()  # type: ignore[union-attr]
     assert outbox(desk) == [("create", "cost_centre:WASH", {"dimension": "cost_centre", "value": "WASH",
@@ -102,6 +104,7 @@ def test_values_are_added_deactivated_and_reactivated_offline(qtbot, tmp_path: P
     assert screen.select_value("cost_centre:MAINT")
     click(qtbot, screen.deactivate_button)
     assert outbox(desk)[-1] == ("update", "cost_centre:MAINT", {"active": False})
+    assert "cost_centre:MAINT deactivated" in screen.deactivate_error.text()
     assert "cost centre: 2 listed" in screen.note.text()
     # Adding it again reactivates the same record rather than writing a second one.
     add(qtbot, screen, {"dimension": "cost_centre", "value": "MAINT"})
