@@ -21,6 +21,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
+from desktop.dimension_screen import DimensionScreen
 from desktop.filter_bar import FilterBar
 from desktop.ops_screen import OpsScreen, table_view
 from desktop.record_form import SAVED_HERE, RecordForm
@@ -200,4 +201,6 @@ class ChartScreen(OpsScreen):
 
 def chart_screens(roles: frozenset[str]) -> list[tuple[str, type[OpsScreen]]]:
     """In the navigation for roles that read finance.* (finance, site manager, administrator)."""
-    return [("Chart of accounts", ChartScreen)] if allows(roles, "read", ACCOUNT_ENTITY) else []
+    if not allows(roles, "read", ACCOUNT_ENTITY):
+        return []
+    return [("Chart of accounts", ChartScreen), ("Dimension values", DimensionScreen)]

@@ -14,6 +14,7 @@ from hub.audit import record_push
 from hub.auth.token_cache import TokenCache
 from hub.db import create_pool, warn_without_autovacuum
 from hub.errors import install_error_handlers
+from hub.finance.depreciation_schedule import DepreciationSchedule, schedule_setting
 from hub.migrate import check_schema
 from hub.ops.api_docs import install_api_docs
 from hub.ops.body_limit import BodyLimitMiddleware
@@ -38,6 +39,7 @@ def create_app(settings: HubSettings) -> FastAPI:
         raise ValueError("create_app needs a database URL; `pitline hub serve` starts the embedded server first")
     database_url: str = settings.database_url
     session_url: str = settings.session_url or database_url
+    depreciation_tick = schedule_setting()  # read here: a bad value stops the start before anything listens
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -55,6 +57,11 @@ def create_app(settings: HubSettings) -> FastAPI:
         # Read models follow the event log; projection runs lock their cursor, so every process may run one.
         projections = ProjectionWorker(session_url)
         await projections.start()
+        # Monthly depreciation (D79): every process runs the loop; a session lock lets one tick work at a time.
+        depreciation = DepreciationSchedule(session_url, interval_seconds=depreciation_tick) \
+            if depreciation_tick else None
+        if depreciation is not None:
+            await depreciation.start()
         retention = asyncio.create_task(run_retention_forever(app.state.pool, settings.retention_days),
                                         name="event-retention")
         app.state.telemetry_settings = TelemetrySettings.load()
@@ -67,6 +74,8 @@ def create_app(settings: HubSettings) -> FastAPI:
             retention.cancel()
             telemetry.cancel()
             await projections.stop()
+            if depreciation is not None:
+                await depreciation.stop()
             await fanout.stop()
             await app.state.read_cursors.stop()
             await app.state.token_cache.stop()

@@ -102,7 +102,9 @@ class HubProcess:
         self.dsn = dsn
         self.port = port or free_port()
         self.workers = workers
-        self.extra_env = {"PITLINE_HEARTBEAT_SECONDS": str(heartbeat_seconds), **(env or {})}
+        # Test and bench hubs post no depreciation by the wall clock (D79); a test that wants it passes env.
+        self.extra_env = {"PITLINE_HEARTBEAT_SECONDS": str(heartbeat_seconds), "PITLINE_DEPRECIATION_SCHEDULE": "off",
+                          **(env or {})}
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = log_path or Path(os.environ.get("TMPDIR", "/tmp")) / f"pitline-hub-{self.port}.log"
 

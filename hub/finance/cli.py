@@ -1,5 +1,6 @@
-"""`pitline hub finance …`: close and reopen periods, list and import the chart, value stock booked before the
-ledger existed. Same conventions as hub/admin_cli.py (`--json`, exit codes 2 bad input, 5 wrong state)."""
+"""`pitline hub finance …`: close and reopen periods, list and import the chart and the dimension lists, value
+stock booked before the ledger existed. Same conventions as hub/admin_cli.py (`--json`, exit codes 2 bad input,
+5 wrong state)."""
 
 from __future__ import annotations
 
@@ -95,6 +96,40 @@ def finance_chart_import(file: str = typer.Argument(..., help="CSV: code,name,ty
 
     row = _run(_finance, tenant, run, as_json=as_json)
     _show(row, as_json, f"{row['accounts']} accounts imported ({row['changed']} changed, {row['unchanged']} unchanged)")
+
+
+@finance.command("dimensions")
+def finance_dimensions(tenant: str = TenantOpt, as_json: bool = JsonOpt) -> None:
+    """List the dimension values postings are checked against, and the dimensions that accept any value."""
+    from hub.finance.dimension_admin import dimension_rows
+
+    out = _run(_finance, tenant, dimension_rows, tenant, as_json=as_json)
+    if as_json:
+        _show(out, True)
+        return
+    typer.echo(f"open dimensions (any value accepted): {', '.join(out['open_dimensions']) or 'none'}")
+    _table(out["values"], ["dimension", "value", "name", "active"], False)
+
+
+@finance.command("dimension-import")
+def finance_dimension_import(file: str = typer.Argument(..., help="CSV: dimension,value[,name,active]"),
+                             tenant: str = TenantOpt, actor: str = ActorOpt, as_json: bool = JsonOpt) -> None:
+    """Import cost centres and projects from a CSV (record id = dimension:value), checked whole, all or nothing."""
+    from pathlib import Path
+
+    from hub.finance.dimension_admin import import_dimensions, parse_dimension_csv
+    from hub.identity.admin import admin_principal
+
+    try:
+        text = Path(file).read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        _fail(f"cannot read {file}: {exc.strerror}", 2, as_json)
+
+    async def run(conn: Any) -> dict[str, Any]:
+        return await import_dimensions(conn, admin_principal(tenant, _actor(actor)), parse_dimension_csv(text))
+
+    row = _run(_finance, tenant, run, as_json=as_json)
+    _show(row, as_json, f"{row['values']} values imported ({row['changed']} changed, {row['unchanged']} unchanged)")
 
 
 @finance.command("value-stock")
