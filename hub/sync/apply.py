@@ -226,7 +226,7 @@ async def _apply_one(ctx: ApplyContext, m: Mutation, spec: EntitySpec, history: 
     def outcome(status: OutcomeStatus, **kw: Any) -> Outcome:
         return Outcome(mutation_id=m.id, device_seq=m.device_seq, status=status, **kw)
 
-    if cur.in_db and not ctx.principal.sees_site(cur.site_id):
+    if cur.in_db and spec.site_scoped and not ctx.principal.sees_site(cur.site_id):
         return outcome(OutcomeStatus.REJECTED, code="forbidden_site",
                        message=f"the record belongs to site {cur.site_id!r}, which this device may not write")
     if m.base_version > cur.version:
@@ -248,7 +248,7 @@ async def _apply_one(ctx: ApplyContext, m: Mutation, spec: EntitySpec, history: 
                       stale=stale, base_state=base_state)
     if decision.kind is DecisionKind.UNCHANGED:  # created again as it stands: no version, no conflict record (D61)
         return outcome(OutcomeStatus.APPLIED, version=cur.version, resolution=decision.resolution)
-    site_id = cur.site_id if cur.in_db and cur.site_id is not None else m.site_id
+    site_id = _site_of(spec, cur, m)
 
     judged = await people_rules.judge(ctx, m, spec, cur, decision)  # hr rules across records (hub/people, D50)
     if judged is not None:
@@ -361,6 +361,14 @@ def _refuse(ctx: ApplyContext, m: Mutation, claim: Claim, verdict: Verdict, book
               type_="sync.conflict.opened", correlation_id=m.id)
     return outcome(OutcomeStatus.CONFLICT, version=0, conflict_id=ckey[1], code="consumed_once",
                    resolution="not booked: a person decides", message=verdict.reason)
+
+
+def _site_of(spec: EntitySpec, cur: RecordState, m: Mutation) -> str | None:
+    """The site a write is stored under: a record keeps its site; a tenant-wide entity has none, whichever
+    device wrote it, so every site reads and may update it (D91)."""
+    if not spec.site_scoped:
+        return None
+    return cur.site_id if cur.in_db and cur.site_id is not None else m.site_id
 
 
 def _batch_versions(ctx: ApplyContext, key: Key) -> list[Write]:
