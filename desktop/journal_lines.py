@@ -146,3 +146,13 @@ def reversal_target(store: LocalStore, original_id: str) -> tuple[LedgerEntry, s
                               {"reverse": "not posted yet"})
     by = next((r.entity_id for r in store.query(ENTITY, where={"reverses": original_id})), None)
     return manual_entry(original_id, record.state), None if by is None else entry_key(by)
+
+
+def posting_choices(store: LocalStore) -> list[str]:
+    """"code name" of every account a journal line may post to in the office's chart (headers left out), for the
+    account cell's completer; [] while the chart does not build."""
+    try:
+        chart, _ = office_chart(store)
+    except ValidationError:
+        return []
+    return [f"{a.code} {a.name}" for a in sorted(chart.accounts.values(), key=lambda a: a.code) if not a.header]

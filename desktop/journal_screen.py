@@ -13,11 +13,31 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QTableView, QVBoxLayout, QWidget
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtWidgets import (
+    QCompleter,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
 
 from desktop.computed_model import ComputedRow, ComputedTableModel
-from desktop.journal_lines import LINE_HEADERS, journal_problems, journal_rows, line_payloads, reversal_target, totals
+from desktop.journal_lines import (
+    LINE_HEADERS,
+    journal_problems,
+    journal_rows,
+    line_payloads,
+    posting_choices,
+    reversal_target,
+    totals,
+)
 from desktop.lines_model import EditableRowsModel
 from desktop.ops_screen import OpsScreen, table_view
 from desktop.record_form import person_draft_key
@@ -40,6 +60,29 @@ def _error_label(name: str) -> QLabel:
     label.setStyleSheet("color: #b00020")
     label.setWordWrap(True)
     return label
+
+
+class AccountDelegate(QStyledItemDelegate):
+    """The account cell offers the office chart's posting accounts as "code name" while typing; the code alone is
+    kept, so what is sent is what the hub checks."""
+
+    def __init__(self, store: LocalStore, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.store = store
+
+    def createEditor(self, parent: QWidget, option: QStyleOptionViewItem,
+                     index: QModelIndex | QPersistentModelIndex) -> QWidget:
+        editor = QLineEdit(parent)
+        completer = QCompleter(posting_choices(self.store), editor)
+        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        completer.setFilterMode(Qt.MatchFlag.MatchContains)  # by code or by a word of the name
+        editor.setCompleter(completer)
+        return editor
+
+    def setModelData(self, editor: QWidget, model: QAbstractItemModel,
+                     index: QModelIndex | QPersistentModelIndex) -> None:
+        assert isinstance(editor, QLineEdit)
+        model.setData(index, (editor.text().strip().split() or [""])[0], Qt.ItemDataRole.EditRole)
 
 
 class JournalForm(QWidget):
@@ -65,6 +108,7 @@ class JournalForm(QWidget):
         self.lines = QTableView()
         self.lines.setObjectName("journal:lines")
         self.lines.setModel(self.line_model)
+        self.lines.setItemDelegateForColumn(0, AccountDelegate(store, self.lines))
         self.add_line_button = QPushButton("Add line")
         self.add_line_button.clicked.connect(lambda: self.line_model.append())
         self.totals = QLabel("")

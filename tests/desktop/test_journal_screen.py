@@ -14,6 +14,7 @@ from typing import Any
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
+from PySide6.QtWidgets import QLineEdit, QStyleOptionViewItem
 from typer.testing import CliRunner
 
 from desktop.chart_screen import ChartScreen
@@ -99,6 +100,25 @@ def test_totals_follow_the_lines_and_every_bad_journal_is_refused_beside_the_fie
          "memo": "power"},
         {"account": "2100", "debit": "0", "credit": "1250.00", "dimensions": {"site": "north"}}])
     assert listed(screen) == [("ACC-11", "", "queued", "")]
+    desk.close()
+
+
+def test_the_account_cell_offers_the_offices_posting_accounts_and_keeps_the_code(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    desk, screen = journals_of(qtbot, tmp_path)
+    from_hub(desk.store, [("finance.account", "6150", {"code": "6150", "name": "Tyres", "type": "expense",
+                                                       "parent": "6000", "required": "site", "active": True})])
+    form = screen.form
+    assert form is not None
+    index = form.line_model.index(0, 0)
+    delegate = form.lines.itemDelegateForColumn(0)
+    editor = delegate.createEditor(form.lines.viewport(), QStyleOptionViewItem(), index)
+    assert isinstance(editor, QLineEdit)
+    offered = editor.completer().model().stringList()
+    assert "6150 Tyres" in offered and "1400 Inventory" in offered  # the office's record over the standard chart
+    assert not any(o.startswith(("1000 ", "6000 ")) for o in offered)  # headers take no postings
+    qtbot.keyClicks(editor, "6150 Tyres")
+    delegate.setModelData(editor, form.line_model, index)
+    assert form.line_model.cell(0, 0) == "6150"
     desk.close()
 
 
