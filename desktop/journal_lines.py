@@ -90,7 +90,8 @@ def journal_problems(store: LocalStore, payload: Mapping[str, Any]) -> dict[str,
     if not str(payload.get("posted_on") or "").strip():
         return {"posted_on": "is required: the posting date decides the period"}
     try:
-        entry = manual_entry("new", payload)
+        # Not written yet, so no record id: the message names it by the reference typed, as the record check does.
+        entry = manual_entry(str(payload.get("reference") or "(new journal)"), payload)
     except ValidationError as exc:
         field = "posted_on" if "posting_date" in exc.field_errors else "lines"
         return {field: str(exc)}
