@@ -8,7 +8,9 @@ A record with `reverses` (D84) is the ledger's reversal of `manual_journal:<that
 check reversals (only `post_entries` does, at commit, where a refusal would fail the whole push), so it is checked
 here against the target as this push sees it and whatever already reverses it: a second reversal (from another
 office that was offline), a reversal of a reversal or a non-mirror rejects only that mutation, with the shared
-rule's message."""
+rule's message. Two offices' pushes reversing one journal at the same moment are serialised on a transaction lock
+named after the target, so the second waits, then sees the first's reversal and is rejected the same way (without
+it, both would pass here and the loser's whole push would fail at commit on the `reverses` unique index)."""
 
 from __future__ import annotations
 
@@ -20,6 +22,11 @@ from shared.domain.manual_journal import ENTITY, check_journal_reversal, manual_
 
 if TYPE_CHECKING:
     from hub.sync.context import ApplyContext
+
+
+def reversal_lock(tenant: str, target: str) -> str:
+    """The advisory lock every push reversing `target` holds to its commit."""
+    return f"{tenant}/reverses/{target}"
 
 
 async def _reversed_by(ctx: ApplyContext, target: str) -> str | None:
@@ -37,6 +44,8 @@ async def post_journal(ctx: ApplyContext, w: PostingWrite) -> list[LedgerEntry]:
     entry = manual_entry(w.entity_id, w.data)
     if entry.reverses is None:
         return [entry]
+    await ctx.conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+                           reversal_lock(ctx.principal.tenant_id, entry.reverses))
     found = await posted_entries(ctx, [entry.reverses])
     target = found.get(entry.reverses)
     check_journal_reversal(w.entity_id, w.data, target, await _reversed_by(ctx, entry.reverses))

@@ -7,6 +7,7 @@ reversal of a reversal, a non-mirror or a reversal of nothing posted is refused 
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from typing import Any
 
@@ -14,8 +15,11 @@ import pytest
 from typer.testing import CliRunner
 
 from hub.cli import app
-from hub.finance.store import trial_balance
-from shared.domain.manual_journal import reversal_payload
+from hub.db import connect
+from hub.finance.journal_posting import reversal_lock
+from hub.finance.store import post_entries, trial_balance
+from pitline.harness import run_sync
+from shared.domain.manual_journal import manual_entry, reversal_payload
 from shared.ids import new_ulid
 from tests.fixtures.hubserver import HubProcess
 from tests.hub.test_ledger_store import with_conn
@@ -140,3 +144,34 @@ def test_a_reversal_is_a_new_journal_that_restores_the_trial_balance_and_is_refu
     records = db_fetch(live_hub.dsn, "SELECT entity_id FROM sync.records WHERE tenant_id = $1 AND entity = "
                                      "'finance.journal_entry' ORDER BY entity_id", tenant)
     assert [r["entity_id"] for r in records] == ["J0", "J1", "R1", "R6"]  # nothing refused was kept or posted
+
+
+def test_a_reversal_racing_another_offices_waits_for_it_and_is_refused_with_the_rules_message(
+        live_hub: HubProcess) -> None:
+    """Office A's reversal is mid-commit (its transaction holds the target's reversal lock and has posted) when
+    office B's push reverses the same journal: B waits, then sees A's and is rejected; its push does not fail."""
+    tenant = f"t-mjx-{new_ulid()[-6:].lower()}"
+    office_b = make_device(live_hub, tenant, "s1", "fin-b")
+    assert office_b.push_ok([office_b.mutation("finance.journal_entry", "J1", "create", ACCRUAL)])[0]["status"] == \
+        "applied"
+    theirs = office_b.mutation("finance.journal_entry", "RB", "create", reversal_payload("J1", ACCRUAL, "2026-12-02"))
+
+    async def race() -> tuple[dict[str, Any], bool]:
+        conn = await connect(live_hub.dsn)
+        try:
+            async with conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+                                   reversal_lock(tenant, "manual_journal:J1"))
+                await post_entries(conn, tenant, [manual_entry("RA", reversal_payload("J1", ACCRUAL, "2026-12-01"))])
+                pushed = asyncio.get_running_loop().run_in_executor(None, office_b.push_ok, [theirs])
+                await asyncio.sleep(1.0)
+                waited = not pushed.done()  # B is held on the lock while A has not committed
+            return (await pushed)[0], waited
+        finally:
+            await conn.close()
+
+    outcome, waited = run_sync(race())
+    assert waited
+    assert outcome["status"] == "rejected" and "'manual_journal:J1' was already reversed by 'manual_journal:RA'" in \
+        outcome["message"], outcome
+    assert [k for k, *_ in ledger(live_hub, tenant) if k == "manual_journal:RB"] == []
