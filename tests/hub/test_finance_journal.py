@@ -14,11 +14,13 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+import hub.finance.chart as hub_chart
 from hub.cli import app
 from hub.db import connect
 from hub.finance.journal_posting import reversal_lock
 from hub.finance.store import post_entries, trial_balance
 from pitline.harness import run_sync
+from shared.domain import chart_guard
 from shared.domain.manual_journal import manual_entry, reversal_payload
 from shared.ids import new_ulid
 from tests.fixtures.hubserver import HubProcess
@@ -175,3 +177,9 @@ def test_a_reversal_racing_another_offices_waits_for_it_and_is_refused_with_the_
     assert outcome["status"] == "rejected" and "'manual_journal:J1' was already reversed by 'manual_journal:RA'" in \
         outcome["message"], outcome
     assert [k for k, *_ in ledger(live_hub, tenant) if k == "manual_journal:RB"] == []
+
+
+def test_the_hubs_chart_guard_is_the_shared_one() -> None:
+    assert hub_chart.posting_accounts is chart_guard.posting_accounts
+    assert hub_chart.check_posting_accounts is chart_guard.check_posting_accounts
+    assert "1400" in chart_guard.posting_accounts() and "3100" not in chart_guard.posting_accounts()
