@@ -122,6 +122,17 @@ def test_the_account_cell_offers_the_offices_posting_accounts_and_keeps_the_code
     desk.close()
 
 
+def test_a_half_typed_journal_survives_closing_the_desk(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    desk, screen = journals_of(qtbot, tmp_path)
+    key_in(qtbot, screen, {"posted_on": "2026-11-30", "reference": "ACC-11"}, ACCRUAL_ROWS[:1])
+    desk.close()
+    again, screen = journals_of(qtbot, tmp_path)
+    assert screen.form is not None and screen.form.inputs["reference"].text() == "ACC-11"
+    assert screen.form.line_model.rows[0][:5] == ACCRUAL_ROWS[0][:5]
+    assert screen.form.totals.text().startswith("Debits 1250.00   Credits 0.00   Difference 1250.00")
+    again.close()
+
+
 def test_reverse_writes_a_new_mirroring_journal_and_never_edits_the_original(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     desk, screen = journals_of(qtbot, tmp_path)
     from_hub(desk.store, [("finance.journal_entry", "J1", POSTED)])
