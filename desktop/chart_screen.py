@@ -27,6 +27,7 @@ from desktop.ops_screen import OpsScreen, table_view
 from desktop.record_form import SAVED_HERE, RecordForm
 from desktop.table_model import RecordTableModel
 from shared.domain.accounts import Account
+from shared.domain.chart_guard import missing_posting_accounts
 from shared.domain.finance_entities import ACCOUNT_ENTITY, DIMENSION_VALUE_ENTITY, chart_from_records
 from shared.domain.finance_errors import ChartError
 from shared.domain.stock_postings import default_accounts
@@ -73,7 +74,8 @@ def chart_problems(store: LocalStore, payload: Mapping[str, Any], editing: str |
                         "edit it"}
     accounts[code] = {**accounts.get(code, {}), **payload}
     try:
-        chart_from_records(accounts.values(), _states(store, DIMENSION_VALUE_ENTITY).values(), default_accounts())
+        chart, _ = chart_from_records(accounts.values(), _states(store, DIMENSION_VALUE_ENTITY).values(),
+                                      default_accounts())
     except ChartError as exc:
         message = str(exc)
         if message.startswith(f"account {code} ") or message.startswith(f"header account {code} "):
@@ -81,6 +83,9 @@ def chart_problems(store: LocalStore, payload: Mapping[str, Any], editing: str |
         # Another account broke: one under this one, which it no longer holds up.
         blame = "active" if payload.get("active") is False else "header" if not payload.get("header") else "type"
         return {blame: message}
+    if code in missing_posting_accounts(chart):  # the hub's guard (D76, D86): it posts operations to this account
+        field = "active" if payload.get("active") is False else "header"
+        return {field: f"the hub posts operations to {code}: it must stay an active posting account"}
     return {}
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from desktop.ap_ar_ageing import AgeingScreen
 from desktop.ap_views import PaymentsScreen, VendorInvoicesScreen
 from desktop.ar_views import CustomerInvoicesScreen, CustomerReceiptsScreen
+from desktop.journal_screen import JournalScreen
 from desktop.ops_screen import OpsScreen
 from desktop.tolerance_screen import TolerancesScreen
 from shared.permissions import allows
@@ -14,6 +15,7 @@ FINANCE_SCREENS: list[tuple[str, type[OpsScreen]]] = [
     ("Vendor invoices", VendorInvoicesScreen), ("Payments", PaymentsScreen),
     ("Customer invoices", CustomerInvoicesScreen), ("Customer receipts", CustomerReceiptsScreen),
     ("AP/AR ageing", AgeingScreen), ("Match tolerances", TolerancesScreen),
+    ("Manual journals", JournalScreen),
 ]
 
 

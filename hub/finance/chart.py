@@ -11,10 +11,12 @@ import asyncpg
 
 from hub.sync.records import Write
 from shared.domain.accounts import Account, ChartOfAccounts, Dimension, Dimensions
-from shared.domain.finance import DEFAULT_ACCOUNTS
+from shared.domain.chart_guard import check_line_open, check_posting_accounts, posting_accounts
 from shared.domain.finance_entities import ACCOUNT_ENTITY, DIMENSION_VALUE_ENTITY, chart_from_records
-from shared.domain.finance_errors import ChartError
 from shared.domain.stock_postings import default_accounts
+
+# The chart guard is pure and lives in shared (D86); the hub's names stay importable from here.
+__all__ = ["TenantChart", "check_posting_accounts", "load_chart", "posting_accounts"]
 
 
 @dataclass(frozen=True)
@@ -25,10 +27,7 @@ class TenantChart:
 
     def check_line(self, account: str, dimensions: Dimensions) -> Account:
         """`ChartOfAccounts.check_line`, with the values of open dimensions accepted as given."""
-        extra = {d: frozenset({v}) for d, v in dimensions if d in self.open_dimensions}
-        chart = self.chart if not extra else ChartOfAccounts(self.chart.accounts,
-                                                              {**self.chart.dimension_values, **extra})
-        return chart.check_line(account, dimensions)
+        return check_line_open(self.chart, self.open_dimensions, account, dimensions)
 
 
 async def load_chart(conn: asyncpg.Connection | asyncpg.Pool, tenant: str, pending: Iterable[Write] = ()
@@ -48,17 +47,3 @@ async def load_chart(conn: asyncpg.Connection | asyncpg.Pool, tenant: str, pendi
     values = [d for (e, _), d in sorted(found.items()) if e == DIMENSION_VALUE_ENTITY and d is not None]
     chart, open_dims = chart_from_records(accounts, values, default_accounts())
     return TenantChart(chart, open_dims, bool(accounts))
-
-
-def posting_accounts() -> list[str]:
-    """The accounts the hub's posting rules post to: a tenant's chart must keep them as posting accounts. Derived
-    from `LedgerAccounts`, which names every account a rule uses (tests/hub/test_finance_chart_accounts.py runs
-    every rule and checks so), less equity, which only opening balances use."""
-    return sorted(set(vars(DEFAULT_ACCOUNTS).values()) - {DEFAULT_ACCOUNTS.equity})
-
-
-def check_posting_accounts(chart: ChartOfAccounts) -> None:
-    missing = [code for code in posting_accounts() if code not in chart.accounts or chart.accounts[code].header]
-    if missing:
-        raise ChartError(f"the chart lacks the posting account(s) {', '.join(missing)} the hub posts operations to; "
-                         "keep them as active posting accounts", {"code": "the hub posts to it"})
