@@ -17,15 +17,15 @@ ASSET = {"equipment_id": "EX-01", "cost": "100000.00", "salvage": "10000.00", "i
 AS_OF = "2026-12-31"
 
 
-def ap_balance(hub: HubProcess, tenant: str) -> str:
+def ap_balance(hub: HubProcess, tenant_id: str) -> str:
     """2100's credit balance in the ledger, as text in cents."""
     [row] = db_fetch(hub.dsn, "SELECT COALESCE(SUM(credit_cents - debit_cents), 0) AS n FROM finance.ledger_lines "
-                              "WHERE tenant_id = $1 AND account = '2100'", tenant)
+                              "WHERE tenant_id = $1 AND account = '2100'", tenant_id)
     return str(Decimal(row["n"]).scaleb(-2).quantize(Decimal("0.01")))
 
 
-def test_an_asset_on_account_is_paid_in_two_parts_and_ap_equals_the_ap_ageing_at_each_step(  # noqa: F811
-        live_hub: HubProcess, tenant: str) -> None:
+def test_an_asset_on_account_is_paid_in_two_parts_and_ap_equals_the_ap_ageing_at_each_step(
+        live_hub: HubProcess, tenant: str) -> None:  # noqa: F811
     dev = make_device(live_hub, tenant, "s1", "fa-desk")
     fin = token(live_hub, tenant, f"{tenant}-fin", "finance")
 
@@ -75,8 +75,8 @@ def test_an_asset_on_account_is_paid_in_two_parts_and_ap_equals_the_ap_ageing_at
     assert ap_balance(live_hub, tenant) == body["totals"]["total"] == "0.00"
 
 
-def test_an_asset_on_account_without_its_vendor_or_invoice_number_is_refused_and_posts_nothing(  # noqa: F811
-        live_hub: HubProcess, tenant: str) -> None:
+def test_an_asset_on_account_without_its_vendor_or_invoice_number_is_refused_and_posts_nothing(
+        live_hub: HubProcess, tenant: str) -> None:  # noqa: F811
     dev = make_device(live_hub, tenant, "s1", "fa-desk")
     no_vendor, no_number = dev.push_ok([
         dev.mutation("finance.asset", "A-1", "create", {**ASSET, "vendor_id": None}),
