@@ -88,7 +88,8 @@ async def post_asset(ctx: ApplyContext, w: PostingWrite) -> list[LedgerEntry]:
                                 "balance", {"paid_from": "posted: keep payable or bank"})
     if entry is not None:
         out.append(entry)
-    await _payments_still_fit(ctx, asset)
+    if acquired or asset.paid_from == "payable":  # only an asset on account can have payments allocated to it
+        await _payments_still_fit(ctx, asset)
     if asset.disposed_on is None:
         if disposed:
             raise DepreciationError(f"asset {w.entity_id}: its disposal is posted and cannot be undone here",

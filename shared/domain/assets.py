@@ -18,6 +18,8 @@ Acquisition and disposal (D66, D67):
 - An asset whose record says how it was paid (`paid_from`: `payable` or `bank`) posts its acquisition once,
   `asset_acquisition:<asset>` on `acquired_on` (else the in-service date): Dr 1500 plant at cost / Cr 2100 AP or
   1100 bank. Without `paid_from` the asset came in with the opening balances and posts no acquisition.
+- Bought on account, the asset is its vendor's invoice in AP (D89): it names `vendor_id` and `invoice_no` (and
+  may state `due_date`), and `payable_document` is its open item (kind "asset") that payments allocate to.
 - A disposal (`disposed_on`, `proceeds`) first charges the depreciation still due up to and including the
   disposal month (`depreciation:<asset>:<YYYY-MM>`, the run's key, dated the disposal day), then posts
   `asset_disposal:<asset>`: Dr 1590 the accumulated depreciation, Dr 1100 the proceeds, Cr 1500 the cost, and the
