@@ -67,7 +67,7 @@ async def _payments_still_fit(ctx: ApplyContext, asset: RegisteredAsset) -> None
     if wrong:
         raise DepreciationError(
             f"asset {asset.asset_id}: payment(s) {', '.join(wrong)} are allocated to it as "
-            f"{next(iter(paid.values()))}'s invoice; its vendor and account stay as they are",
+            f"{paid[wrong[0]]}'s invoice; its vendor and account stay as they are",
             {"vendor_id": "payments are allocated to this invoice"})
 
 
