@@ -16,6 +16,7 @@ from desktop.reconciliation_lines import lines_for, operator_names  # HR's: the 
 from shared.domain import payables as ap
 from shared.domain import receivables as ar
 from shared.domain.approvals import ApprovalError, route
+from shared.domain.assets import ASSET
 from shared.domain.open_items import Ageing, Document, Settlement, ageing, open_items
 from shared.domain.ops_views import RequestView, chains_from, request_view
 from shared.domain.procurement import PoLine, ProcurementError, po_lines_from_payload
@@ -176,7 +177,10 @@ def _settlements(store: LocalStore, entity: str, parse: Any) -> list[Settlement]
 
 
 def ap_documents(store: LocalStore) -> list[Document]:
-    return [inv.as_document() for inv in vendor_invoices(store) if inv.status != "cancelled"]
+    """Every AP open item on this PC, by the rule the hub's ageing runs: vendor invoices not cancelled and fixed
+    assets bought on account (kind "asset", D89)."""
+    docs, _unreadable = ap.ap_documents(live(store, ap.INVOICE), live(store, ASSET), every_vendor_terms(store))
+    return docs
 
 
 def customer_invoices(store: LocalStore) -> list[ar.CustomerInvoice]:

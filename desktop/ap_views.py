@@ -17,6 +17,7 @@ from desktop.mutation_form import MutationForm, need_text
 from desktop.ops_screen import OpsScreen, table_view
 from desktop.stock_writes import now_iso
 from shared.domain import payables as ap
+from shared.domain.assets import ASSET
 from shared.domain.open_items import Allocation, Settlement, cents, check_allocation, open_items
 from shared.domain.ops_views import RequestView
 from shared.envelopes import Op
@@ -197,7 +198,9 @@ class PaymentsScreen(OpsScreen):
         self.refresh()
 
     def refresh(self) -> None:
-        numbers = ap_replica.invoice_numbers(self.store, ap.INVOICE, "invoice_no")
+        # An asset bought on account is its vendor's invoice (D89): its allocations show its invoice number too.
+        numbers = {**ap_replica.invoice_numbers(self.store, ASSET, "invoice_no"),
+                   **ap_replica.invoice_numbers(self.store, ap.INVOICE, "invoice_no")}
         self.model.set_rows(settlement_rows(self.store, ap.PAYMENT, ap.payment_from_payload, numbers))
 
 

@@ -5,7 +5,8 @@ it from its replica. Read on finance.* with tenant-wide grants (finance, site ma
 trial balance.
 
 AP counts every vendor invoice that is not cancelled, its lines waiting for an approval included (the vendor
-claims them); AR counts issued customer invoices. An unreadable record is left out and counted in `unreadable`.
+claims them), and every fixed asset bought on account (kind "asset", D89: the acquisition credited 2100); AR
+counts issued customer invoices. An unreadable record is left out and counted in `unreadable`.
 Importing this module also registers the AP/AR posters (hub.finance.ap_ar) with the posting hook.
 """
 
@@ -26,6 +27,7 @@ from hub.errors import Forbidden
 from hub.finance.api import _tenant_wide_roles
 from shared.domain import payables as ap
 from shared.domain import receivables as ar
+from shared.domain.assets import ASSET
 from shared.domain.open_items import BUCKETS, Ageing, Document, Settlement, ageing
 from shared.errors import ValidationError
 from shared.permissions import allows
@@ -36,19 +38,13 @@ ENTITY = "finance.ageing"
 Records = Iterable[tuple[str, Mapping[str, Any]]]
 
 
-def ap_documents(invoices: Records, vendors: Mapping[str, Mapping[str, Any]]) -> tuple[list[Document], int]:
-    """Vendor invoices as open-item documents (due dates from each vendor's terms) and how many were unreadable."""
-    docs, bad = [], 0
-    for inv_id, data in invoices:
-        if data.get("status") == "cancelled":
-            continue
-        terms = (vendors.get(str(data.get("vendor_id"))) or {}).get("payment_terms_days")
-        try:
-            docs.append(ap.invoice_from_payload(inv_id, data, terms if isinstance(terms, int) else None)
-                        .as_document())
-        except ValidationError:
-            bad += 1
-    return docs, bad
+def ap_documents(invoices: Records, vendors: Mapping[str, Mapping[str, Any]], assets: Records = ()
+                 ) -> tuple[list[Document], int]:
+    """Vendor invoices and assets bought on account as open-item documents (the shared `ap.ap_documents`, due
+    dates from each vendor's terms) and how many were unreadable."""
+    terms = {vid: (t if isinstance(t := v.get("payment_terms_days"), int) and not isinstance(t, bool) else None)
+             for vid, v in vendors.items()}
+    return ap.ap_documents(invoices, assets, terms)
 
 
 def ar_documents(invoices: Records) -> tuple[list[Document], int]:
@@ -83,7 +79,7 @@ def ageing_body(report: Ageing, unreadable: int) -> dict[str, Any]:
         "totals": {**{b: str(totals[b]) for b in BUCKETS}, "unapplied": str(report.unapplied),
                    "total": str(report.total)},
         "items": [{"document_id": it.document.document_id, "reference": it.document.reference,
-                   "party": it.document.party, "due_date": it.document.due_date.isoformat(),
+                   "kind": it.document.kind, "party": it.document.party, "due_date": it.document.due_date.isoformat(),
                    "amount": str(it.document.amount), "open": str(it.open), "bucket": bucket}
                   for it, bucket in report.items],
         "unreadable": unreadable,
@@ -114,7 +110,8 @@ async def get_ap_ageing(request: Request, as_of: date | None = AsOf,
                         principal: Principal = Depends(require_principal)) -> Response:
     pool = await _allowed(request, principal, "AP ageing")
     vendors = dict(await _records(pool, principal.tenant_id, "procurement.vendor"))
-    docs, bad = ap_documents(await _records(pool, principal.tenant_id, ap.INVOICE), vendors)
+    docs, bad = ap_documents(await _records(pool, principal.tenant_id, ap.INVOICE), vendors,
+                             await _records(pool, principal.tenant_id, ASSET))
     paid, bad_paid = settlements(await _records(pool, principal.tenant_id, ap.PAYMENT), ap.payment_from_payload)
     report = ageing(docs, paid, as_of or datetime.now(UTC).date())
     return Response(orjson.dumps(ageing_body(report, bad + bad_paid)), media_type="application/json")

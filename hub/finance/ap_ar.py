@@ -27,6 +27,7 @@ from hub.finance.posting import PostingWrite, open_posting_date, posted_entries,
 from hub.projections.models import Row, chains_from, delegations_from, request_row
 from shared.domain import payables as ap
 from shared.domain import receivables as ar
+from shared.domain.assets import ASSET, asset_from_payload, payable_document
 from shared.domain.finance import ZERO
 from shared.domain.finance_errors import FinanceError
 from shared.domain.journal import LedgerEntry
@@ -202,6 +203,31 @@ async def post_decision(ctx: ApplyContext, w: PostingWrite) -> list[LedgerEntry]
     return await invoice_entries(ctx, invoice_id, data, site or "", late_ok=True)
 
 
+async def asset_document(ctx: ApplyContext, asset_id: str) -> Document | None:
+    """The AP open item of a fixed asset bought on account, as this push sees it (None: no such asset, or not
+    on account)."""
+    data = await read_record(ctx, (ASSET, asset_id))
+    if data is None or data.get("paid_from") != "payable":
+        return None
+    asset = asset_from_payload(asset_id, data, "")
+    return payable_document(asset, await _terms(ctx, asset.vendor_id))
+
+
+async def allocated_to(ctx: ApplyContext, document_id: str) -> dict[str, str]:
+    """Payment id -> vendor of every payment (stored and in this push) that allocates to the document."""
+    rows = await ctx.conn.fetch(
+        "SELECT entity_id, data FROM sync.records WHERE tenant_id = $1 AND entity = $2 AND NOT deleted AND EXISTS "
+        "(SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof(data->'allocations') = 'array' "
+        "THEN data->'allocations' ELSE '[]'::jsonb END) a WHERE a->>'invoice_id' = $3)",
+        ctx.principal.tenant_id, ap.PAYMENT, document_id)
+    out = {r["entity_id"]: str(dict(r["data"]).get("vendor_id") or "") for r in rows}
+    for w in ctx.writes:
+        if w.key[0] == ap.PAYMENT and not w.deleted and any(
+                isinstance(a, Mapping) and a.get("invoice_id") == document_id for a in w.data.get("allocations") or []):
+            out[w.key[1]] = str(w.data.get("vendor_id") or "")
+    return out
+
+
 # --- settlements ----------------------------------------------------------------------------------------
 async def _settled_before(ctx: ApplyContext, entity: str, settlement: Settlement,
                           parse: Any) -> dict[str, Decimal]:
@@ -233,6 +259,8 @@ async def post_payment(ctx: ApplyContext, w: PostingWrite) -> list[LedgerEntry]:
         data = await read_record(ctx, (ap.INVOICE, a.document_id))
         if data is not None and data.get("status") != "cancelled":
             docs[a.document_id] = (await vendor_invoice(ctx, a.document_id, data)).as_document()
+        elif data is None and (doc := await asset_document(ctx, a.document_id)) is not None:
+            docs[a.document_id] = doc  # an asset bought on account is its vendor's invoice (D89)
     check_allocation(settlement, docs, await _settled_before(ctx, ap.PAYMENT, settlement, ap.payment_from_payload))
     return [payment(w.entity_id, settlement.settled_on, settlement.amount, w.site_id or "")]
 

@@ -3,7 +3,8 @@ disposal post in the push that writes them, by the shared rules (`shared.domain.
 
 - Acquisition (`paid_from` set): `asset_acquisition:<asset>`, Dr 1500 / Cr 2100 or 1100 at cost. A re-save posts
   nothing (a replay); a changed cost or payment account after it posted is refused (the ledger's idempotency),
-  and so is taking `paid_from` away.
+  and so is taking `paid_from` away. Bought on account, the asset is its vendor's invoice in AP (D89): payments
+  allocate to it (hub/finance/ap_ar.py), and its vendor cannot change once a payment is allocated to it.
 - Disposal (`disposed_on`): the depreciation still due up to the disposal month, from the asset's posted
   `depreciation:` entries and, for units of production, the machine's engine hours to the disposal day; then
   `asset_disposal:<asset>`. Taken under the depreciation run's lock, so the run and a disposal never charge the
@@ -17,9 +18,9 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from hub.finance.ap_ar import keys_posted
+from hub.finance.ap_ar import allocated_to, keys_posted
 from hub.finance.posting import PostingWrite, posted_entries, register_poster
-from shared.domain.assets import ASSET, acquisition_entry, asset_from_payload, disposal_entries
+from shared.domain.assets import ASSET, RegisteredAsset, acquisition_entry, asset_from_payload, disposal_entries
 from shared.domain.finance import ZERO
 from shared.domain.finance_errors import DepreciationError, FinanceError
 from shared.domain.journal import LedgerEntry
@@ -58,6 +59,18 @@ async def _hours_to(ctx: ApplyContext, equipment_id: str, first: date, last: dat
     return engine_hours(usage, equipment_id, first, last)
 
 
+async def _payments_still_fit(ctx: ApplyContext, asset: RegisteredAsset) -> None:
+    """Payments allocated to an asset bought on account (D89) stay that vendor's: the asset's vendor cannot change
+    under them, nor the asset stop being on account."""
+    paid = await allocated_to(ctx, asset.asset_id)
+    wrong = sorted(pid for pid, vendor in paid.items() if asset.paid_from != "payable" or vendor != asset.vendor_id)
+    if wrong:
+        raise DepreciationError(
+            f"asset {asset.asset_id}: payment(s) {', '.join(wrong)} are allocated to it as "
+            f"{paid[wrong[0]]}'s invoice; its vendor and account stay as they are",
+            {"vendor_id": "payments are allocated to this invoice"})
+
+
 async def post_asset(ctx: ApplyContext, w: PostingWrite) -> list[LedgerEntry]:
     # keys_posted matches a prefix: keep the exact key (asset A-1 is not A-10).
     acquired = f"asset_acquisition:{w.entity_id}" in await keys_posted(ctx, f"asset_acquisition:{w.entity_id}")
@@ -75,6 +88,8 @@ async def post_asset(ctx: ApplyContext, w: PostingWrite) -> list[LedgerEntry]:
                                 "balance", {"paid_from": "posted: keep payable or bank"})
     if entry is not None:
         out.append(entry)
+    if acquired or asset.paid_from == "payable":  # only an asset on account can have payments allocated to it
+        await _payments_still_fit(ctx, asset)
     if asset.disposed_on is None:
         if disposed:
             raise DepreciationError(f"asset {w.entity_id}: its disposal is posted and cannot be undone here",

@@ -18,6 +18,8 @@ Acquisition and disposal (D66, D67):
 - An asset whose record says how it was paid (`paid_from`: `payable` or `bank`) posts its acquisition once,
   `asset_acquisition:<asset>` on `acquired_on` (else the in-service date): Dr 1500 plant at cost / Cr 2100 AP or
   1100 bank. Without `paid_from` the asset came in with the opening balances and posts no acquisition.
+- Bought on account, the asset is its vendor's invoice in AP (D89): it names `vendor_id` and `invoice_no` (and
+  may state `due_date`), and `payable_document` is its open item (kind "asset") that payments allocate to.
 - A disposal (`disposed_on`, `proceeds`) first charges the depreciation still due up to and including the
   disposal month (`depreciation:<asset>:<YYYY-MM>`, the run's key, dated the disposal day), then posts
   `asset_disposal:<asset>`: Dr 1590 the accumulated depreciation, Dr 1100 the proceeds, Cr 1500 the cost, and the
@@ -33,7 +35,7 @@ from __future__ import annotations
 import calendar
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -43,6 +45,7 @@ from shared.domain.depreciation import Asset, straight_line, units_of_production
 from shared.domain.finance import ZERO, money
 from shared.domain.finance_errors import DepreciationError
 from shared.domain.journal import LedgerEntry, LedgerLine, credit, debit
+from shared.domain.open_items import Document
 from shared.domain.periods import Period
 from shared.domain.postings import ACCOUNTS, DISPOSAL, depreciation_entry
 from shared.domain.usage_hours import UsageShift, engine_hours
@@ -67,6 +70,9 @@ class RegisteredAsset:
     acquired_on: date | None = None
     disposed_on: date | None = None
     proceeds: Decimal = ZERO
+    vendor_id: str = ""  # bought on account (D89): whose invoice the payable is, its number and due date
+    invoice_no: str = ""
+    due_date: date | None = None  # None: from the vendor's terms (D40)
 
 
 def month_end(period: Period) -> date:
@@ -142,9 +148,42 @@ def _with_life_events(asset: RegisteredAsset, payload: Mapping[str, Any]) -> Reg
     if disposed is not None and disposed < max(asset.in_service, acquired or asset.in_service):
         raise DepreciationError(f"asset {asset.asset_id}: disposed on {disposed}, before it was acquired or in "
                                 "service", {"disposed_on": "on or after the acquisition and in-service dates"})
+    vendor, invoice_no, due = _vendor_invoice(asset, payload, paid_from, acquired or asset.in_service)
     return RegisteredAsset(asset.asset_id, asset.equipment_id, asset.site, asset.book, asset.in_service,
                            asset.method, asset.life_months, asset.rated_hours, str(paid_from) if paid_from else None,
-                           acquired, disposed, proceeds)
+                           acquired, disposed, proceeds, vendor, invoice_no, due)
+
+
+def _vendor_invoice(asset: RegisteredAsset, payload: Mapping[str, Any], paid_from: object, acquired: date
+                    ) -> tuple[str, str, date | None]:
+    """Bought on account, the asset is the vendor's invoice in AP (D89): it names the vendor and the vendor's
+    invoice number, so the AP ageing shows it and a payment can be allocated to it."""
+    vendor = str(payload.get("vendor_id") or "").strip()
+    invoice_no = str(payload.get("invoice_no") or "").strip()
+    due = _day(payload, "due_date", "due date")
+    if paid_from != "payable":
+        return vendor, invoice_no, due
+    if not vendor:
+        raise DepreciationError(f"asset {asset.asset_id} is bought on account but names no vendor",
+                                {"vendor_id": "bought on account: which vendor's invoice is it?"})
+    if not invoice_no:
+        raise DepreciationError(f"asset {asset.asset_id} is bought on account but names no vendor invoice number",
+                                {"invoice_no": "bought on account: the vendor's invoice number"})
+    if due is not None and due < acquired:
+        raise DepreciationError(f"asset {asset.asset_id}: due date {due} is before the acquisition on {acquired}",
+                                {"due_date": f"on or after {acquired}"})
+    return vendor, invoice_no, due
+
+
+def payable_document(asset: RegisteredAsset, terms_days: int | None = None) -> Document | None:
+    """The AP open item of an asset bought on account (kind "asset", D89): the acquisition's credit to 2100, owed
+    to its vendor from the acquisition date, due on its due date, else after the vendor's terms (D40). None when
+    the asset is not on account. Its id is the asset's: a payment allocates to it like to any invoice."""
+    if asset.paid_from != "payable":
+        return None
+    on = asset.acquired_on or asset.in_service
+    due = asset.due_date or on + timedelta(days=terms_days or 0)
+    return Document(asset.asset_id, asset.vendor_id, on, due, asset.book.cost, asset.invoice_no, kind="asset")
 
 
 def acquisition_entry(asset: RegisteredAsset) -> LedgerEntry | None:
@@ -291,6 +330,9 @@ ASSET_SPEC = register(
             "acquired_on": FieldSpec("date", label="Acquired on"),
             "disposed_on": FieldSpec("date", label="Disposed on"),
             "proceeds": FieldSpec("str", max_length=20, label="Disposal proceeds"),
+            "vendor_id": FieldSpec("str", label="Vendor (bought on account)"),
+            "invoice_no": FieldSpec("str", max_length=64, label="Vendor's invoice number (bought on account)"),
+            "due_date": FieldSpec("date", label="Due date (empty: from the vendor's terms)"),
         },
     )
 )

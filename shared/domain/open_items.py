@@ -41,6 +41,7 @@ class Document:
     due_date: date
     amount: Decimal  # in cents
     reference: str = ""  # the vendor's invoice number, our invoice number
+    kind: str = "invoice"  # "asset": a fixed asset bought on account, its own payable (D89)
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from decimal import Decimal
 from typing import Any
 
 from shared.conflicts import Strategy
+from shared.domain.assets import asset_from_payload, payable_document
 from shared.domain.finance import ZERO, money
 from shared.domain.finance_errors import FinanceError
 from shared.domain.journal import LedgerEntry
@@ -36,6 +37,7 @@ from shared.domain.open_items import Document, Settlement, allocations_from, cen
 from shared.domain.postings import vendor_invoice_line
 from shared.domain.procurement import PoLine
 from shared.entities import EntitySpec, FieldSpec, register
+from shared.errors import ValidationError
 
 APPROVAL_TYPE = "vendor_invoice_mismatch"
 TOLERANCE_ID = "default"
@@ -231,6 +233,38 @@ def line_entries(invoice: VendorInvoice, matches: Sequence[LineMatch], site: str
                                            m.line.quantity, m.po_line.unit_price, m.line.unit_price, site, m.result,
                                            approved=approved))
     return entries, waiting
+
+
+# --- AP open items ------------------------------------------------------------------------------------
+Records = Iterable[tuple[str, Mapping[str, Any]]]
+
+
+def ap_documents(invoices: Records, assets: Records, terms: Mapping[str, int | None]
+                 ) -> tuple[list[Document], int]:
+    """Every AP open item, so that AP (2100) equals the ageing: vendor invoices not cancelled, and fixed assets
+    bought on account (kind "asset", D89), which credit 2100 with no vendor invoice record. Due dates from each
+    vendor's `terms` when the document states none. Also how many records were unreadable (left out)."""
+    docs: list[Document] = []
+    bad = 0
+    for inv_id, data in invoices:
+        if data.get("status") == "cancelled":
+            continue
+        try:
+            docs.append(invoice_from_payload(inv_id, data, terms.get(str(data.get("vendor_id")))).as_document())
+        except ValidationError:
+            bad += 1
+    for asset_id, data in assets:
+        if data.get("paid_from") != "payable":
+            continue
+        try:
+            asset = asset_from_payload(asset_id, data, "")
+        except ValidationError:
+            bad += 1
+            continue
+        doc = payable_document(asset, terms.get(asset.vendor_id))
+        if doc is not None:
+            docs.append(doc)
+    return docs, bad
 
 
 # --- payments ---------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -166,6 +167,7 @@ def test_two_offline_offices_run_the_whole_finance_chain_and_the_hub_ledger_equa
     # Head office sets up the purchasing, the work orders, the rental and the asset register, online.
     head.write(
         draft("procurement.vendor", "V1", {"code": "V1", "name": "Parts Co", "payment_terms_days": 30}),
+        draft("procurement.vendor", "V-CAT", {"code": "V-CAT", "name": "Truck dealer", "payment_terms_days": 30}),
         draft("approvals.chain", "CH1", {"document_type": "vendor_invoice_mismatch",
                                          "levels": [{"min_amount": 0, "approver_role": "finance"}]}),
         draft("inventory.store", "MAIN", {"code": "MAIN", "name": "Mine store"}, "s1"),
@@ -183,13 +185,19 @@ def test_two_offline_offices_run_the_whole_finance_chain_and_the_hub_ledger_equa
         draft("equipment.usage_log", "HT-07:2026-11-20:day", {
             "equipment_id": "HT-07", "shift_date": "2026-11-20", "shift": "day", "operating_hours": 10,
             "source": "manual"}, "s2"),
-        # 48,000.00 over 48 months from October, paid from the bank: 1,000.00 a month.
+        # 48,000.00 over 48 months from October, bought on the dealer's account (D89: its invoice TD-4807 is an
+        # AP open item, due 31 October): 1,000.00 a month.
         draft("finance.asset", "A-HT07", {"equipment_id": "HT-07", "cost": "48000.00", "salvage": "0.00",
                                           "in_service": "2026-10-01", "method": "straight_line", "life_months": 48,
-                                          "paid_from": "bank", "acquired_on": "2026-10-01"}, "s2"))
+                                          "paid_from": "payable", "acquired_on": "2026-10-01",
+                                          "vendor_id": "V-CAT", "invoice_no": "TD-4807"}, "s2"))
     head.client.sync_once()
     mine.client.sync_once()
     assert head.store.rejections() == [] and mine.store.rejections() == []
+    # The desk sees the truck as the dealer's open invoice, so a payment can be allocated to it.
+    truck = {d.document_id: d for d in ap_replica.ap_documents(head.store)}["A-HT07"]
+    assert (truck.kind, truck.party, truck.reference, str(truck.due_date), truck.amount) == (
+        "asset", "V-CAT", "TD-4807", "2026-10-31", Decimal("48000.00"))
 
     # Round 1, offline: both offices receive against their PO and issue to work orders.
     receive(mine, "PO1", PO1[0], 10, "2026-11-02", None)
@@ -229,6 +237,9 @@ def test_two_offline_offices_run_the_whole_finance_chain_and_the_hub_ledger_equa
         "at": "2026-11-08T09:00:00+00:00", "amount": 130.0}))
     head.write(draft(ar.RECEIPT, "CR1", {"customer": "Acme", "received_on": "2026-12-10", "amount": "1000.00",
                                          "allocations": [{"invoice_id": "CI1", "amount": "1000.00"}]}, "s2"))
+    # Head office pays the dealer 20,000.00 of the truck (28,000.00 stays open).
+    head.write(draft(ap.PAYMENT, "PAY-T", {"vendor_id": "V-CAT", "paid_on": "2026-11-15", "amount": "20000.00",
+                                          "allocations": [{"invoice_id": "A-HT07", "amount": "20000.00"}]}, "s2"))
     mine.write(draft(ap.PAYMENT, "PAY-A", {"vendor_id": "V1", "paid_on": "2026-11-25", "amount": "290.00",
                                           "allocations": [{"invoice_id": "VIA", "amount": "290.00"}]}))
     sync_together([mine, head])
@@ -245,11 +256,12 @@ def test_two_offline_offices_run_the_whole_finance_chain_and_the_hub_ledger_equa
     assert expected.balanced
     got = hub_balances(fin)
     assert got == as_balances(expected)
-    # And by hand (debit − credit): the bank paid 48,000.00 for the truck and 290.00 + 60.00 to the vendor, and
-    # took 1,000.00; parts consumed 3 × 12.50 + 80.00 + 8 × 5.25; 2 months' depreciation; the filters' 5.00 variance.
+    # And by hand (debit − credit): the bank paid 20,000.00 of the truck's 48,000.00 and 290.00 + 60.00 to the
+    # vendor, and took 1,000.00; parts consumed 3 × 12.50 + 80.00 + 8 × 5.25; 2 months' depreciation; the filters'
+    # 5.00 variance.
     assert {a: str(d - c) for a, (d, c) in got.items()} == {
-        "1100": "-47350.00", "1200": "1812.50", "1400": "390.50", "1500": "48000.00", "1590": "-2000.00",
-        "2100": "-45.00", "2150": "-160.00", "4100": "-2812.50", "5400": "5.00", "6100": "159.50",
+        "1100": "-19350.00", "1200": "1812.50", "1400": "390.50", "1500": "48000.00", "1590": "-2000.00",
+        "2100": "-28045.00", "2150": "-160.00", "4100": "-2812.50", "5400": "5.00", "6100": "159.50",
         "6500": "2000.00"}
     assert expected.balance("1500") == Decimal("48000.00") and expected.balance("1590") == Decimal("-2000.00")
 
@@ -278,10 +290,15 @@ def test_two_offline_offices_run_the_whole_finance_chain_and_the_hub_ledger_equa
     assert received - invoiced == Decimal("160.00")
     assert got["2150"][1] - got["2150"][0] == received - invoiced
 
-    # AP = AP ageing (VIB's 45.00 open), AR = AR ageing (2,812.50 − 1,000.00).
-    ap_total = Decimal(fin.get("/v1/finance/ap-ageing", params={"as_of": AS_OF}).json()["totals"]["total"])
+    # AP = AP ageing (VIB's 45.00 and the truck's 28,000.00 open), AR = AR ageing (2,812.50 − 1,000.00); the
+    # desk's ageing from its replica says the same.
+    ap_body = fin.get("/v1/finance/ap-ageing", params={"as_of": AS_OF}).json()
+    ap_total = Decimal(ap_body["totals"]["total"])
+    assert {(i["document_id"], i["kind"], i["open"]) for i in ap_body["items"]} == {
+        ("VIB", "invoice", "45.00"), ("A-HT07", "asset", "28000.00")}
+    assert ap_replica.ap_ageing(head.store, date.fromisoformat(AS_OF)).total == ap_total
     ar_total = Decimal(fin.get("/v1/finance/ar-ageing", params={"as_of": AS_OF}).json()["totals"]["total"])
-    assert got["2100"][1] - got["2100"][0] == ap_total == Decimal("45.00")
+    assert got["2100"][1] - got["2100"][0] == ap_total == Decimal("28045.00")
     assert got["1200"][0] - got["1200"][1] == ar_total == Decimal("1812.50")
 
     # November's depreciation run again: nothing more. Finance closes October and November; the run is then

@@ -199,8 +199,8 @@ def test_customer_invoice_receipt_double_billing_and_ar_ageing(live_hub: HubProc
     body = api(live_hub, fin, "GET", "/v1/finance/ar-ageing", as_of="2026-12-20").json()
     # Due 2026-11-15, 35 days past due at 2026-12-20: 2,812.50 − 1,000.00 = 1,812.50 in 31-60.
     assert body["rows"][0]["31-60"] == "1812.50" and body["totals"]["total"] == "1812.50"
-    assert body["items"] == [{"document_id": "CI1", "reference": "AR-1", "party": "Acme", "due_date": "2026-11-15",
-                              "amount": "2812.50", "open": "1812.50", "bucket": "31-60"}]
+    assert body["items"] == [{"document_id": "CI1", "reference": "AR-1", "kind": "invoice", "party": "Acme",
+                              "due_date": "2026-11-15", "amount": "2812.50", "open": "1812.50", "bucket": "31-60"}]
 
 
 def test_depreciation_run_posts_both_methods_once_per_month_by_api_and_cli(

@@ -10,7 +10,8 @@ from tests.hub.test_finance_ap_ar import api, entry_count, lines, statuses, tena
 from tests.hub.test_push import make_device
 
 LINE = {"equipment_id": "EX-01", "cost": "100000.00", "salvage": "10000.00", "in_service": "2026-08-15",
-        "method": "straight_line", "life_months": 60, "paid_from": "payable", "acquired_on": "2026-08-10"}
+        "method": "straight_line", "life_months": 60, "paid_from": "payable", "acquired_on": "2026-08-10",
+        "vendor_id": "V-CAT", "invoice_no": "CAT-9001"}
 UNITS = {"equipment_id": "HT-07", "cost": "50000.00", "salvage": "2000.00", "in_service": "2026-10-01",
          "method": "units_of_production", "rated_hours": 12000, "paid_from": "bank"}
 

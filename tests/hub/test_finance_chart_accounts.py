@@ -38,7 +38,8 @@ def every_rule() -> list[LedgerEntry]:
                            invoice_qty=D(5), invoice_unit_price=D("10.05"))
     bought = asset_from_payload("A1", {"equipment_id": "EX-01", "cost": "1000.00", "salvage": "0.00",
                                        "in_service": "2026-08-01", "method": "straight_line", "life_months": 10,
-                                       "paid_from": "payable", "disposed_on": "2026-11-05", "proceeds": "100.00"},
+                                       "paid_from": "payable", "disposed_on": "2026-11-05", "proceeds": "100.00",
+                                       "vendor_id": "V1", "invoice_no": "A-INV-1"},
                                 "S1")
     acquired = acquisition_entry(bought)
     assert acquired is not None

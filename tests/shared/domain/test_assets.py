@@ -125,7 +125,8 @@ def test_an_asset_record_that_cannot_be_depreciated_is_refused() -> None:
 
 # --- acquisition and disposal (D66, D67) -----------------------------------------------------------------------
 BOUGHT = {"equipment_id": "EX-01", "cost": "100000.00", "salvage": "10000.00", "in_service": "2026-08-15",
-          "method": "straight_line", "life_months": 60, "paid_from": "payable", "acquired_on": "2026-08-10"}
+          "method": "straight_line", "life_months": 60, "paid_from": "payable", "acquired_on": "2026-08-10",
+          "vendor_id": "V-CAT", "invoice_no": "CAT-9001"}
 
 
 def figures(entry: LedgerEntry) -> set[tuple[str, D, D]]:
