@@ -365,8 +365,9 @@ def _refuse(ctx: ApplyContext, m: Mutation, claim: Claim, verdict: Verdict, book
 
 def _site_of(spec: EntitySpec, cur: RecordState, m: Mutation) -> str | None:
     """The site a write is stored under: a record keeps its site; a tenant-wide entity has none, whichever
-    device wrote it, so every site reads and may update it (D91)."""
-    if not spec.site_scoped:
+    device wrote it, so every site reads and may update it (D91). A conflict resolution is no master data: it
+    stays at its writer's site, as the values it carries may be a site's."""
+    if not spec.site_scoped and m.entity != RESOLUTION_ENTITY:
         return None
     return cur.site_id if cur.in_db and cur.site_id is not None else m.site_id
 
