@@ -105,6 +105,10 @@ def parse_chart_csv(text: str) -> list[dict[str, Any]]:
     records: list[dict[str, Any]] = []
     for n, row in enumerate(reader, start=2):
         where = f"line {n}"
+        if None in row:  # csv's restkey: more fields than the header names (an unquoted comma in a name?)
+            header = ", ".join(reader.fieldnames or [])
+            raise FinanceAdminError(f"{where} has more fields than the header names ({header}); quote a name that "
+                                    "contains a comma")
         rec: dict[str, Any] = {k: (row.get(k) or "").strip() for k in ("code", "name", "type", "parent", "required")}
         rec = {k: v for k, v in rec.items() if v or k in ("code", "name", "type")}
         rec["header"] = _bool(row.get("header") or "", f"{where} header")

@@ -176,6 +176,9 @@ def test_periods_and_the_chart_from_the_admin_cli(cli: CliRunner, live_hub: HubP
     bad.write_text(CHART.replace("site,cost_centre,project", "site,shift"))
     assert "line 19 (account '6100')" in run(cli, "finance", "chart-import", str(bad), "-t", tenant,
                                              code=2)["error"]
+    bad.write_text(CHART.replace("1200,Receivables,asset", "1200,Receivables, trade,asset"))  # unquoted comma
+    assert "line 4 has more fields than the header names" in run(cli, "finance", "chart-import", str(bad), "-t",
+                                                                 tenant, code=2)["error"]
     assert run(cli, "finance", "chart", "-t", tenant)["source"] == "default chart"  # nothing written
 
     good = tmp_path / "chart.csv"
