@@ -67,8 +67,10 @@ def fingerprints(store: LocalStore) -> dict[Key, tuple[tuple[Any, ...], ...]]:
 def _rows(store: LocalStore, raw: list[RawKey] | None) -> list[tuple[Key, str, dict[str, Any], bool]]:
     """(key, id, state, pending) of every live movement, or of those with these raw (store, item) values."""
     s, i = (table_query.json_field(f) for f in table_query.FINGERPRINTED[MOVEMENT])
-    sql = (f"SELECT {s}, {i}, entity_id, local_state, pending FROM records INDEXED BY "
-           f"{table_query.fingerprint_index_name(MOVEMENT)} WHERE entity = '{MOVEMENT}' AND deleted = 0")
+    # Every row: in key order off the primary key (0.1 s); through the index, a seek per row (0.5 s).
+    hint = "" if raw is None else f"INDEXED BY {table_query.fingerprint_index_name(MOVEMENT)} "
+    sql = (f"SELECT {s}, {i}, entity_id, local_state, pending FROM records {hint}"
+           f"WHERE entity = '{MOVEMENT}' AND deleted = 0")
     found = []
     for key in [None] if raw is None else raw:
         where, params = ("", []) if key is None else (f" AND {s} IS ? AND {i} IS ?", list(key))
