@@ -19,21 +19,24 @@ from shared.errors import ValidationError
 from shared.store import LocalStore
 
 RATE_WINDOW_DAYS = 30  # pm.daily_rate's default window
+METER_FIELDS = ("equipment_id", "shift_date", "shift", "hour_meter_end", "source")  # what meter_readings reads
 
 
 def plan_readings(store: LocalStore, today: date) -> dict[str, list[pm.MeterReading]]:
     """What the PM rules read of each machine's meter, without loading two years of shift logs: the highest
     reading (the meter never winds back, so it is the meter now) and the logs of the rate window."""
-    logs = table_query.top_per_group(store, "equipment.usage_log", "equipment_id", "hour_meter_end")
-    logs += table_query.between(store, "equipment.usage_log", "shift_date",
-                                (today - timedelta(days=RATE_WINDOW_DAYS)).isoformat(),
-                                (today + timedelta(days=1)).isoformat())
+    logs = [r.state or {} for r in table_query.top_per_group(store, "equipment.usage_log", "equipment_id",
+                                                             "hour_meter_end")]
+    logs += table_query.fields_between(store, "equipment.usage_log", "shift_date",
+                                       (today - timedelta(days=RATE_WINDOW_DAYS)).isoformat(),
+                                       (today + timedelta(days=1)).isoformat(), METER_FIELDS)
     # A replaced meter reads below the old one's top: for those few machines every log counts, on one scale.
     corrections = [r.state or {} for r in store.query("equipment.meter_correction")]
     for equipment_id in sorted({str(c.get("equipment_id")) for c in corrections}):
-        logs += table_query.page(store, "equipment.usage_log", where={"equipment_id": equipment_id},
-                                 order_by=None, limit=-1, offset=0)
-    return meter_readings((r.state or {} for r in logs), corrections)
+        logs += [r.state or {} for r in table_query.page(store, "equipment.usage_log",
+                                                         where={"equipment_id": equipment_id}, order_by=None,
+                                                         limit=-1, offset=0)]
+    return meter_readings(logs, corrections)
 
 HEADERS = ["Plan", "Equipment", "Title", "Trigger", "Hour meter", "Due at (h)", "Due on", "Remaining", "State"]
 
@@ -66,7 +69,7 @@ class PmPlansScreen(OpsScreen):
     def refresh(self) -> None:
         today = self.today()
         readings = plan_readings(self.store, today)
-        wo_ids = {r.entity_id for r in self.store.query("maintenance.work_order")}
+        wo_ids = table_query.ids(self.store, "maintenance.work_order")  # 12,000 at a site: ids only
         rows = []
         for record in self.store.query("maintenance.pm_plan"):
             data = record.state or {}
@@ -101,7 +104,7 @@ class PmPlansScreen(OpsScreen):
             self.message.setText("This plan cannot be scheduled: fix it first.")
             return None
         data = row.data["data"]
-        wo_ids = frozenset(r.entity_id for r in self.store.query("maintenance.work_order"))
+        wo_ids = frozenset(table_query.ids(self.store, "maintenance.work_order"))
         raised = pm.work_order_to_raise(pm_plan_from(row.key, data), status, equipment_id=str(data["equipment_id"]),
                                         title=f"{data.get('equipment_id')}: {data.get('title')}",
                                         open_work_order_ids=wo_ids)

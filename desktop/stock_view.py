@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QTabWidget, QVBoxL
 from desktop.computed_model import ComputedRow, ComputedTableModel, qty
 from desktop.ops_screen import OpsScreen, table_view
 from desktop.stock_forms import count_form, issue_form, transfer_form
-from shared.domain.ops_views import stock_lines
+from desktop.stock_ledger import StockLedger
 from shared.store import LocalStore
 
 HEADERS = ["Store", "Item", "Description", "On hand", "Average cost", "Value", "Review"]
@@ -24,6 +24,8 @@ class StockScreen(OpsScreen):
         self.search.setPlaceholderText("store or item contains… (Enter)")
         self.search.returnPressed.connect(self.refresh)
         self.summary = QLabel("")
+        self.ledger = StockLedger()  # folds again only the store/items whose movements changed (D87)
+        self.ledger.warm(store.open_another)
         self.issue, self.transfer, self.count = issue_form(store, actor), transfer_form(store, actor), count_form(
             store, actor)
         tabs = QTabWidget()
@@ -39,20 +41,18 @@ class StockScreen(OpsScreen):
         layout.addWidget(tabs, 1)
 
     def refresh(self) -> None:
-        records = self.store.query("inventory.movement")
-        pending = {(str((r.state or {}).get("store_id")), str((r.state or {}).get("item_id")))
-                   for r in records if r.pending}
+        balances = self.ledger.balances(self.store)
         names = {r.entity_id: str((r.state or {}).get("description") or "") for r in self.store.query("inventory.item")}
         needle = self.search.text().strip().lower()
         rows = []
-        for line in stock_lines([(r.entity_id, r.state or {}) for r in records]):
+        for line in balances.lines:
             if needle and needle not in f"{line.store_id} {line.item_id}".lower():
                 continue
             rows.append(ComputedRow(
                 f"{line.store_id}:{line.item_id}",
                 [line.store_id, line.item_id, names.get(line.item_id, ""), qty(line.quantity),
                  f"{line.average_cost:.2f}", f"{line.value:.2f}", line.reason],
-                pending=(line.store_id, line.item_id) in pending, needs_review=line.needs_review,
+                pending=(line.store_id, line.item_id) in balances.pending, needs_review=line.needs_review,
                 data={"quantity": line.quantity}))
         self.model.set_rows(rows)
         self.view.resizeColumnsToContents()
