@@ -23,6 +23,7 @@ import orjson
 
 from desktop.chart_screen import account_record
 from shared.conflicts import apply_op
+from shared.domain.finance_entities import DIMENSION_VALUE_ENTITY, dimension_value_id
 from shared.domain.rosters import assignment_payloads, parse_blocks, rotation_calendar
 from shared.domain.seed import SiteSpec, generate
 from shared.domain.shifts import ShiftPattern
@@ -127,6 +128,16 @@ def office_extras(records: dict[tuple[str, str], tuple[dict[str, Any] | None, in
     people_extras(records, today, [u[1] for u in units[:40]])
     for acc in default_accounts():  # the tenant keeps its chart of accounts (the standard one)
         records[("finance.account", acc.code)] = (account_record(acc), 1)
+    # and its cost-centre and project lists (the maintenance and unallocated centres issues default to, D36)
+    for dimension, value, name in [("cost_centre", "maintenance", "Maintenance"),
+                                   ("cost_centre", "unallocated", "Unallocated"),
+                                   ("cost_centre", "haulage", "Haulage"),
+                                   ("cost_centre", "drilling", "Drill and blast"),
+                                   ("cost_centre", "processing", "Processing plant"),
+                                   ("project", "tsf-lift-3", "Tailings dam lift 3"),
+                                   ("project", "haul-road-north", "North haul road")]:
+        records[(DIMENSION_VALUE_ENTITY, dimension_value_id(dimension, value))] = (
+            {"dimension": dimension, "value": value, "name": name, "active": True}, 1)
     for n in range(30):
         unit = units[n][1]
         records[("sync.conflict", f"conflict-{n:02d}")] = ({
