@@ -4,6 +4,10 @@
   request refused for an overlap and never booked wait in the refusal (its `dependents`, as consume-once does for
   the rows that follow a refused principal) instead of being booked beside a leave that does not exist. After a
   person kept the hub's version they are refused, naming why.
+  Rows of a leave the hub rejected for another rule are rejected with the leave's reason; rows that come before
+  their leave wait in `leave_waiting:<leave id>` (D92).
+- `settle_waiting(ctx, m, ...)`: the leave arrived: its waiting rows are booked with it, stay out with it, or move
+  into its overlap refusal (D92).
 - `book_followers(ctx, conflict, ...)`: a person booking the refused request after all (`client`) books them too.
 - `check_approved(ctx, leave_id, leave, site_id)`: a leave request marked approved has an approval request its
   chain approved, by the same chain and decisions every desktop folds (`leave_approval.check_approved`)."""
