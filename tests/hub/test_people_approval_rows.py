@@ -5,10 +5,29 @@ move into the overlap conflict when it overlaps."""
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from desktop.leave_balance import decide_leave
+from shared.domain.approvals import Verdict
+from shared.domain.leave_approval import approval_payload, approval_request_id
+from shared.envelopes import Op
 from shared.ids import new_ulid
-from tests.fixtures.hubserver import HubProcess
+from shared.store import DeviceIdentity, LocalStore, MutationDraft
+from shared.sync import SyncClient
+from tests.e2e.test_people_week import KEY
+from tests.fixtures.hubserver import HubProcess, provision_device
 from tests.hub.test_consume_once import records
-from tests.hub.test_people_rules import _approved_at_desk, _chain_approval, _decision, _leave, _master, _tenant
+from tests.hub.test_people_rules import (
+    ANNUAL,
+    EMPLOYEE,
+    _approved_at_desk,
+    _chain_approval,
+    _decision,
+    _leave,
+    _master,
+    _tenant,
+)
 from tests.hub.test_push import make_device
 
 
@@ -100,3 +119,50 @@ def test_approval_rows_before_an_overlapping_leave_move_into_its_conflict_and_fo
     assert chose["status"] == "applied", chose
     requests, decisions = _rows_of(live_hub, tenant, "L7")
     assert requests == {"leave:L7"} and len(decisions) == 1
+
+
+def _office(hub: HubProcess, tmp_path: Path, tenant: str, name: str) -> tuple[LocalStore, SyncClient]:
+    path = tmp_path / f"{name}.db"
+    store = LocalStore.open(path, KEY)
+    store.set_identity(DeviceIdentity(name, tenant, "north"))
+    token = provision_device(hub.dsn, tenant, "north", name)
+    return store, SyncClient(lambda: LocalStore.open(path, KEY), hub.url, lambda: token)
+
+
+def _approve_at(store: LocalStore, leave_id: str, first: date, last: date) -> None:
+    """What the Leave screen does at an offline office: the request, its approval request, HR's decision."""
+    leave = {"employee_id": "E100", "leave_type": "AL", "start_date": first.isoformat(), "end_date": last.isoformat(),
+             "days": float((last - first).days + 1), "status": "requested",
+             "approval_request_id": approval_request_id(leave_id)}
+    store.enqueue_many([MutationDraft("hr.leave_request", leave_id, Op.CREATE, leave, "ana"), MutationDraft(
+        "approvals.request", approval_request_id(leave_id), Op.CREATE,
+        approval_payload(leave_id, leave, "ana", datetime(2026, 2, 25, tzinfo=UTC)), "ana")])
+    assert decide_leave(store, leave_id, Verdict.APPROVE, "boss", frozenset({"hr"}))["status"] == "approved"
+
+
+def test_two_offline_offices_over_the_balance_through_their_stores_see_the_rows_refused_beside_the_leave(
+        live_hub: HubProcess, tmp_path: Path) -> None:
+    tenant = _tenant("stores")
+    hq, hq_sync = _office(live_hub, tmp_path, tenant, "hq")
+    north, north_sync = _office(live_hub, tmp_path, tenant, "north-office")
+    south, south_sync = _office(live_hub, tmp_path, tenant, "south-office")
+    hq.enqueue_many([MutationDraft("hr.employee", "E100", Op.CREATE, EMPLOYEE, "hq"),
+                     MutationDraft("hr.leave_type", "AL", Op.CREATE, ANNUAL, "hq")])
+    hq_sync.push_until_empty()
+    for sync in (north_sync, south_sync):
+        sync.catch_up()
+    # Offline, each office approves five days of the eight Ana has: each is fine alone, together they are not.
+    _approve_at(north, "L-north", date(2026, 3, 2), date(2026, 3, 6))
+    _approve_at(south, "L-south", date(2026, 3, 16), date(2026, 3, 20))
+    for sync in (north_sync, south_sync):
+        sync.push_until_empty()
+    for sync in (north_sync, south_sync):
+        sync.catch_up()
+    assert set(records(live_hub, tenant, "hr.leave_request")) == {"L-north"}
+    assert _rows_of(live_hub, tenant, "L-south") == (set(), [])
+    assert {r.entity_id for r in north.query("approvals.request")} == {"leave:L-north"}
+    refused = {(r["entity"], r["code"]) for r in south.rejections()}
+    assert ("hr.leave_request", "validation_failed") in refused, refused
+    assert {("approvals.request", "follows_refused"), ("approvals.decision", "follows_refused")} <= refused
+    [leave_reason] = [r["message"] for r in south.rejections() if r["code"] == "validation_failed"]
+    assert all(leave_reason in r["message"] for r in south.rejections() if r["code"] == "follows_refused")
