@@ -49,6 +49,17 @@ def leave_of(m: Mutation, cur: RecordState) -> str | None:
     return None
 
 
+def leave_named(m: Mutation) -> str | None:
+    """The leave a mutation writes or whose approval row it is (the request's document type unread: for a lock)."""
+    if m.entity == LEAVE:
+        return m.entity_id
+    if m.entity == REQUEST:
+        return leave_of_request(m.entity_id)
+    if m.entity == DECISION:
+        return leave_of_request(str(m.payload.get("request_id") or ""))
+    return None
+
+
 async def follow(ctx: ApplyContext, m: Mutation, cur: RecordState) -> Outcome | None:
     """The outcome of an approval row whose leave the hub does not hold; None for every other row."""
     if m.entity not in ROWS or cur.exists:

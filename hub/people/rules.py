@@ -74,6 +74,9 @@ async def lock(ctx: ApplyContext, run: list[Mutation]) -> None:
         people = {str(m.payload["employee_id"]) for m in rows if isinstance(m.payload.get("employee_id"), str)}
         people |= set((await reads.employees_of(ctx, entity, sorted({m.entity_id for m in rows}))).values())
         keys |= {f"{name}:{p}" for p in people}
+    # A leave and the approval rows that may wait for it (D92) queue on one lock per leave: an approval row judged
+    # while its leave is being booked in another push would otherwise wait for a leave that is already there.
+    keys |= {f"{approval_rows.WAITING_PREFIX}{leave}" for leave in map(approval_rows.leave_named, run) if leave}
     if any(m.entity == EMPLOYEE and "reports_to" in m.payload for m in run):
         keys.add(ORG_LOCK)
     await lock_documents(ctx.conn, ctx.principal.tenant_id, keys)

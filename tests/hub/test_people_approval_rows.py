@@ -5,8 +5,10 @@ move into the overlap conflict when it overlaps."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 from desktop.leave_balance import decide_leave
 from shared.domain.approvals import Verdict
@@ -17,6 +19,7 @@ from shared.store import DeviceIdentity, LocalStore, MutationDraft
 from shared.sync import SyncClient
 from tests.e2e.test_people_week import KEY
 from tests.fixtures.hubserver import HubProcess, provision_device
+from tests.hub.device import DeviceClient
 from tests.hub.test_consume_once import records
 from tests.hub.test_people_rules import (
     ANNUAL,
@@ -166,3 +169,34 @@ def test_two_offline_offices_over_the_balance_through_their_stores_see_the_rows_
     assert {("approvals.request", "follows_refused"), ("approvals.decision", "follows_refused")} <= refused
     [leave_reason] = [r["message"] for r in south.rejections() if r["code"] == "validation_failed"]
     assert all(leave_reason in r["message"] for r in south.rejections() if r["code"] == "follows_refused")
+
+
+def _race(pushes: dict[str, tuple[DeviceClient, list[dict[str, Any]]]]) -> dict[str, list[dict[str, Any]]]:
+    """Push each batch from its own thread, released together."""
+    start, answers = threading.Barrier(len(pushes)), {}
+
+    def push(name: str) -> None:
+        dev, batch = pushes[name]
+        start.wait()
+        answers[name] = dev.push_ok(batch)
+
+    threads = [threading.Thread(target=push, args=(name,)) for name in pushes]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return answers
+
+
+def test_approval_rows_racing_their_leave_are_booked_with_it_whichever_push_commits_first(
+        live_hub: HubProcess) -> None:
+    tenant = _tenant("race")
+    hq, desk = make_device(live_hub, tenant, "s1", "hq"), make_device(live_hub, tenant, "s1", "desk")
+    _master(hq)
+    for i in range(6):
+        leave_id, day = f"LR{i}", f"2026-03-{2 + i:02d}"
+        answers = _race({"desk": (desk, _chain_approval(desk, leave_id, 1)), "hq": (hq, [
+            _leave(hq, leave_id, day, day, approval_request_id=f"leave:{leave_id}", days=1)])})
+        assert answers["hq"][0]["status"] == "applied", answers
+        requests, decisions = _rows_of(live_hub, tenant, leave_id)
+        assert requests == {f"leave:{leave_id}"} and len(decisions) == 1, (answers, requests, decisions)
