@@ -74,6 +74,9 @@ async def lock(ctx: ApplyContext, run: list[Mutation]) -> None:
         people = {str(m.payload["employee_id"]) for m in rows if isinstance(m.payload.get("employee_id"), str)}
         people |= set((await reads.employees_of(ctx, entity, sorted({m.entity_id for m in rows}))).values())
         keys |= {f"{name}:{p}" for p in people}
+    # A leave and the approval rows that may wait for it (D92) queue on one lock per leave: an approval row judged
+    # while its leave is being booked in another push would otherwise wait for a leave that is already there.
+    keys |= {f"{approval_rows.WAITING_PREFIX}{leave}" for leave in map(approval_rows.leave_named, run) if leave}
     if any(m.entity == EMPLOYEE and "reports_to" in m.payload for m in run):
         keys.add(ORG_LOCK)
     await lock_documents(ctx.conn, ctx.principal.tenant_id, keys)
@@ -110,6 +113,8 @@ async def judge(ctx: ApplyContext, m: Mutation, spec: EntitySpec, cur: RecordSta
             if after.get("status") == "approved" and (before is None or before.get("status") != "approved"):
                 site = cur.site_id if cur.in_db and cur.site_id is not None else m.site_id
                 await approval_rows.check_approved(ctx, m.entity_id, after, site)  # D52, D68
+            if before is None:
+                await approval_rows.settle_waiting(ctx, m, booked=True)  # rows that came first are booked (D92)
         if m.entity == ATTENDANCE:
             before = cur.data if cur.exists else None
             if before is None or any(before.get(f) != after.get(f) for f in ATTENDANCE_RULE_FIELDS):
@@ -128,6 +133,8 @@ async def judge(ctx: ApplyContext, m: Mutation, spec: EntitySpec, cur: RecordSta
         return _open_conflict(ctx, m, cur, conflict_id=await _overlap_id(ctx, m, cur), kind="attendance_overlap",
                               reason=str(exc), server_data=server, code="attendance_overlap")
     except ValidationError as exc:
+        if m.entity == LEAVE and not cur.exists:  # its approval rows stay out with it, later ones refused (D92)
+            await approval_rows.settle_waiting(ctx, m, booked=False, reason=str(exc))
         return rejected(exc)
     return None
 
@@ -199,13 +206,13 @@ def _review(review: dict[str, Any]) -> None:
 
 
 def _open_conflict(ctx: ApplyContext, m: Mutation, cur: RecordState, *, conflict_id: str, kind: str, reason: str,
-                   server_data: dict[str, Any] | None, code: str) -> Outcome:
+                   server_data: dict[str, Any] | None, code: str, extra: dict[str, Any] | None = None) -> Outcome:
     record = {
         "kind": kind, "reason": reason, "entity": m.entity, "entity_id": m.entity_id, "mutation_id": m.id,
         "device_id": m.device_id, "actor": m.actor, "strategy": "manual", "status": "open", "needs_person": True,
         "base_version": m.base_version, "server_version": cur.version, "server_data": server_data,
         "client_op": str(m.op), "client_payload": m.payload, "fields": sorted(m.payload),
-        "resolution": "not booked: a person decides", "created_at": ctx.now.isoformat(),
+        "resolution": "not booked: a person decides", "created_at": ctx.now.isoformat(), **(extra or {}),
     }
     site_id = cur.site_id if cur.in_db and cur.site_id is not None else m.site_id
     ctx.write((CONFLICT_ENTITY, conflict_id), record, deleted=False, site_id=site_id, device_id=None,
@@ -221,8 +228,10 @@ async def _overlap(ctx: ApplyContext, m: Mutation, cur: RecordState, exc: Overla
     # beside this office's shows the two requests' dates side by side.
     server = {"overlaps": other.id, "employee_id": other.employee_id, "leave_type": other.leave_type,
               "start_date": other.start.isoformat(), "end_date": other.end.isoformat(), "status": other.status}
-    return _open_conflict(ctx, m, cur, conflict_id=await _overlap_id(ctx, m, cur), kind="leave_overlap",
-                          reason=str(exc), server_data=server, code="leave_overlap")
+    conflict_id = await _overlap_id(ctx, m, cur)
+    moved = [] if cur.exists else await approval_rows.settle_waiting(ctx, m, booked=False, moved_to=conflict_id)
+    return _open_conflict(ctx, m, cur, conflict_id=conflict_id, kind="leave_overlap", reason=str(exc),
+                          server_data=server, code="leave_overlap", extra={"dependents": moved} if moved else None)
 
 
 async def _overlap_id(ctx: ApplyContext, m: Mutation, cur: RecordState) -> str:

@@ -93,7 +93,9 @@ def test_leave_over_the_balance_is_refused_unless_an_approver_flags_it(live_hub:
     assert own["status"] == "rejected", own  # approved by the employee's own sign-in: not an approver's flag
     *chain, flagged = dev.push_ok([*_chain_approval(dev, "L4", 10), _leave(
         dev, "L4", "2026-03-10", "2026-03-19", status="approved", approved_negative=True, approved_by="boss")])
-    assert flagged["status"] == "applied" and [o["status"] for o in chain] == ["applied", "applied"], flagged
+    # The approval rows came before their leave: they waited for it and were booked with it (D92).
+    assert flagged["status"] == "applied" and [o.get("code") for o in chain] == ["waits_for_leave"] * 2, flagged
+    assert "leave:L4" in records(live_hub, tenant, "approvals.request")
     assert set(records(live_hub, tenant, "hr.leave_request")) == {"L4"}
     # A rejected request cannot be revived, a cancelled one neither.
     [cancel] = dev.push_ok([dev.mutation("hr.leave_request", "L4", "update", {"status": "cancelled"},
