@@ -10,10 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QPushButton, QTableView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QPushButton, QTableView, QVBoxLayout, QWidget
 
 from desktop import ap_replica
 from desktop.computed_model import ComputedRow, ComputedTableModel
+from desktop.fields_form import labelled_fields
 from desktop.lines_model import EditableRowsModel
 from desktop.ops_screen import table_view
 from desktop.record_form import person_draft_key
@@ -32,14 +33,6 @@ MATCH_HEADERS = ["Line", "PO line", "Ordered", "Received", "Invoiced before", "P
 DRAFT_KEY = "form:finance.vendor_invoice"
 
 
-def _error_label(name: str) -> QLabel:
-    label = QLabel("")
-    label.setObjectName(f"{name}_error")
-    label.setStyleSheet("color: #b00020")
-    label.setWordWrap(True)
-    return label
-
-
 class VendorInvoiceForm(QWidget):
     saved = Signal(str)  # invoice id
 
@@ -47,16 +40,7 @@ class VendorInvoiceForm(QWidget):
         super().__init__()
         self.store, self.actor = store, actor
         self.draft_key = person_draft_key(DRAFT_KEY, actor)
-        self.inputs = {name: QLineEdit() for name, _ in FIELDS}
-        self.errors = {name: _error_label(name) for name in [*self.inputs, "lines"]}
-        form = QFormLayout()
-        for name, label in FIELDS:
-            self.inputs[name].setObjectName(name)
-            self.inputs[name].textChanged.connect(self._edited)
-            box = QVBoxLayout()
-            box.addWidget(self.inputs[name])
-            box.addWidget(self.errors[name])
-            form.addRow(label, box)
+        self.inputs, self.errors, form = labelled_fields(FIELDS, ["lines"], self._edited)
         self._restoring = False
         self.line_model = EditableRowsModel(LINE_HEADERS)
         self.line_model.edited.connect(self._edited)

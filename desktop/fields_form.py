@@ -4,6 +4,7 @@ or shows why not and keeps what was typed. Subclasses say only what saving write
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Signal
@@ -13,6 +14,32 @@ from shared.errors import ValidationError
 from shared.store import LocalStore
 
 ERROR_STYLE = "color: #b00020"
+
+
+def error_label(name: str) -> QLabel:
+    """The message line under a field (object name `<field>_error`, which the tests find it by)."""
+    label = QLabel("")
+    label.setObjectName(f"{name}_error")
+    label.setStyleSheet(ERROR_STYLE)
+    label.setWordWrap(True)
+    return label
+
+
+def labelled_fields(fields: list[tuple[str, str]], extra_errors: list[str], on_edit: Callable[[], None]
+                    ) -> tuple[dict[str, QLineEdit], dict[str, QLabel], QFormLayout]:
+    """Text fields with their message under each, laid out as a form; `extra_errors` are message lines for parts
+    of the form that are not text fields (a lines grid), placed by the caller."""
+    inputs = {name: QLineEdit() for name, _ in fields}
+    errors = {name: error_label(name) for name in [*inputs, *extra_errors]}
+    form = QFormLayout()
+    for name, label in fields:
+        inputs[name].setObjectName(name)
+        inputs[name].textChanged.connect(on_edit)
+        box = QVBoxLayout()
+        box.addWidget(inputs[name])
+        box.addWidget(errors[name])
+        form.addRow(label, box)
+    return inputs, errors, form
 
 
 class FieldsForm(QWidget):

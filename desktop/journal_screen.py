@@ -16,7 +16,6 @@ from typing import Any
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtWidgets import (
     QCompleter,
-    QFormLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -29,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.computed_model import ComputedRow, ComputedTableModel
+from desktop.fields_form import error_label, labelled_fields
 from desktop.journal_lines import (
     LINE_HEADERS,
     journal_problems,
@@ -52,14 +52,6 @@ from shared.store import LocalStore
 FIELDS = [("posted_on", "Entry date * (YYYY-MM-DD)"), ("reference", "Reference"), ("description", "Description")]
 LIST_HEADERS = ["Date", "Reference", "Description", "Amount", "Reverses", "Status", "Hub's reason / note"]
 DRAFT_KEY = "form:finance.journal_entry"
-
-
-def _error_label(name: str) -> QLabel:
-    label = QLabel("")
-    label.setObjectName(f"{name}_error")
-    label.setStyleSheet("color: #b00020")
-    label.setWordWrap(True)
-    return label
 
 
 class AccountDelegate(QStyledItemDelegate):
@@ -92,16 +84,7 @@ class JournalForm(QWidget):
         super().__init__()
         self.store, self.actor = store, actor
         self.draft_key = person_draft_key(DRAFT_KEY, actor)
-        self.inputs = {name: QLineEdit() for name, _ in FIELDS}
-        self.errors = {name: _error_label(name) for name in [*self.inputs, "lines"]}
-        form = QFormLayout()
-        for name, label in FIELDS:
-            self.inputs[name].setObjectName(name)
-            self.inputs[name].textChanged.connect(self._edited)
-            box = QVBoxLayout()
-            box.addWidget(self.inputs[name])
-            box.addWidget(self.errors[name])
-            form.addRow(label, box)
+        self.inputs, self.errors, form = labelled_fields(FIELDS, ["lines"], self._edited)
         self._restoring = False
         self.line_model = EditableRowsModel(LINE_HEADERS)
         self.line_model.edited.connect(self._edited)
@@ -200,7 +183,7 @@ class JournalScreen(OpsScreen):
         self.reverse_date.setPlaceholderText(f"reversal date (empty: today, {date.today().isoformat()})")
         self.reverse_button = QPushButton("Reverse")
         self.reverse_button.setObjectName("reverse")
-        self.reverse_error = _error_label("reverse")
+        self.reverse_error = error_label("reverse")
         if allows(roles, "write", ENTITY):
             bar = QHBoxLayout()
             bar.addWidget(self.reverse_date)

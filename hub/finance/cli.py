@@ -77,19 +77,25 @@ def finance_chart(tenant: str = TenantOpt, as_json: bool = JsonOpt) -> None:
     _table(chart["accounts"], ["code", "name", "type", "header", "parent", "required"], False)
 
 
+def _read_csv(file: str, as_json: bool) -> str:
+    """A CSV file's text (a spreadsheet's UTF-8 byte-order mark dropped), or exit 2 saying why not."""
+    from pathlib import Path
+
+    try:
+        return Path(file).read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        _fail(f"cannot read {file}: {exc.strerror}", 2, as_json)
+        raise  # _fail exits; this keeps the type checker sure of it
+
+
 @finance.command("chart-import")
 def finance_chart_import(file: str = typer.Argument(..., help="CSV: code,name,type[,header,parent,required,active]"),
                          tenant: str = TenantOpt, actor: str = ActorOpt, as_json: bool = JsonOpt) -> None:
     """Import accounts from a CSV (record id = code; existing accounts updated), all or nothing."""
-    from pathlib import Path
-
     from hub.finance.admin import import_chart, parse_chart_csv
     from hub.identity.admin import admin_principal
 
-    try:
-        text = Path(file).read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        _fail(f"cannot read {file}: {exc.strerror}", 2, as_json)
+    text = _read_csv(file, as_json)
 
     async def run(conn: Any) -> dict[str, Any]:
         return await import_chart(conn, admin_principal(tenant, _actor(actor)), parse_chart_csv(text))
@@ -115,15 +121,10 @@ def finance_dimensions(tenant: str = TenantOpt, as_json: bool = JsonOpt) -> None
 def finance_dimension_import(file: str = typer.Argument(..., help="CSV: dimension,value[,name,active]"),
                              tenant: str = TenantOpt, actor: str = ActorOpt, as_json: bool = JsonOpt) -> None:
     """Import cost centres and projects from a CSV (record id = dimension:value), checked whole, all or nothing."""
-    from pathlib import Path
-
     from hub.finance.dimension_admin import import_dimensions, parse_dimension_csv
     from hub.identity.admin import admin_principal
 
-    try:
-        text = Path(file).read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        _fail(f"cannot read {file}: {exc.strerror}", 2, as_json)
+    text = _read_csv(file, as_json)
 
     async def run(conn: Any) -> dict[str, Any]:
         return await import_dimensions(conn, admin_principal(tenant, _actor(actor)), parse_dimension_csv(text))
